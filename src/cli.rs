@@ -1,0 +1,302 @@
+//! The command line: what a user can type, and the help that teaches it.
+//! Every option the GitHub Action passes can also come from an environment variable.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  done: every stale app is gone, or there was nothing to do, or `--lock skip` found
+     another reaper at work on this machine
+  1  failed: stale apps are left because of API errors, or `--app-limit` still holds
+     after `--wait-for-room`
+  2  bad usage or configuration, or missing or rejected credentials: nothing was deleted";
+
+const CREDENTIALS: &str = "\
+Credentials, as the Heroku CLI looks them up: `HEROKU_API_KEY`, else the
+`machine api.heroku.com` entry of `~/.netrc` (`_netrc` on Windows). The key is never
+taken from the command line and never printed.";
+
+/// Deletes the throwaway Heroku apps that test suites leak (Hatchet's `hatchet-t-…`
+/// apps by default), safely, even when many copies run at once.
+///
+/// Run it as one step before your tests: it lists the account's apps, deletes the
+/// ones whose names match and that are older than the TTL, and reports what it did.
+/// Try it with no Heroku account: `heroku-reaper demo`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "heroku-reaper",
+    version,
+    args_conflicts_with_subcommands = true,
+    after_help = EXIT_CODES,
+    after_long_help = format!("{CREDENTIALS}\n\n{EXIT_CODES}"),
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// `reap` is what runs when no subcommand is given.
+    #[command(flatten)]
+    pub reap: ReapArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Delete stale matching apps (the default).
+    #[command(after_help = EXIT_CODES, after_long_help = format!("{CREDENTIALS}\n\n{EXIT_CODES}"))]
+    Reap(ReapArgs),
+    /// Serve a Heroku-compatible API on 127.0.0.1, seeded with apps, for tests and trials.
+    Sandbox(SandboxArgs),
+    /// Start a sandbox, run several reapers against it at once, and show what each did.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnConflict {
+    /// Back off, list the apps again and carry on until every stale app is gone.
+    RefreshApiAndContinue,
+    /// Stop as soon as fewer than `--app-limit` matching apps remain: another reaper is at work.
+    StopIfUnderLimit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LockMode {
+    /// Wait for another reaper on this machine to finish, then list the apps afresh.
+    Wait,
+    /// Exit 0 at once if another reaper on this machine holds the lock.
+    Skip,
+    /// Take no lock.
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A line per app acted on and a summary table.
+    Human,
+    /// One JSON document with every app considered, the counts and the rate limit left.
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReapArgs {
+    /// Reap apps whose name starts with this and has more after it
+    /// [default: hatchet-t-]
+    #[arg(long, value_name = "PREFIX", env = "HATCHET_APP_PREFIX")]
+    pub prefix: Option<String>,
+
+    /// Reap apps whose whole name matches this regular expression, instead of `--prefix`
+    #[arg(long = "match", value_name = "REGEX", env = "HEROKU_REAPER_MATCH")]
+    pub match_regex: Option<String>,
+
+    /// Allow a rule that matches every app (an empty prefix or a match-all regex)
+    #[arg(long, env = "HEROKU_REAPER_ALL_APPS")]
+    pub all_apps: bool,
+
+    /// Reap apps created longer ago than this: `90s`, `10m`, `2h`, `1d`; a bare number
+    /// means minutes [default: 10m]
+    #[arg(long, value_name = "AGE", env = "HEROKU_REAPER_OLDER_THAN")]
+    pub older_than: Option<String>,
+
+    /// Reap every matching app whatever its age (as `hatchet destroy --all`)
+    #[arg(long, env = "HEROKU_REAPER_ALL", conflicts_with = "older_than")]
+    pub all: bool,
+
+    /// Make sure fewer than N matching apps remain: when all of them are younger than
+    /// the TTL, wait for the oldest to pass it, reap it, and go on
+    #[arg(long, value_name = "N", env = "HEROKU_REAPER_APP_LIMIT")]
+    pub app_limit: Option<usize>,
+
+    /// What to do when another reaper deleted an app first
+    /// [default: refresh-api-and-continue]
+    #[arg(long, value_enum, value_name = "STRATEGY", env = "HEROKU_REAPER_ON_CONFLICT")]
+    pub on_conflict: Option<OnConflict>,
+
+    /// With `--app-limit`: the longest to wait for room before failing
+    /// [default: the `--older-than` age]
+    #[arg(long, value_name = "TIME", env = "HEROKU_REAPER_WAIT_FOR_ROOM")]
+    pub wait_for_room: Option<String>,
+
+    /// Reap this team's apps (`GET /teams/NAME/apps`) instead of the account's own
+    #[arg(long, value_name = "NAME", env = "HEROKU_REAPER_TEAM")]
+    pub team: Option<String>,
+
+    /// Never delete apps whose name matches this glob (`*`, `?`, `[a-z]`); repeatable,
+    /// or comma-separated in the environment variable
+    #[arg(long, value_name = "GLOB", env = "HEROKU_REAPER_KEEP", value_delimiter = ',')]
+    pub keep: Vec<String>,
+
+    /// Print the plan (every matching app, its age, its verdict and why) and delete nothing
+    #[arg(long, env = "HEROKU_REAPER_DRY_RUN")]
+    pub dry_run: bool,
+
+    /// Refuse, before deleting anything, if the plan would delete more than N apps;
+    /// 0 means no cap [default: 500]
+    #[arg(long, value_name = "N", env = "HEROKU_REAPER_MAX_DELETES")]
+    pub max_deletes: Option<usize>,
+
+    /// Deletes in flight at once, all under one shared rate throttle [default: 4]
+    #[arg(long, value_name = "N", env = "HEROKU_REAPER_CONCURRENCY")]
+    pub concurrency: Option<usize>,
+
+    /// Take turns with other reapers on this machine
+    #[arg(long, value_enum, default_value_t = LockMode::Wait, env = "HEROKU_REAPER_LOCK")]
+    pub lock: LockMode,
+
+    /// The machine-wide lock file [default: heroku-reaper.lock in the temp dir]
+    #[arg(long, value_name = "PATH", env = "HEROKU_REAPER_LOCK_FILE")]
+    pub lock_file: Option<PathBuf>,
+
+    /// What to print on stdout
+    #[arg(long, value_enum, default_value_t = Format::Human, env = "HEROKU_REAPER_FORMAT")]
+    pub format: Format,
+
+    /// Also write the JSON report to this file
+    #[arg(long, value_name = "PATH", env = "HEROKU_REAPER_REPORT")]
+    pub report: Option<PathBuf>,
+
+    /// The Heroku Platform API (or the sandbox's URL)
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "HEROKU_API_URL",
+        default_value = "https://api.heroku.com"
+    )]
+    pub api_url: String,
+
+    /// Give up on one HTTP request after this long [default: 30s]
+    #[arg(long, value_name = "TIME", env = "HEROKU_REAPER_TIMEOUT")]
+    pub timeout: Option<String>,
+
+    /// Retries of a request after a 5xx, a reset connection or a timeout [default: 3]
+    #[arg(long, value_name = "N", env = "HEROKU_REAPER_RETRIES")]
+    pub retries: Option<u32>,
+
+    /// The server's rate-limit refill per minute; Heroku's is 75. Change it only for a
+    /// server that differs, such as a sandbox run faster than real time [default: 75]
+    #[arg(long, value_name = "N", env = "HEROKU_REAPER_RATE_LIMIT_REFILL")]
+    pub rate_limit_refill: Option<f64>,
+
+    /// More log lines on stderr (-v info, -vv debug, -vvv trace); `RUST_LOG` also works
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SandboxArgs {
+    /// Port to listen on, on 127.0.0.1 only; 0 lets the OS choose
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+
+    /// The API key the sandbox accepts (it is not a Heroku key)
+    #[arg(long, default_value = "sandbox-token", env = "HEROKU_REAPER_SANDBOX_TOKEN")]
+    pub token: String,
+
+    #[command(flatten)]
+    pub seed: SeedArgs,
+
+    #[command(flatten)]
+    pub behaviour: ServerArgs,
+}
+
+/// The apps a sandbox starts with.
+#[derive(Debug, Clone, Args)]
+pub struct SeedArgs {
+    /// Matching apps older than `--stale-age`: the ones a reaper should delete
+    #[arg(long, default_value_t = 30)]
+    pub stale: usize,
+
+    /// Matching apps younger than `--fresh-age`: a test may still be using them
+    #[arg(long, default_value_t = 10)]
+    pub fresh: usize,
+
+    /// Old apps whose names do not match (production apps, another prefix)
+    #[arg(long, default_value_t = 5)]
+    pub other: usize,
+
+    /// Old matching apps of the team `--team-name`: listed by `GET /apps`, reaped only with `--team`
+    #[arg(long, default_value_t = 3)]
+    pub team_apps: usize,
+
+    /// The team the sandbox account belongs to
+    #[arg(long, default_value = "hatchet-ci")]
+    pub team_name: String,
+
+    /// Old matching apps of another user that the account only collaborates on
+    #[arg(long, default_value_t = 2)]
+    pub collaborator_apps: usize,
+
+    /// Prefix of the seeded matching apps
+    #[arg(long, default_value = "hatchet-t-")]
+    pub prefix: String,
+
+    /// Age of the stale apps
+    #[arg(long, default_value = "30m", value_parser = parse_duration)]
+    pub stale_age: Duration,
+
+    /// Age of the fresh apps
+    #[arg(long, default_value = "1m", value_parser = parse_duration)]
+    pub fresh_age: Duration,
+
+    /// Seed for ids, names and latency jitter, so runs can be repeated
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// How the sandbox behaves: latency, paging and the rate-limit pool.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Latency added to every response (`ms`, `s`)
+    #[arg(long, default_value = "0ms", value_parser = parse_duration)]
+    pub latency: Duration,
+
+    /// Latency of DELETE responses [default: `--latency`]
+    #[arg(long, value_parser = parse_duration)]
+    pub delete_latency: Option<Duration>,
+
+    /// Random spread of each latency as a fraction: 0.5 means ±50%
+    #[arg(long, default_value_t = 0.0)]
+    pub jitter: f64,
+
+    /// Size of the rate-limit pool (Heroku: 4500)
+    #[arg(long, default_value_t = 4500)]
+    pub rate_limit_pool: u32,
+
+    /// Requests left in the pool at start [default: a full pool]
+    #[arg(long)]
+    pub rate_limit_remaining: Option<u32>,
+
+    /// Pool refill per minute (Heroku: 75)
+    #[arg(long, default_value_t = 75.0)]
+    pub rate_limit_refill: f64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Reapers to run at once, as if on separate machines
+    #[arg(long, default_value_t = 4)]
+    pub reapers: usize,
+
+    #[command(flatten)]
+    pub seed: SeedArgs,
+
+    /// Latency of each DELETE in the sandbox (±50%)
+    #[arg(long, default_value = "150ms", value_parser = parse_duration)]
+    pub delete_latency: Duration,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    crate::duration::parse(text).map_err(|error| error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
