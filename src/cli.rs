@@ -110,7 +110,12 @@ pub struct ReapArgs {
 
     /// What to do when another reaper deleted an app first
     /// [default: refresh-api-and-continue]
-    #[arg(long, value_enum, value_name = "STRATEGY", env = "HEROKU_REAPER_ON_CONFLICT")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "STRATEGY",
+        env = "HEROKU_REAPER_ON_CONFLICT"
+    )]
     pub on_conflict: Option<OnConflict>,
 
     /// With `--app-limit`: the longest to wait for room before failing
@@ -124,7 +129,12 @@ pub struct ReapArgs {
 
     /// Never delete apps whose name matches this glob (`*`, `?`, `[a-z]`); repeatable,
     /// or comma-separated in the environment variable
-    #[arg(long, value_name = "GLOB", env = "HEROKU_REAPER_KEEP", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "GLOB",
+        env = "HEROKU_REAPER_KEEP",
+        value_delimiter = ','
+    )]
     pub keep: Vec<String>,
 
     /// Print the plan (every matching app, its age, its verdict and why) and delete nothing
@@ -190,7 +200,11 @@ pub struct SandboxArgs {
     pub port: u16,
 
     /// The API key the sandbox accepts (it is not a Heroku key)
-    #[arg(long, default_value = "sandbox-token", env = "HEROKU_REAPER_SANDBOX_TOKEN")]
+    #[arg(
+        long,
+        default_value = "sandbox-token",
+        env = "HEROKU_REAPER_SANDBOX_TOKEN"
+    )]
     pub token: String,
 
     #[command(flatten)]

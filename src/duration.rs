@@ -5,7 +5,9 @@ use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DurationError {
-    #[error("`{0}` is not a duration; write a number with a unit, such as `90s`, `10m`, `2h` or `1d`")]
+    #[error(
+        "`{0}` is not a duration; write a number with a unit, such as `90s`, `10m`, `2h` or `1d`"
+    )]
     Invalid(String),
     #[error("`{0}` is too long a duration")]
     TooLong(String),

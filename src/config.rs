@@ -1,0 +1,390 @@
+//! Validated settings, built from the parsed command line. Bad input is refused here,
+//! before any request is sent.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use regex::Regex;
+
+use crate::cli::{Format, LockMode, OnConflict, ReapArgs};
+use crate::duration;
+use crate::heroku::ClientOptions;
+use crate::lock;
+use crate::reap::plan::{Age, Matcher, Policy, Scope};
+use crate::reap::{AppLimit, Options};
+
+pub const DEFAULT_PREFIX: &str = "hatchet-t-";
+const DEFAULT_OLDER_THAN: Duration = Duration::from_secs(600);
+const DEFAULT_MAX_DELETES: usize = 500;
+const DEFAULT_CONCURRENCY: usize = 4;
+const MAX_CONCURRENCY: usize = 64;
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const MAX_RETRIES: u32 = 10;
+
+/// Names that a rule which means to match test apps should not match all of.
+const UNRELATED_NAMES: [&str; 5] = ["a", "api", "production", "www-prod-1", "billing-api-prod"];
+
+/// Everything a reap run needs, checked.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub engine: Options,
+    pub client: ClientOptions,
+    pub lock: LockMode,
+    pub lock_file: PathBuf,
+    pub format: Format,
+    pub report: Option<PathBuf>,
+    pub verbose: u8,
+}
+
+/// Bad usage: the message names the problem and the fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+fn refuse<T>(message: impl Into<String>) -> Result<T, ConfigError> {
+    Err(ConfigError(message.into()))
+}
+
+/// Where `--prefix` came from, which matters when `--match` is also set: the
+/// environment's `HATCHET_APP_PREFIX` gives way to `--match`, a typed `--prefix` does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrefixSource {
+    CommandLine,
+    Environment,
+    Default,
+}
+
+impl Settings {
+    pub fn from_args(
+        args: &ReapArgs,
+        prefix_source: PrefixSource,
+    ) -> Result<Settings, ConfigError> {
+        let matcher = matcher(args, prefix_source)?;
+        let age = age(args)?;
+        let keep = args
+            .keep
+            .iter()
+            .filter(|glob| !glob.trim().is_empty())
+            .map(|glob| {
+                glob::Pattern::new(glob.trim()).map_err(|error| {
+                    ConfigError(format!(
+                        "`--keep {glob}` is not a glob ({error}); use `*`, `?` and `[a-z]`"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let scope = match args.team.as_deref().map(str::trim) {
+            None => Scope::Account,
+            Some("") => {
+                return refuse(
+                    "`--team` is empty; give the team's name, or leave it out to reap the account's own apps",
+                );
+            }
+            Some(team) => Scope::Team(team.to_string()),
+        };
+        let app_limit = app_limit(args, age)?;
+        let on_conflict = args
+            .on_conflict
+            .unwrap_or(OnConflict::RefreshApiAndContinue);
+        if on_conflict == OnConflict::StopIfUnderLimit && app_limit.is_none() {
+            return refuse(
+                "`--on-conflict stop-if-under-limit` needs `--app-limit N` to know what \"under the limit\" is",
+            );
+        }
+        let concurrency = args.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+        if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
+            return refuse(format!(
+                "`--concurrency {concurrency}` is out of range; use 1 to {MAX_CONCURRENCY}"
+            ));
+        }
+        let max_deletes = match args.max_deletes.unwrap_or(DEFAULT_MAX_DELETES) {
+            0 => None,
+            cap => Some(cap),
+        };
+        Ok(Settings {
+            engine: Options {
+                policy: Policy {
+                    matcher,
+                    keep,
+                    age,
+                    scope,
+                },
+                app_limit,
+                on_conflict,
+                dry_run: args.dry_run,
+                max_deletes,
+                concurrency,
+            },
+            client: client_options(args)?,
+            lock: args.lock,
+            lock_file: args.lock_file.clone().unwrap_or_else(lock::default_path),
+            format: args.format,
+            report: args.report.clone(),
+            verbose: args.verbose,
+        })
+    }
+}
+
+fn matcher(args: &ReapArgs, prefix_source: PrefixSource) -> Result<Matcher, ConfigError> {
+    if let Some(pattern) = &args.match_regex {
+        if prefix_source == PrefixSource::CommandLine {
+            return refuse("`--prefix` and `--match` are both given; use one of them");
+        }
+        let regex = Regex::new(&format!("^(?:{pattern})$")).map_err(|error| {
+            ConfigError(format!(
+                "`--match {pattern}` is not a regular expression: {}",
+                error.to_string().lines().last().unwrap_or("invalid")
+            ))
+        })?;
+        let matches_anything =
+            regex.is_match("") || UNRELATED_NAMES.iter().all(|name| regex.is_match(name));
+        if matches_anything && !args.all_apps {
+            return refuse(format!(
+                "`--match {pattern}` matches every app; refusing to reap them all (narrow it, or pass `--all-apps` if you mean it)"
+            ));
+        }
+        return Ok(Matcher::Regex(regex));
+    }
+    let prefix = args
+        .prefix
+        .clone()
+        .unwrap_or_else(|| DEFAULT_PREFIX.to_string());
+    if prefix.is_empty() && !args.all_apps {
+        let from = if prefix_source == PrefixSource::Environment {
+            "`HATCHET_APP_PREFIX` is set but empty"
+        } else {
+            "`--prefix` is empty"
+        };
+        return refuse(format!(
+            "{from}; refusing to match every app (pass `--all-apps` if you mean it)"
+        ));
+    }
+    if let Some(bad) = prefix
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return refuse(format!(
+            "`--prefix {prefix}` holds `{bad}`, which Heroku app names never have (lowercase letters, digits and `-` only)"
+        ));
+    }
+    Ok(Matcher::Prefix(prefix))
+}
+
+fn age(args: &ReapArgs) -> Result<Age, ConfigError> {
+    if args.all {
+        return Ok(Age::Any);
+    }
+    let Some(text) = &args.older_than else {
+        return Ok(Age::OlderThan(DEFAULT_OLDER_THAN));
+    };
+    match duration::parse(text) {
+        Ok(Duration::ZERO) => refuse(
+            "`--older-than 0` would take apps a test is still creating; to reap every matching app whatever its age, pass `--all`",
+        ),
+        Ok(ttl) => Ok(Age::OlderThan(ttl)),
+        Err(error) => refuse(format!("`--older-than`: {error}")),
+    }
+}
+
+fn app_limit(args: &ReapArgs, age: Age) -> Result<Option<AppLimit>, ConfigError> {
+    let Some(limit) = args.app_limit else {
+        if args.wait_for_room.is_some() {
+            return refuse(
+                "`--wait-for-room` needs `--app-limit N`: it is how long to wait for fewer than N apps",
+            );
+        }
+        return Ok(None);
+    };
+    if limit == 0 {
+        return refuse(
+            "`--app-limit 0` can never be met; give the number of apps the test suite may hold (Hatchet's `HATCHET_APP_LIMIT`)",
+        );
+    }
+    let wait_for_room = match (&args.wait_for_room, age) {
+        (Some(text), _) => duration::parse(text)
+            .map_err(|error| ConfigError(format!("`--wait-for-room`: {error}")))?,
+        (None, Age::OlderThan(ttl)) => ttl,
+        (None, Age::Any) => Duration::ZERO,
+    };
+    Ok(Some(AppLimit {
+        limit,
+        wait_for_room,
+    }))
+}
+
+fn client_options(args: &ReapArgs) -> Result<ClientOptions, ConfigError> {
+    let base_url = api_url(&args.api_url)?;
+    let timeout = match &args.timeout {
+        None => DEFAULT_TIMEOUT,
+        Some(text) => match duration::parse(text) {
+            Ok(Duration::ZERO) => {
+                return refuse("`--timeout 0` would fail every request; give a time such as `30s`");
+            }
+            Ok(timeout) => timeout,
+            Err(error) => return refuse(format!("`--timeout`: {error}")),
+        },
+    };
+    let retries = args.retries.unwrap_or(3);
+    if retries > MAX_RETRIES {
+        return refuse(format!(
+            "`--retries {retries}` is too many; use 0 to {MAX_RETRIES}"
+        ));
+    }
+    let refill = args
+        .rate_limit_refill
+        .unwrap_or(crate::heroku::throttle::HEROKU_REFILL_PER_MINUTE);
+    if !(refill.is_finite() && refill > 0.0) {
+        return refuse(format!(
+            "`--rate-limit-refill {refill}` must be a positive number of requests a minute (Heroku: 75)"
+        ));
+    }
+    Ok(ClientOptions {
+        base_url,
+        timeout,
+        retries,
+        refill_per_minute: refill,
+        ..ClientOptions::default()
+    })
+}
+
+/// The API's base URL: https anywhere, plain http only to this machine, because the key
+/// travels in every request.
+fn api_url(text: &str) -> Result<String, ConfigError> {
+    let url = reqwest::Url::parse(text.trim()).map_err(|error| {
+        ConfigError(format!(
+            "`--api-url {text}` is not a URL ({error}); use `https://api.heroku.com`"
+        ))
+    })?;
+    let host = url.host_str().unwrap_or_default();
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(host) => {}
+        "http" => {
+            return refuse(format!(
+                "`--api-url {text}` is plain http to another machine; the API key would travel unencrypted. Use https (plain http is allowed only to 127.0.0.1, ::1 or localhost)"
+            ));
+        }
+        scheme => {
+            return refuse(format!(
+                "`--api-url {text}` uses `{scheme}`; use an http(s) URL such as `https://api.heroku.com`"
+            ));
+        }
+    }
+    if host.is_empty() {
+        return refuse(format!("`--api-url {text}` has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return refuse(format!(
+            "`--api-url {text}` has a query or fragment; give the API's base URL only"
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    fn settings(args: &[&str]) -> Result<Settings, ConfigError> {
+        let cli = Cli::try_parse_from(std::iter::once("heroku-reaper").chain(args.iter().copied()))
+            .unwrap();
+        let source = if cli.reap.prefix.is_some() {
+            PrefixSource::CommandLine
+        } else {
+            PrefixSource::Default
+        };
+        Settings::from_args(&cli.reap, source)
+    }
+
+    fn refused(args: &[&str]) -> String {
+        settings(args).unwrap_err().0
+    }
+
+    #[test]
+    fn defaults_are_hatchets() {
+        let settings = settings(&[]).unwrap();
+        let engine = &settings.engine;
+        assert!(matches!(&engine.policy.matcher, Matcher::Prefix(p) if p == "hatchet-t-"));
+        assert_eq!(engine.policy.age, Age::OlderThan(Duration::from_secs(600)));
+        assert_eq!(engine.max_deletes, Some(500));
+        assert_eq!(engine.concurrency, 4);
+        assert_eq!(settings.client.base_url, "https://api.heroku.com");
+    }
+
+    #[test]
+    fn match_all_rules_are_refused_without_all_apps() {
+        assert!(refused(&["--prefix", ""]).contains("--all-apps"));
+        assert!(refused(&["--match", ".*"]).contains("matches every app"));
+        assert!(refused(&["--match", "[a-z0-9-]+"]).contains("matches every app"));
+        assert!(settings(&["--match", ".*", "--all-apps"]).is_ok());
+        assert!(settings(&["--prefix", "", "--all-apps"]).is_ok());
+        assert!(settings(&["--match", "ci-[0-9]+"]).is_ok());
+    }
+
+    #[test]
+    fn bad_values_name_the_flag_and_the_fix() {
+        assert!(refused(&["--match", "("]).contains("not a regular expression"));
+        assert!(refused(&["--older-than", "ten"]).contains("`--older-than`"));
+        assert!(refused(&["--older-than", "0"]).contains("--all"));
+        assert!(refused(&["--prefix", "Hatchet-"]).contains("lowercase"));
+        assert!(refused(&["--prefix", "a", "--match", "b"]).contains("use one"));
+        assert!(refused(&["--concurrency", "0"]).contains("1 to 64"));
+        assert!(refused(&["--app-limit", "0"]).contains("never be met"));
+        assert!(refused(&["--on-conflict", "stop-if-under-limit"]).contains("--app-limit"));
+        assert!(refused(&["--wait-for-room", "5m"]).contains("--app-limit"));
+        assert!(refused(&["--team", " "]).contains("empty"));
+        assert!(refused(&["--keep", "[a-"]).contains("not a glob"));
+        assert!(refused(&["--timeout", "0"]).contains("`--timeout 0`"));
+    }
+
+    #[test]
+    fn the_key_only_travels_over_https_or_loopback() {
+        assert!(refused(&["--api-url", "http://api.example.com"]).contains("unencrypted"));
+        assert!(refused(&["--api-url", "ftp://127.0.0.1"]).contains("`ftp`"));
+        assert!(refused(&["--api-url", "not a url"]).contains("not a URL"));
+        for ok in [
+            "http://127.0.0.1:5000",
+            "http://localhost:1/",
+            "http://[::1]:80",
+            "https://api.example.com/",
+        ] {
+            assert!(settings(&["--api-url", ok]).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            settings(&["--api-url", "http://127.0.0.1:5000/"])
+                .unwrap()
+                .client
+                .base_url,
+            "http://127.0.0.1:5000"
+        );
+    }
+
+    #[test]
+    fn zero_max_deletes_means_no_cap_and_wait_for_room_defaults_to_the_ttl() {
+        let settings = settings(&[
+            "--max-deletes",
+            "0",
+            "--app-limit",
+            "20",
+            "--older-than",
+            "7",
+        ])
+        .unwrap();
+        assert_eq!(settings.engine.max_deletes, None);
+        let limit = settings.engine.app_limit.unwrap();
+        assert_eq!(
+            (limit.limit, limit.wait_for_room),
+            (20, Duration::from_secs(420))
+        );
+    }
+}

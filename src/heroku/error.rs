@@ -1,0 +1,99 @@
+//! What can go wrong talking to the Platform API, typed where callers branch.
+
+use std::fmt;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The API answered with an error status.
+    #[error("{request} answered {status} `{id}`: {message}{}", request_id_suffix(.request_id))]
+    Status {
+        request: RequestLine,
+        status: u16,
+        id: String,
+        message: String,
+        request_id: Option<String>,
+    },
+    /// No usable answer: connection refused or reset, timeout, unreadable body.
+    #[error("{request} failed: {reason}")]
+    Transport {
+        request: RequestLine,
+        reason: String,
+    },
+    /// An answer that is not the JSON the API documents.
+    #[error("{request} answered with JSON the reaper cannot read ({reason}){}", request_id_suffix(.request_id))]
+    Decode {
+        request: RequestLine,
+        reason: String,
+        request_id: Option<String>,
+    },
+    /// Paging that would never end.
+    #[error("{request}: {reason}; stopping instead of paging forever")]
+    Paging {
+        request: RequestLine,
+        reason: String,
+    },
+    /// The answer was a redirect; the key is never sent after one.
+    #[error(
+        "{request} answered {status} with a redirect to `{location}`; the key is not sent on redirects (check `--api-url`)"
+    )]
+    Redirect {
+        request: RequestLine,
+        status: u16,
+        location: String,
+    },
+}
+
+impl ApiError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            ApiError::Status { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            ApiError::Status { request_id, .. } | ApiError::Decode { request_id, .. } => {
+                request_id.as_deref()
+            }
+            _ => None,
+        }
+    }
+
+    /// 401: the key is missing, wrong or revoked.
+    pub fn is_unauthorized(&self) -> bool {
+        self.status() == Some(401)
+    }
+
+    /// A failure where the request may have reached the server and been carried out.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, ApiError::Transport { .. })
+    }
+}
+
+/// `GET /apps`: which request failed, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestLine {
+    pub method: &'static str,
+    pub path: String,
+}
+
+impl fmt::Display for RequestLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{} {}`", self.method, self.path)
+    }
+}
+
+fn request_id_suffix(request_id: &Option<String>) -> String {
+    match request_id {
+        Some(id) => format!(" (Request-Id {id})"),
+        None => String::new(),
+    }
+}

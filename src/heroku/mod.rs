@@ -1,0 +1,447 @@
+//! The Heroku Platform API client: headers, paging, the shared rate throttle, retries.
+
+mod error;
+pub mod range;
+pub mod throttle;
+mod types;
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, LOCATION, RANGE};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+
+pub use error::{ApiError, RequestLine};
+pub use types::{Account, App, ErrorBody, Identity, RateLimit, Team};
+
+use crate::credentials::ApiKey;
+use range::Range;
+use throttle::Throttle;
+
+pub const ACCEPT_V3: &str = "application/vnd.heroku+json; version=3";
+pub const USER_AGENT: &str = concat!("heroku-reaper/", env!("CARGO_PKG_VERSION"));
+
+/// More pages than this (a million apps at 1,000 a page) means the paging is broken.
+const MAX_PAGES: usize = 1_000;
+/// Consecutive 429s on one request before giving up: the throttle has slowed down by
+/// then, so a storm this long means another client is draining the pool.
+const MAX_RATE_LIMITED: u32 = 10;
+
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub base_url: String,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub refill_per_minute: f64,
+    /// First pause before a retry after a 5xx or a transport failure; it doubles.
+    pub retry_backoff: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> ClientOptions {
+        ClientOptions {
+            base_url: "https://api.heroku.com".to_string(),
+            timeout: Duration::from_secs(30),
+            retries: 3,
+            refill_per_minute: throttle::HEROKU_REFILL_PER_MINUTE,
+            retry_backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// What a DELETE ended in, when it did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deletion {
+    /// 200: this request deleted the app.
+    Deleted {
+        request_id: Option<String>,
+        app: Option<App>,
+    },
+    /// 404 or 403: someone else deleted it (or is deleting it) first.
+    AlreadyGone {
+        status: u16,
+        request_id: Option<String>,
+    },
+    /// 404 after an earlier attempt of this same DELETE got no answer: that attempt
+    /// most likely deleted it.
+    GoneAfterLostResponse { request_id: Option<String> },
+}
+
+/// Counters of what this client sent, for the report.
+#[derive(Debug, Default)]
+struct Counters {
+    requests: AtomicU64,
+    list_pages: AtomicU64,
+    rate_limited: AtomicU64,
+    retries: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Usage {
+    pub requests: u64,
+    pub list_pages: u64,
+    pub rate_limited: u64,
+    pub retries: u64,
+}
+
+/// One response, read whole.
+struct Answer {
+    status: StatusCode,
+    request_id: Option<String>,
+    next_range: Option<String>,
+    location: Option<String>,
+    remaining: Option<u32>,
+    body: Vec<u8>,
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    base_url: String,
+    authorization: HeaderValue,
+    options: ClientOptions,
+    throttle: Throttle,
+    counters: Counters,
+}
+
+impl Client {
+    pub fn new(options: ClientOptions, key: &ApiKey) -> anyhow::Result<Client> {
+        // reqwest is built without a TLS crypto provider so that ring (pure Rust and asm,
+        // static-friendly) is the one linked; install it once for the process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", key.expose()))
+            .map_err(|_| anyhow::anyhow!("the API key holds characters that cannot go in an HTTP header; check `HEROKU_API_KEY` or `~/.netrc`"))?;
+        authorization.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_V3));
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .default_headers(headers)
+            .timeout(options.timeout)
+            .connect_timeout(options.timeout.min(Duration::from_secs(10)))
+            // Heroku never redirects; following one could hand the key to another host.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Client {
+            http,
+            base_url: options.base_url.trim_end_matches('/').to_string(),
+            authorization,
+            throttle: Throttle::new(options.refill_per_minute),
+            options,
+            counters: Counters::default(),
+        })
+    }
+
+    /// `GET /account`: who the key belongs to.
+    pub async fn account(&self) -> Result<Account, ApiError> {
+        self.get_json("/account").await
+    }
+
+    /// `GET /account/rate-limits`: free, it does not count against the pool.
+    pub async fn rate_limit(&self) -> Result<RateLimit, ApiError> {
+        self.get_json("/account/rate-limits").await
+    }
+
+    /// Every app visible to the account (`GET /apps`) or a team's (`GET /teams/{team}/apps`),
+    /// all pages.
+    pub async fn list_apps(&self, team: Option<&str>) -> Result<Vec<App>, ApiError> {
+        let path = match team {
+            Some(team) => format!("/teams/{}/apps", encode_segment(team)),
+            None => "/apps".to_string(),
+        };
+        self.list(&path).await
+    }
+
+    /// `DELETE /apps/{id}`.
+    pub async fn delete_app(&self, id: &str) -> Result<Deletion, ApiError> {
+        let path = format!("/apps/{}", encode_segment(id));
+        let line = RequestLine {
+            method: "DELETE",
+            path: path.clone(),
+        };
+        let (answer, lost_earlier) = self.send(Method::DELETE, &path, None).await?;
+        match answer.status.as_u16() {
+            200..=299 => Ok(Deletion::Deleted {
+                app: serde_json::from_slice(&answer.body).ok(),
+                request_id: answer.request_id,
+            }),
+            404 if lost_earlier => Ok(Deletion::GoneAfterLostResponse {
+                request_id: answer.request_id,
+            }),
+            status @ (403 | 404) => {
+                let body: ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
+                // 403 means "gone or going" only with the `forbidden` id; a 403 for any
+                // other reason (a suspended account) is a real failure.
+                if status == 404 || body.id == "forbidden" {
+                    Ok(Deletion::AlreadyGone {
+                        status,
+                        request_id: answer.request_id,
+                    })
+                } else {
+                    Err(status_error(line, answer))
+                }
+            }
+            _ => Err(status_error(line, answer)),
+        }
+    }
+
+    /// What this client has sent so far.
+    pub fn usage(&self) -> Usage {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        Usage {
+            requests: get(&self.counters.requests),
+            list_pages: get(&self.counters.list_pages),
+            rate_limited: get(&self.counters.rate_limited),
+            retries: get(&self.counters.retries),
+        }
+    }
+
+    /// The last `RateLimit-Remaining` the API sent.
+    pub fn rate_limit_remaining(&self) -> Option<u32> {
+        self.throttle.remaining()
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        let line = RequestLine {
+            method: "GET",
+            path: path.to_string(),
+        };
+        let (answer, _) = self.send(Method::GET, path, None).await?;
+        if !answer.status.is_success() {
+            return Err(status_error(line, answer));
+        }
+        decode(&line, &answer)
+    }
+
+    async fn list(&self, path: &str) -> Result<Vec<App>, ApiError> {
+        let line = RequestLine {
+            method: "GET",
+            path: path.to_string(),
+        };
+        let paging_error = |reason: String| ApiError::Paging {
+            request: line.clone(),
+            reason,
+        };
+        let mut apps = Vec::new();
+        let mut range = range::FIRST_PAGE.to_string();
+        let mut seen = HashSet::new();
+        for _ in 0..MAX_PAGES {
+            let (answer, _) = self.send(Method::GET, path, Some(&range)).await?;
+            if !answer.status.is_success() {
+                return Err(status_error(line, answer));
+            }
+            self.counters.list_pages.fetch_add(1, Ordering::Relaxed);
+            let page: Vec<App> = decode(&line, &answer)?;
+            apps.extend(page);
+            if answer.status != StatusCode::PARTIAL_CONTENT {
+                return Ok(apps);
+            }
+            let next = answer.next_range.ok_or_else(|| {
+                paging_error("206 Partial Content without a `Next-Range` header".into())
+            })?;
+            Range::parse(&next).map_err(|error| paging_error(error.to_string()))?;
+            seen.insert(range);
+            if seen.contains(&next) {
+                return Err(paging_error(format!("`Next-Range` repeats `{next}`")));
+            }
+            range = next;
+        }
+        Err(paging_error(format!("more than {MAX_PAGES} pages")))
+    }
+
+    /// Sends one request with the throttle and the retries. Returns the final answer
+    /// (any status but 429 and retried 5xx) and whether an earlier attempt got no answer.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        range: Option<&str>,
+    ) -> Result<(Answer, bool), ApiError> {
+        let url = format!("{}{path}", self.base_url);
+        let line = RequestLine {
+            method: method_name(&method),
+            path: path.to_string(),
+        };
+        let mut failures = 0;
+        let mut rate_limited = 0;
+        let mut lost = false;
+        loop {
+            let ticket = self.throttle.turn().await;
+            self.counters.requests.fetch_add(1, Ordering::Relaxed);
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .header(AUTHORIZATION, self.authorization.clone());
+            if let Some(range) = range {
+                request = request.header(RANGE, range);
+            }
+            let outcome = match request.send().await {
+                Ok(response) => read_answer(response).await,
+                Err(error) => Err(error),
+            };
+            match outcome {
+                Ok(answer) if answer.status == StatusCode::TOO_MANY_REQUESTS => {
+                    self.throttle.rate_limited(ticket);
+                    self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+                    rate_limited += 1;
+                    tracing::debug!(%line, request_id = answer.request_id.as_deref().unwrap_or("-"), "429 rate_limit; throttling");
+                    if rate_limited >= MAX_RATE_LIMITED {
+                        return Err(status_error(line, answer));
+                    }
+                }
+                Ok(answer) => {
+                    self.throttle.answered(answer.remaining);
+                    if answer.status.is_redirection() {
+                        return Err(ApiError::Redirect {
+                            request: line,
+                            status: answer.status.as_u16(),
+                            location: answer.location.unwrap_or_default(),
+                        });
+                    }
+                    if answer.status.is_server_error() && failures < self.options.retries {
+                        failures += 1;
+                        tracing::warn!(%line, status = answer.status.as_u16(), request_id = answer.request_id.as_deref().unwrap_or("-"), "server error; retrying");
+                        self.pause_before_retry(failures).await;
+                        continue;
+                    }
+                    return Ok((answer, lost));
+                }
+                Err(error) => {
+                    let reason = describe_transport(&error);
+                    // A request that was sent but got no answer may have been carried out.
+                    lost |= !error.is_connect();
+                    if failures >= self.options.retries {
+                        return Err(ApiError::Transport {
+                            request: line,
+                            reason,
+                        });
+                    }
+                    failures += 1;
+                    tracing::warn!(%line, %reason, "no answer; retrying");
+                    self.pause_before_retry(failures).await;
+                }
+            }
+        }
+    }
+
+    async fn pause_before_retry(&self, failures: u32) {
+        self.counters.retries.fetch_add(1, Ordering::Relaxed);
+        let base = self.options.retry_backoff.as_secs_f64() * 2f64.powi(failures as i32 - 1);
+        // Full jitter keeps parallel reapers from retrying in lockstep.
+        let pause = base * (0.5 + fastrand::f64() / 2.0);
+        tokio::time::sleep(Duration::from_secs_f64(pause.min(30.0))).await;
+    }
+}
+
+async fn read_answer(response: reqwest::Response) -> Result<Answer, reqwest::Error> {
+    let status = response.status();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string)
+    };
+    let request_id = header("request-id");
+    let next_range = header("next-range");
+    let location = header(LOCATION.as_str());
+    let remaining = header("ratelimit-remaining").and_then(|value| value.trim().parse().ok());
+    let body = response.bytes().await?.to_vec();
+    Ok(Answer {
+        status,
+        request_id,
+        next_range,
+        location,
+        remaining,
+        body,
+    })
+}
+
+fn status_error(request: RequestLine, answer: Answer) -> ApiError {
+    let body: ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
+    ApiError::Status {
+        request,
+        status: answer.status.as_u16(),
+        id: if body.id.is_empty() {
+            "unknown".to_string()
+        } else {
+            body.id
+        },
+        message: if body.message.is_empty() {
+            answer
+                .status
+                .canonical_reason()
+                .unwrap_or("no message")
+                .to_string()
+        } else {
+            body.message
+        },
+        request_id: answer.request_id,
+    }
+}
+
+fn decode<T: DeserializeOwned>(request: &RequestLine, answer: &Answer) -> Result<T, ApiError> {
+    serde_json::from_slice(&answer.body).map_err(|error| ApiError::Decode {
+        request: request.clone(),
+        reason: error.to_string(),
+        request_id: answer.request_id.clone(),
+    })
+}
+
+fn method_name(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::DELETE => "DELETE",
+        Method::POST => "POST",
+        Method::PATCH => "PATCH",
+        _ => "REQUEST",
+    }
+}
+
+/// App ids and names, team names: keep them to one path segment whatever they hold.
+fn encode_segment(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|byte| match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+/// A transport failure in words, without the URL's query or anything from the headers.
+fn describe_transport(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else if error.is_body() || error.is_decode() {
+        "the response broke off"
+    } else {
+        "the connection failed"
+    };
+    let mut cause = std::error::Error::source(error);
+    let mut deepest = None;
+    while let Some(inner) = cause {
+        deepest = Some(inner.to_string());
+        cause = inner.source();
+    }
+    match deepest {
+        Some(detail) => format!("{kind} ({detail})"),
+        None => kind.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(encode_segment("hatchet-t-0a1b"), "hatchet-t-0a1b");
+        assert_eq!(encode_segment("a/b c"), "a%2Fb%20c");
+    }
+}

@@ -1,0 +1,645 @@
+//! The engine: list, plan, delete, and keep out of other reapers' way.
+//!
+//! Deciding is pure (`plan`, `walk`); this module does the I/O around it.
+
+pub mod plan;
+pub mod walk;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::task::JoinSet;
+
+use crate::cli::OnConflict;
+use crate::duration;
+use crate::heroku::{ApiError, App, Client, Deletion};
+use crate::report::{AppEntry, Outcome, Report, Status};
+use plan::{Age, Decision, Policy, Scope, SoleOwner, Verdict};
+use walk::Walk;
+
+/// After this many failed deletes in a row the API is not well; stop sending more.
+const FAILURES_BEFORE_GIVING_UP: usize = 3;
+/// Conflict backoff: Hatchet's habit, starting small and doubling, capped low because a
+/// listing after each conflict already tells the reaper where to go next.
+const BACKOFF_START: Duration = Duration::from_millis(100);
+const BACKOFF_CAP: Duration = Duration::from_millis(3_200);
+/// Waiting for other reapers' stretches before taking them over: at most this many
+/// listings that show progress.
+const PATIENCE: usize = 8;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub policy: Policy,
+    pub app_limit: Option<AppLimit>,
+    pub on_conflict: OnConflict,
+    pub dry_run: bool,
+    /// `None`: no cap.
+    pub max_deletes: Option<usize>,
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct AppLimit {
+    pub limit: usize,
+    pub wait_for_room: Duration,
+}
+
+/// Where the engine tells what it does, as it does it.
+pub trait Events: Send + Sync {
+    /// The first plan is made: this many deletes lie ahead.
+    fn planned(&self, deletes: usize);
+    /// An app was acted on (deleted, conflicted, failed).
+    fn outcome(&self, entry: &AppEntry);
+    /// Something worth a line: waiting, stopping, taking over.
+    fn note(&self, text: &str);
+}
+
+/// Runs one cleanup and reports it. Errors end up in the report, never as a panic.
+pub async fn reap(client: Arc<Client>, options: &Options, events: &dyn Events) -> Report {
+    let started = Instant::now();
+    let ttl = match options.policy.age {
+        Age::OlderThan(ttl) => Some(ttl),
+        Age::Any => None,
+    };
+    let scope = match &options.policy.scope {
+        Scope::Account => "the account's own apps".to_string(),
+        Scope::Team(team) => format!("team `{team}`"),
+    };
+    let mut run = Run {
+        client,
+        options,
+        events,
+        report: Report::new(
+            options.policy.matcher.describe(),
+            scope,
+            ttl,
+            options.dry_run,
+        ),
+        entries: BTreeMap::new(),
+        owner: Owner::Unknown,
+        owners: HashMap::new(),
+        listed: HashSet::new(),
+        delete_latency: Duration::ZERO,
+        deletes_sent: 0,
+    };
+    let ended = run.rounds().await;
+    run.finish(ended, started).await
+}
+
+/// Who owns the account's apps, as far as the run knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Owner {
+    Unknown,
+    /// The one owner the listing shows; the first 200 to a DELETE confirms it.
+    Presumed(String),
+    Known(String),
+}
+
+/// Why the rounds stopped early.
+#[derive(Debug)]
+enum Stop {
+    Status(Status, String),
+    Api(ApiError),
+}
+
+impl From<ApiError> for Stop {
+    fn from(error: ApiError) -> Stop {
+        Stop::Api(error)
+    }
+}
+
+struct Run<'a> {
+    client: Arc<Client>,
+    options: &'a Options,
+    events: &'a dyn Events,
+    report: Report,
+    /// Every matching app seen, by id.
+    entries: BTreeMap<String, AppEntry>,
+    owner: Owner,
+    /// The owner id of every matching app seen, by app id.
+    owners: HashMap<String, Option<String>>,
+    /// Ids in the latest listing.
+    listed: HashSet<String>,
+    /// The probe's round trip: about how long another reaper's first delete takes.
+    delete_latency: Duration,
+    deletes_sent: usize,
+}
+
+impl Run<'_> {
+    async fn rounds(&mut self) -> Result<(), Stop> {
+        let deadline = self
+            .options
+            .app_limit
+            .map(|limit| Instant::now() + limit.wait_for_room);
+        let mut first = true;
+        loop {
+            let apps = self.list().await?;
+            self.learn_owner(&apps).await?;
+            let decisions = plan::plan(&apps, Utc::now(), &self.options.policy, self.owner_id());
+            self.record(&decisions);
+            let stale: Vec<String> = decisions
+                .iter()
+                .filter(|d| d.verdict == Verdict::Delete && self.untouched(&d.app.id))
+                .map(|d| d.app.id.clone())
+                .collect();
+            self.check_cap(stale.len(), first)?;
+            if first && !self.options.dry_run {
+                self.events.planned(stale.len());
+            }
+            first = false;
+            if self.options.dry_run {
+                for id in &stale {
+                    self.set_outcome(id, Outcome::Planned);
+                }
+                return Err(Stop::Status(Status::DryRun, String::new()));
+            }
+            self.delete_all(stale).await?;
+            let Some(limit) = self.options.app_limit else {
+                return Ok(());
+            };
+            let deadline = deadline.expect("set with the limit");
+            self.wait_for_room(limit, deadline, &decisions).await?;
+        }
+    }
+
+    /// With `--app-limit`: returns when there is room, sleeps until the oldest young
+    /// app passes the TTL when there is not, or stops when the wait would run too long.
+    async fn wait_for_room(
+        &mut self,
+        limit: AppLimit,
+        deadline: Instant,
+        decisions: &[Decision],
+    ) -> Result<(), Stop> {
+        let present = self.remaining_matching();
+        if present < limit.limit {
+            return Err(Stop::Status(Status::Done, String::new()));
+        }
+        let Age::OlderThan(ttl) = self.options.policy.age else {
+            return Err(limit_held(
+                present,
+                limit.limit,
+                "every matching app that may be deleted is gone",
+            ));
+        };
+        let now = Utc::now();
+        let oldest_young = decisions
+            .iter()
+            .filter(|d| d.verdict == Verdict::TooYoung && self.listed.contains(&d.app.id))
+            .min_by_key(|d| d.app.created_at);
+        let Some(oldest) = oldest_young else {
+            return Err(limit_held(
+                present,
+                limit.limit,
+                "the rest are kept, team or other owners' apps",
+            ));
+        };
+        // A second past the TTL, so the next plan counts it as older than the TTL.
+        let wait = ttl.saturating_sub(plan::age_of(&oldest.app, now)) + Duration::from_secs(1);
+        if Instant::now() + wait > deadline {
+            return Err(limit_held(
+                present,
+                limit.limit,
+                &format!(
+                    "the oldest, `{}`, passes the TTL in {}, after `--wait-for-room` runs out",
+                    oldest.app.name,
+                    duration::format(wait)
+                ),
+            ));
+        }
+        self.events.note(&format!(
+            "{present} matching apps, limit {}: waiting {} for `{}` to pass the TTL",
+            limit.limit,
+            duration::format(wait),
+            oldest.app.name
+        ));
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
+    fn check_cap(&self, stale: usize, first: bool) -> Result<(), Stop> {
+        let Some(cap) = self.options.max_deletes else {
+            return Ok(());
+        };
+        if first && stale > cap {
+            return Err(Stop::Status(
+                Status::Refused,
+                format!(
+                    "the plan would delete {stale} apps, more than `--max-deletes {cap}`; nothing was deleted. Check the rule with `--dry-run`, then raise the cap (`--max-deletes {stale}`, or 0 for none) if the plan is right"
+                ),
+            ));
+        }
+        if !first && self.deletes_sent + stale > cap {
+            return Err(Stop::Status(
+                Status::Failed,
+                format!(
+                    "stopped: {} more stale apps would take this run past `--max-deletes {cap}`",
+                    stale
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Deletes `stale` (ids from the latest listing), staying out of other reapers' way.
+    async fn delete_all(&mut self, stale: Vec<String>) -> Result<(), Stop> {
+        if stale.is_empty() {
+            return Ok(());
+        }
+        let start = fastrand::usize(..stale.len());
+        let mut walk = Walk::probe_first(stale, start);
+        // The probe: one delete, then a pause as long as it took, so that reapers which
+        // started at the same moment have made their first deletes when we list again.
+        if walk.len() > 1 {
+            let probe_started = Instant::now();
+            self.delete_batch(&mut walk, 1).await?;
+            self.delete_latency = probe_started.elapsed();
+            // A conflicting probe has already listed again.
+            if !walk.others_seen() {
+                tokio::time::sleep(self.delete_latency).await;
+                self.relist(&mut walk).await?;
+            }
+        }
+        let verifier = walk.holds_largest_territory();
+        self.delete_batch(&mut walk, self.options.concurrency)
+            .await?;
+        if walk.others_seen() && verifier {
+            self.see_others_through(&mut walk).await?;
+        }
+        for id in walk.left_to_others() {
+            if self.listed.contains(id) {
+                self.set_outcome(id, Outcome::LeftToAnother);
+            }
+        }
+        Ok(())
+    }
+
+    /// The reaper likely to finish last checks that the other reapers' stretches get
+    /// deleted, and takes over a stretch that stops shrinking (its reaper died).
+    async fn see_others_through(&mut self, walk: &mut Walk) -> Result<(), Stop> {
+        let mut pause = self.delete_latency.max(BACKOFF_START);
+        let mut waits = 0;
+        let mut last_left = usize::MAX;
+        loop {
+            self.relist(walk).await?;
+            let left = walk.left_to_others().len();
+            if left == 0 {
+                return Ok(());
+            }
+            if left < last_left && waits < PATIENCE {
+                waits += 1;
+                last_left = left;
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(BACKOFF_CAP);
+                continue;
+            }
+            self.events.note(&format!(
+                "{left} stale apps stopped shrinking in another reaper's stretch; taking over"
+            ));
+            walk.take_over();
+            self.delete_batch(walk, self.options.concurrency).await?;
+            last_left = usize::MAX;
+            waits = 0;
+        }
+    }
+
+    /// Deletes the walk's territory with up to `concurrency` requests in flight. After a
+    /// conflict: finish what is in flight, back off, list again, and go on (or stop, with
+    /// `stop-if-under-limit` and room to spare).
+    async fn delete_batch(&mut self, walk: &mut Walk, concurrency: usize) -> Result<(), Stop> {
+        let mut in_flight: JoinSet<(String, Result<Deletion, ApiError>)> = JoinSet::new();
+        let mut conflicts_in_a_row = 0u32;
+        let mut failures_in_a_row = 0;
+        let mut paused = false;
+        loop {
+            // Until the account is known for sure, one delete at a time: its answer
+            // confirms that the presumed owner is this account.
+            let width = if matches!(self.owner, Owner::Known(_)) {
+                concurrency.max(1)
+            } else {
+                1
+            };
+            while !paused && in_flight.len() < width {
+                let Some(id) = walk.next_app().map(str::to_string) else {
+                    break;
+                };
+                if !self.still_to_delete(&id) {
+                    continue;
+                }
+                let client = Arc::clone(&self.client);
+                self.deletes_sent += 1;
+                in_flight.spawn(async move {
+                    let result = client.delete_app(&id).await;
+                    (id, result)
+                });
+            }
+            let Some(joined) = in_flight.join_next().await else {
+                if !paused {
+                    return Ok(());
+                }
+                // Everything in flight has landed after a conflict: decide, then go on.
+                if self.options.on_conflict == OnConflict::StopIfUnderLimit
+                    && let Some(limit) = self.options.app_limit
+                {
+                    let present = self.remaining_matching();
+                    if present < limit.limit {
+                        return Err(Stop::Status(
+                            Status::UnderLimit,
+                            format!(
+                                "another reaper is deleting nearby and {present} matching apps are under the limit of {}; stopping",
+                                limit.limit
+                            ),
+                        ));
+                    }
+                }
+                let pause = BACKOFF_START * 2u32.pow(conflicts_in_a_row.saturating_sub(1).min(5));
+                tokio::time::sleep(pause.min(BACKOFF_CAP)).await;
+                self.relist(walk).await?;
+                paused = false;
+                continue;
+            };
+            let (id, result) = joined.expect("delete tasks do not panic");
+            match result {
+                Ok(Deletion::Deleted { request_id, app }) => {
+                    conflicts_in_a_row = 0;
+                    failures_in_a_row = 0;
+                    self.confirm_owner(app.as_ref()).await?;
+                    self.finish_entry(&id, Outcome::Deleted, Some(200), request_id, None);
+                }
+                Ok(Deletion::GoneAfterLostResponse { request_id }) => {
+                    failures_in_a_row = 0;
+                    self.finish_entry(
+                        &id,
+                        Outcome::DeletedResponseLost,
+                        Some(404),
+                        request_id,
+                        None,
+                    );
+                }
+                Ok(Deletion::AlreadyGone { status, request_id }) => {
+                    if status == 403 && matches!(self.owner, Owner::Presumed(_)) {
+                        // A 403 is also what deleting someone else's app gets: settle
+                        // whose apps these are before counting it as a conflict.
+                        self.owner = Owner::Known(self.client.account().await?.id);
+                        if self.disown_others() {
+                            continue;
+                        }
+                    }
+                    conflicts_in_a_row += 1;
+                    walk.conflict(&id);
+                    self.finish_entry(&id, Outcome::Conflict, Some(status), request_id, None);
+                    paused = true;
+                }
+                Err(error) if error.is_unauthorized() => return Err(Stop::Api(error)),
+                Err(error) => {
+                    let outcome = if error.outcome_unknown() {
+                        Outcome::Unknown
+                    } else {
+                        Outcome::Failed
+                    };
+                    let request_id = error.request_id().map(str::to_string);
+                    self.finish_entry(
+                        &id,
+                        outcome,
+                        error.status(),
+                        request_id,
+                        Some(error.to_string()),
+                    );
+                    failures_in_a_row += 1;
+                    if failures_in_a_row >= FAILURES_BEFORE_GIVING_UP {
+                        in_flight.join_all().await;
+                        return Err(Stop::Status(
+                            Status::Failed,
+                            format!(
+                                "{failures_in_a_row} deletes failed in a row; stopped sending more (last: {error})"
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Lists the apps in scope and remembers which ids are there.
+    async fn list(&mut self) -> Result<Vec<App>, ApiError> {
+        let team = match &self.options.policy.scope {
+            Scope::Account => None,
+            Scope::Team(team) => Some(team.as_str()),
+        };
+        let apps = self.client.list_apps(team).await?;
+        self.listed = apps.iter().map(|app| app.id.clone()).collect();
+        Ok(apps)
+    }
+
+    /// Lists again: the walk learns what others deleted, the report too.
+    async fn relist(&mut self, walk: &mut Walk) -> Result<(), ApiError> {
+        self.list().await?;
+        let listed = &self.listed;
+        let present: HashSet<&str> = listed.iter().map(String::as_str).collect();
+        walk.observe(&present);
+        let gone: Vec<String> = self
+            .entries
+            .values()
+            .filter(|e| {
+                e.verdict == Verdict::Delete && e.outcome.is_none() && !listed.contains(&e.id)
+            })
+            .map(|e| e.id.clone())
+            .collect();
+        for id in gone {
+            self.set_outcome(&id, Outcome::DeletedByAnother);
+        }
+        Ok(())
+    }
+
+    /// Settles whose apps are the account's own: from the listing when it shows one
+    /// owner, from `GET /account` when it shows several or a dry run must be exact.
+    async fn learn_owner(&mut self, apps: &[App]) -> Result<(), ApiError> {
+        if self.options.policy.scope != Scope::Account || matches!(self.owner, Owner::Known(_)) {
+            return Ok(());
+        }
+        match plan::sole_owner(apps, &self.options.policy) {
+            SoleOwner::NoApps => {}
+            SoleOwner::One(id) if !self.options.dry_run => self.owner = Owner::Presumed(id),
+            SoleOwner::One(_) | SoleOwner::Several => {
+                self.owner = Owner::Known(self.client.account().await?.id);
+            }
+        }
+        Ok(())
+    }
+
+    /// A 200 to a DELETE of a personal app proves the account owns it.
+    async fn confirm_owner(&mut self, app: Option<&App>) -> Result<(), ApiError> {
+        if let Owner::Presumed(presumed) = &self.owner {
+            let owner = app.and_then(|app| app.owner.as_ref()).map(|o| o.id.clone());
+            if owner.as_ref() == Some(presumed) {
+                self.owner = Owner::Known(presumed.clone());
+            } else {
+                self.owner = Owner::Known(self.client.account().await?.id);
+                self.disown_others();
+            }
+        }
+        Ok(())
+    }
+
+    /// After the account turned out to differ from the presumed owner: apps of another
+    /// owner are not this account's to delete. True if any plan changed.
+    fn disown_others(&mut self) -> bool {
+        let Some(owner) = self.owner_id().map(str::to_string) else {
+            return false;
+        };
+        let mut changed = false;
+        for entry in self.entries.values_mut() {
+            let theirs = self
+                .owners
+                .get(&entry.id)
+                .is_some_and(|app_owner| app_owner.as_deref().is_some_and(|id| id != owner));
+            if entry.verdict == Verdict::Delete && theirs {
+                entry.verdict = Verdict::NotOwned;
+                entry.reason = plan::NOT_OWNED.to_string();
+                entry.outcome = None;
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    fn owner_id(&self) -> Option<&str> {
+        match &self.owner {
+            Owner::Unknown => None,
+            Owner::Presumed(id) | Owner::Known(id) => Some(id),
+        }
+    }
+
+    /// Adds what a plan says about each app, without undoing what was done to it.
+    fn record(&mut self, decisions: &[Decision]) {
+        for decision in decisions {
+            self.owners.insert(
+                decision.app.id.clone(),
+                decision.app.owner.as_ref().map(|owner| owner.id.clone()),
+            );
+            let fresh = AppEntry::from_decision(decision);
+            match self.entries.get_mut(&decision.app.id) {
+                Some(entry) if entry.outcome.is_some() => {}
+                Some(entry) => *entry = fresh,
+                None => {
+                    self.entries.insert(decision.app.id.clone(), fresh);
+                }
+            }
+        }
+    }
+
+    fn untouched(&self, id: &str) -> bool {
+        self.entries
+            .get(id)
+            .is_some_and(|entry| entry.outcome.is_none())
+    }
+
+    fn still_to_delete(&self, id: &str) -> bool {
+        self.entries
+            .get(id)
+            .is_some_and(|entry| entry.verdict == Verdict::Delete && entry.outcome.is_none())
+    }
+
+    fn set_outcome(&mut self, id: &str, outcome: Outcome) {
+        if let Some(entry) = self.entries.get_mut(id) {
+            entry.outcome = Some(outcome);
+        }
+    }
+
+    /// Records what this reaper's own DELETE ended in, and says so.
+    fn finish_entry(
+        &mut self,
+        id: &str,
+        outcome: Outcome,
+        http_status: Option<u16>,
+        request_id: Option<String>,
+        error: Option<String>,
+    ) {
+        if let Some(entry) = self.entries.get_mut(id) {
+            entry.outcome = Some(outcome);
+            entry.http_status = http_status;
+            entry.request_id = request_id;
+            entry.error = error;
+            self.events.outcome(entry);
+        }
+    }
+
+    /// The account's (or team's) matching apps in the latest listing that are not
+    /// known to be gone since.
+    fn remaining_matching(&self) -> usize {
+        self.entries
+            .values()
+            .filter(|e| {
+                matches!(
+                    e.verdict,
+                    Verdict::Delete | Verdict::Keep | Verdict::TooYoung
+                )
+            })
+            .filter(|e| self.listed.contains(&e.id) && !e.outcome.is_some_and(Outcome::gone))
+            .count()
+    }
+
+    /// Settles apps whose DELETE got no answer, then fills in the report.
+    async fn finish(mut self, ended: Result<(), Stop>, started: Instant) -> Report {
+        let unknown: Vec<String> = self
+            .entries
+            .values()
+            .filter(|e| e.outcome == Some(Outcome::Unknown))
+            .map(|e| e.id.clone())
+            .collect();
+        if !unknown.is_empty() && self.list().await.is_ok() {
+            for id in unknown {
+                let still_listed = self.listed.contains(&id);
+                if let Some(entry) = self.entries.get_mut(&id) {
+                    if still_listed {
+                        entry.outcome = Some(Outcome::Failed);
+                    } else {
+                        entry.outcome = Some(Outcome::DeletedResponseLost);
+                        entry.error = None;
+                    }
+                }
+            }
+        }
+        let (status, message) = match ended {
+            Ok(()) => (Status::Done, None),
+            Err(Stop::Status(status, message)) => {
+                (status, (!message.is_empty()).then_some(message))
+            }
+            Err(Stop::Api(error)) if error.is_unauthorized() => (
+                Status::Unauthorized,
+                Some(format!("the API rejected the key: {error}")),
+            ),
+            Err(Stop::Api(error)) => (Status::Failed, Some(error.to_string())),
+        };
+        for entry in self.entries.values_mut() {
+            if entry.verdict == Verdict::Delete && entry.outcome.is_none() {
+                entry.outcome = Some(Outcome::NotAttempted);
+            }
+        }
+        let remaining = self.remaining_matching();
+        let mut report = self.report;
+        report.apps = self.entries.into_values().collect();
+        report
+            .apps
+            .sort_by(|a, b| (a.created_at, &a.name).cmp(&(b.created_at, &b.name)));
+        report.counts.remaining = remaining;
+        report.tally();
+        report.status = match status {
+            Status::Done if report.counts.failed + report.counts.unknown > 0 => Status::Failed,
+            status => status,
+        };
+        report.message = message;
+        report.requests = self.client.usage();
+        report.rate_limit_remaining = self.client.rate_limit_remaining();
+        report.elapsed_seconds = started.elapsed().as_secs_f64();
+        report
+    }
+}
+
+fn limit_held(present: usize, limit: usize, why: &str) -> Stop {
+    Stop::Status(
+        Status::LimitHeld,
+        format!("{present} matching apps remain, at or over `--app-limit {limit}`: {why}"),
+    )
+}

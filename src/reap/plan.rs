@@ -1,0 +1,339 @@
+//! Which apps to delete: a pure function of (apps, now, policy).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use regex::Regex;
+use serde::Serialize;
+
+use crate::duration;
+use crate::heroku::App;
+
+pub const NOT_OWNED: &str = "owned by another user; this account only collaborates on it";
+
+/// Which names are the reaper's business.
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    /// The name starts with this and has more after it.
+    Prefix(String),
+    /// The whole name matches.
+    Regex(Regex),
+}
+
+impl Matcher {
+    pub fn matches(&self, name: &str) -> bool {
+        match self {
+            Matcher::Prefix(prefix) => name.len() > prefix.len() && name.starts_with(prefix),
+            Matcher::Regex(regex) => regex.is_match(name),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Matcher::Prefix(prefix) => format!("names starting with `{prefix}`"),
+            Matcher::Regex(regex) => format!("names matching `{}`", regex.as_str()),
+        }
+    }
+}
+
+/// How old an app must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Age {
+    OlderThan(Duration),
+    /// `--all`: any age.
+    Any,
+}
+
+/// Whose apps: the account's own, or one team's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Account,
+    Team(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub matcher: Matcher,
+    pub keep: Vec<glob::Pattern>,
+    pub age: Age,
+    pub scope: Scope,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Delete,
+    Keep,
+    TooYoung,
+    TeamApp,
+    NotOwned,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Delete => "delete",
+            Verdict::Keep => "keep",
+            Verdict::TooYoung => "too young",
+            Verdict::TeamApp => "team app",
+            Verdict::NotOwned => "not owned",
+        }
+    }
+}
+
+/// One matching app and what the plan says about it.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub app: App,
+    pub age: Duration,
+    pub verdict: Verdict,
+    pub reason: String,
+}
+
+/// Decides every matching app, oldest first. `owner` is the account's id; apps of
+/// another owner are left alone (the account only collaborates on them).
+pub fn plan(
+    apps: &[App],
+    now: DateTime<Utc>,
+    policy: &Policy,
+    owner: Option<&str>,
+) -> Vec<Decision> {
+    let mut decisions: Vec<Decision> = apps
+        .iter()
+        .filter(|app| policy.matcher.matches(&app.name))
+        .map(|app| decide(app, now, policy, owner))
+        .collect();
+    decisions.sort_by(|a, b| (a.app.created_at, &a.app.id).cmp(&(b.app.created_at, &b.app.id)));
+    decisions
+}
+
+fn decide(app: &App, now: DateTime<Utc>, policy: &Policy, owner: Option<&str>) -> Decision {
+    let age = age_of(app, now);
+    let (verdict, reason) = if let Some(pattern) = policy.keep.iter().find(|p| p.matches(&app.name))
+    {
+        (
+            Verdict::Keep,
+            format!("kept by `--keep {}`", pattern.as_str()),
+        )
+    } else if let (Scope::Account, Some(team)) = (&policy.scope, &app.team) {
+        (
+            Verdict::TeamApp,
+            format!(
+                "belongs to team `{}`; reaped only with `--team {}`",
+                team.name, team.name
+            ),
+        )
+    } else if let (Scope::Account, Some(owner), Some(app_owner)) =
+        (&policy.scope, owner, &app.owner)
+        && app_owner.id != owner
+    {
+        (Verdict::NotOwned, NOT_OWNED.to_string())
+    } else {
+        match policy.age {
+            Age::Any => (Verdict::Delete, "`--all`: any age".to_string()),
+            Age::OlderThan(ttl) if age > ttl => (
+                Verdict::Delete,
+                format!("older than {}", duration::format(ttl)),
+            ),
+            Age::OlderThan(ttl) => (
+                Verdict::TooYoung,
+                format!(
+                    "younger than {}; a test may still use it",
+                    duration::format(ttl)
+                ),
+            ),
+        }
+    };
+    Decision {
+        app: app.clone(),
+        age,
+        verdict,
+        reason,
+    }
+}
+
+/// How long ago the app was created; an app from the future (clock skew) is age 0.
+pub fn age_of(app: &App, now: DateTime<Utc>) -> Duration {
+    (now - app.created_at).to_std().unwrap_or(Duration::ZERO)
+}
+
+/// The owner of the account's own matching apps, when the listing shows exactly one:
+/// almost always the account itself, which the first successful delete confirms.
+/// With two or more owners the account must be looked up.
+pub fn sole_owner(apps: &[App], policy: &Policy) -> SoleOwner {
+    let mut owners = apps
+        .iter()
+        .filter(|app| app.team.is_none() && policy.matcher.matches(&app.name))
+        .filter_map(|app| app.owner.as_ref().map(|owner| owner.id.as_str()));
+    let Some(first) = owners.next() else {
+        return SoleOwner::NoApps;
+    };
+    if owners.all(|other| other == first) {
+        SoleOwner::One(first.to_string())
+    } else {
+        SoleOwner::Several
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SoleOwner {
+    NoApps,
+    One(String),
+    Several,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::heroku::{Identity, Team};
+
+    const ME: &str = "11111111-1111-4111-8111-111111111111";
+    const OTHER: &str = "22222222-2222-4222-8222-222222222222";
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-27T12:00:00Z".parse().unwrap()
+    }
+
+    fn app(name: &str, minutes_old: i64) -> App {
+        App {
+            id: format!("id-{name}"),
+            name: name.to_string(),
+            created_at: now() - chrono::Duration::minutes(minutes_old),
+            owner: Some(Identity {
+                id: ME.to_string(),
+                email: None,
+            }),
+            team: None,
+        }
+    }
+
+    fn policy() -> Policy {
+        Policy {
+            matcher: Matcher::Prefix("hatchet-t-".into()),
+            keep: vec![],
+            age: Age::OlderThan(Duration::from_secs(600)),
+            scope: Scope::Account,
+        }
+    }
+
+    fn verdicts(decisions: &[Decision]) -> Vec<(&str, Verdict)> {
+        decisions
+            .iter()
+            .map(|d| (d.app.name.as_str(), d.verdict))
+            .collect()
+    }
+
+    #[test]
+    fn deletes_stale_matching_apps_only_oldest_first() {
+        let apps = [
+            app("hatchet-t-aaaa", 11),
+            app("hatchet-t-bbbb", 9),
+            app("hatchet-t-cccc", 60),
+            app("billing-prod", 600),
+            app("hatchet-t-", 600),
+            app("my-hatchet-t-dddd", 600),
+        ];
+        let decisions = plan(&apps, now(), &policy(), Some(ME));
+        assert_eq!(
+            verdicts(&decisions),
+            [
+                ("hatchet-t-cccc", Verdict::Delete),
+                ("hatchet-t-aaaa", Verdict::Delete),
+                ("hatchet-t-bbbb", Verdict::TooYoung),
+            ]
+        );
+        assert_eq!(decisions[0].age, Duration::from_secs(3600));
+        assert_eq!(decisions[0].reason, "older than 10m");
+    }
+
+    #[test]
+    fn exactly_the_ttl_is_not_older_than_it() {
+        let decisions = plan(&[app("hatchet-t-aaaa", 10)], now(), &policy(), Some(ME));
+        assert_eq!(decisions[0].verdict, Verdict::TooYoung);
+    }
+
+    #[test]
+    fn keep_globs_team_apps_and_other_owners_are_spared() {
+        let mut team_app = app("hatchet-t-team", 60);
+        team_app.team = Some(Team {
+            id: "t".into(),
+            name: "ci".into(),
+        });
+        let mut theirs = app("hatchet-t-theirs", 60);
+        theirs.owner.as_mut().unwrap().id = OTHER.into();
+        let mut policy = policy();
+        policy.keep = vec![glob::Pattern::new("hatchet-t-keep*").unwrap()];
+        let apps = [app("hatchet-t-keep1", 60), team_app, theirs];
+        let decisions = plan(&apps, now(), &policy, Some(ME));
+        let mut got = verdicts(&decisions);
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                ("hatchet-t-keep1", Verdict::Keep),
+                ("hatchet-t-team", Verdict::TeamApp),
+                ("hatchet-t-theirs", Verdict::NotOwned),
+            ]
+        );
+        assert!(
+            decisions
+                .iter()
+                .any(|d| d.reason == "kept by `--keep hatchet-t-keep*`")
+        );
+    }
+
+    #[test]
+    fn a_team_scope_deletes_team_apps() {
+        let mut team_app = app("hatchet-t-team", 60);
+        team_app.team = Some(Team {
+            id: "t".into(),
+            name: "ci".into(),
+        });
+        let mut policy = policy();
+        policy.scope = Scope::Team("ci".into());
+        let decisions = plan(&[team_app], now(), &policy, None);
+        assert_eq!(decisions[0].verdict, Verdict::Delete);
+    }
+
+    #[test]
+    fn all_ignores_age_and_regexes_match_whole_names() {
+        let mut policy = policy();
+        policy.age = Age::Any;
+        policy.matcher = Matcher::Regex(Regex::new("^(?:ci-[0-9]+)$").unwrap());
+        let apps = [app("ci-1", 0), app("ci-x", 60), app("xci-2", 60)];
+        assert_eq!(
+            verdicts(&plan(&apps, now(), &policy, Some(ME))),
+            [("ci-1", Verdict::Delete)]
+        );
+    }
+
+    #[test]
+    fn apps_from_the_future_are_age_zero() {
+        let decisions = plan(&[app("hatchet-t-aaaa", -5)], now(), &policy(), Some(ME));
+        assert_eq!(decisions[0].age, Duration::ZERO);
+    }
+
+    #[test]
+    fn the_sole_owner_of_matching_personal_apps() {
+        let mut theirs = app("hatchet-t-theirs", 60);
+        theirs.owner.as_mut().unwrap().id = OTHER.into();
+        let mut team_app = app("hatchet-t-team", 60);
+        team_app.team = Some(Team {
+            id: "t".into(),
+            name: "ci".into(),
+        });
+        team_app.owner.as_mut().unwrap().id = OTHER.into();
+        let mine = [
+            app("hatchet-t-a", 60),
+            app("hatchet-t-b", 1),
+            team_app,
+            app("prod", 9),
+        ];
+        assert_eq!(sole_owner(&mine, &policy()), SoleOwner::One(ME.into()));
+        assert_eq!(
+            sole_owner(&[mine[0].clone(), theirs], &policy()),
+            SoleOwner::Several
+        );
+        assert_eq!(sole_owner(&[], &policy()), SoleOwner::NoApps);
+    }
+}

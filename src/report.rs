@@ -1,0 +1,474 @@
+//! What a run did, and the ways of showing it: a pure record and pure formatters.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::duration;
+use crate::heroku::Usage;
+use crate::reap::plan::{Decision, Verdict};
+
+/// What happened to one app the plan said to delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// This reaper's DELETE answered 200.
+    Deleted,
+    /// This reaper's DELETE got no answer, and a later attempt or listing showed it gone.
+    DeletedResponseLost,
+    /// 404 or 403: another reaper deleted it first (a duplicate delete).
+    Conflict,
+    /// Gone from a listing before this reaper got to it: another reaper's work.
+    DeletedByAnother,
+    /// Still listed at the end, in the stretch another reaper is deleting.
+    LeftToAnother,
+    /// The DELETE failed; the app is still there.
+    Failed,
+    /// The DELETE got no answer and the app's fate could not be checked.
+    Unknown,
+    /// `--dry-run`: would be deleted.
+    Planned,
+    /// The run stopped before reaching it.
+    NotAttempted,
+}
+
+impl Outcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Deleted => "deleted",
+            Outcome::DeletedResponseLost => "deleted (response lost)",
+            Outcome::Conflict => "already deleted by another reaper",
+            Outcome::DeletedByAnother => "deleted by another reaper",
+            Outcome::LeftToAnother => "left to another reaper",
+            Outcome::Failed => "failed",
+            Outcome::Unknown => "unknown",
+            Outcome::Planned => "would delete",
+            Outcome::NotAttempted => "not attempted",
+        }
+    }
+
+    /// Is the app gone?
+    pub fn gone(self) -> bool {
+        matches!(
+            self,
+            Outcome::Deleted
+                | Outcome::DeletedResponseLost
+                | Outcome::Conflict
+                | Outcome::DeletedByAnother
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AppEntry {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub age_seconds: u64,
+    pub age: String,
+    pub verdict: Verdict,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl AppEntry {
+    pub fn from_decision(decision: &Decision) -> AppEntry {
+        AppEntry {
+            id: decision.app.id.clone(),
+            name: decision.app.name.clone(),
+            created_at: decision.app.created_at,
+            age_seconds: decision.age.as_secs(),
+            age: duration::format(decision.age),
+            verdict: decision.verdict,
+            reason: decision.reason.clone(),
+            outcome: None,
+            http_status: None,
+            request_id: None,
+            error: None,
+        }
+    }
+}
+
+/// How the run ended, which decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Every stale app is gone (or left to a reaper seen deleting nearby).
+    Done,
+    /// `--dry-run`: nothing was deleted.
+    DryRun,
+    /// `--on-conflict stop-if-under-limit` stopped early with room to spare.
+    UnderLimit,
+    /// `--lock skip`: another reaper on this machine holds the lock.
+    LockBusy,
+    /// Stale apps are left because of API errors.
+    Failed,
+    /// `--app-limit` still held after `--wait-for-room`.
+    LimitHeld,
+    /// Refused before deleting anything (`--max-deletes`).
+    Refused,
+    /// The API rejected the key.
+    Unauthorized,
+}
+
+impl Status {
+    /// A word for tables.
+    pub fn exit_code_word(self) -> &'static str {
+        match self.exit_code() {
+            0 => "ok",
+            _ => "failed",
+        }
+    }
+
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Status::Done | Status::DryRun | Status::UnderLimit | Status::LockBusy => 0,
+            Status::Failed | Status::LimitHeld => 1,
+            Status::Refused | Status::Unauthorized => 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Apps whose names match the rule.
+    pub matched: usize,
+    /// Stale apps the plan said to delete.
+    pub stale: usize,
+    pub deleted: usize,
+    pub conflicts: usize,
+    pub deleted_by_others: usize,
+    pub left_to_others: usize,
+    pub failed: usize,
+    pub unknown: usize,
+    /// Stale apps the run stopped before reaching.
+    pub not_attempted: usize,
+    pub kept: usize,
+    pub too_young: usize,
+    pub not_owned: usize,
+    pub team_apps: usize,
+    /// Matching apps still listed at the end.
+    pub remaining: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub version: &'static str,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub dry_run: bool,
+    pub rule: String,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub older_than: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub elapsed_seconds: f64,
+    pub counts: Counts,
+    pub requests: Usage,
+    pub rate_limit_remaining: Option<u32>,
+    pub apps: Vec<AppEntry>,
+}
+
+impl Report {
+    pub fn new(rule: String, scope: String, older_than: Option<Duration>, dry_run: bool) -> Report {
+        Report {
+            version: env!("CARGO_PKG_VERSION"),
+            status: Status::Done,
+            message: None,
+            dry_run,
+            rule,
+            scope,
+            older_than: older_than.map(duration::format),
+            started_at: Utc::now(),
+            elapsed_seconds: 0.0,
+            counts: Counts::default(),
+            requests: Usage::default(),
+            rate_limit_remaining: None,
+            apps: Vec::new(),
+        }
+    }
+
+    /// Recounts from the entries; `remaining` is the engine's, from its last listing.
+    pub fn tally(&mut self) {
+        let remaining = self.counts.remaining;
+        let mut counts = Counts {
+            matched: self.apps.len(),
+            remaining,
+            ..Counts::default()
+        };
+        for entry in &self.apps {
+            match entry.verdict {
+                Verdict::Delete => counts.stale += 1,
+                Verdict::Keep => counts.kept += 1,
+                Verdict::TooYoung => counts.too_young += 1,
+                Verdict::TeamApp => counts.team_apps += 1,
+                Verdict::NotOwned => counts.not_owned += 1,
+            }
+            match entry.outcome {
+                Some(Outcome::Deleted | Outcome::DeletedResponseLost) => counts.deleted += 1,
+                Some(Outcome::Conflict) => counts.conflicts += 1,
+                Some(Outcome::DeletedByAnother) => counts.deleted_by_others += 1,
+                Some(Outcome::LeftToAnother) => counts.left_to_others += 1,
+                Some(Outcome::Failed) => counts.failed += 1,
+                Some(Outcome::NotAttempted) => counts.not_attempted += 1,
+                Some(Outcome::Unknown) => counts.unknown += 1,
+                Some(Outcome::Planned) | None => {}
+            }
+        }
+        self.counts = counts;
+    }
+}
+
+/// The JSON document of `--format json` and `--report`.
+pub fn json(report: &Report) -> String {
+    serde_json::to_string_pretty(report).expect("a report always serializes")
+}
+
+/// One line for an app acted on, as it happens.
+pub fn app_line(entry: &AppEntry) -> String {
+    let outcome = entry.outcome.map_or("", Outcome::label);
+    let mut line = format!("{outcome:<34} {:<30} {:>7}", entry.name, entry.age);
+    if let Some(error) = &entry.error {
+        line.push_str(&format!("  {error}"));
+    }
+    line
+}
+
+/// The plan of a dry run: every matching app, its age, verdict and why.
+pub fn plan_table(report: &Report) -> String {
+    let mut out = format!("{:<11} {:<30} {:>7}  {}\n", "verdict", "app", "age", "why");
+    for entry in &report.apps {
+        out.push_str(&format!(
+            "{:<11} {:<30} {:>7}  {}\n",
+            entry.verdict.label(),
+            entry.name,
+            entry.age,
+            entry.reason
+        ));
+    }
+    out
+}
+
+/// The summary at the end of a human run.
+pub fn summary(report: &Report) -> String {
+    let c = &report.counts;
+    let mut rows: Vec<(&str, String)> = vec![
+        ("matched", c.matched.to_string()),
+        ("stale", c.stale.to_string()),
+    ];
+    if report.dry_run {
+        rows.push(("would delete", c.stale.to_string()));
+    } else {
+        rows.push(("deleted", c.deleted.to_string()));
+        rows.push(("conflicts", c.conflicts.to_string()));
+        if c.deleted_by_others + c.left_to_others > 0 {
+            rows.push((
+                "by other reapers",
+                (c.deleted_by_others + c.left_to_others).to_string(),
+            ));
+        }
+        rows.push(("failed", c.failed.to_string()));
+        if c.not_attempted > 0 {
+            rows.push(("not attempted", c.not_attempted.to_string()));
+        }
+        if c.unknown > 0 {
+            rows.push(("unknown", c.unknown.to_string()));
+        }
+    }
+    rows.push(("kept", c.kept.to_string()));
+    rows.push(("too young", c.too_young.to_string()));
+    if c.team_apps > 0 {
+        rows.push(("team apps", c.team_apps.to_string()));
+    }
+    if c.not_owned > 0 {
+        rows.push(("not owned", c.not_owned.to_string()));
+    }
+    rows.push(("remaining", c.remaining.to_string()));
+    rows.push(("requests", report.requests.requests.to_string()));
+    if let Some(remaining) = report.rate_limit_remaining {
+        rows.push(("rate limit left", remaining.to_string()));
+    }
+    rows.push(("elapsed", format!("{:.1}s", report.elapsed_seconds)));
+    let mut out = format!(
+        "{}, {} ({})\n",
+        report.rule,
+        report.scope,
+        status_words(report)
+    );
+    for (name, value) in rows {
+        out.push_str(&format!("  {name:<16} {value:>6}\n"));
+    }
+    if let Some(message) = &report.message {
+        out.push_str(&format!("{message}\n"));
+    }
+    out
+}
+
+fn status_words(report: &Report) -> &'static str {
+    match report.status {
+        Status::Done => "done",
+        Status::DryRun => "dry run: nothing deleted",
+        Status::UnderLimit => "stopped under the app limit",
+        Status::LockBusy => "skipped: another reaper holds the lock",
+        Status::Failed => "failed",
+        Status::LimitHeld => "app limit still held",
+        Status::Refused => "refused: nothing deleted",
+        Status::Unauthorized => "unauthorized: nothing deleted",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::heroku::App;
+    use crate::reap::plan::Decision;
+
+    fn entry(
+        name: &str,
+        minutes: u64,
+        verdict: Verdict,
+        reason: &str,
+        outcome: Option<Outcome>,
+    ) -> AppEntry {
+        let created_at: DateTime<Utc> = "2026-11-27T11:00:00Z".parse().unwrap();
+        let mut entry = AppEntry::from_decision(&Decision {
+            app: App {
+                id: format!("01234567-89ab-4def-8123-{:012}", minutes),
+                name: name.to_string(),
+                created_at,
+                owner: None,
+                team: None,
+            },
+            age: Duration::from_secs(minutes * 60),
+            verdict,
+            reason: reason.to_string(),
+        });
+        entry.outcome = outcome;
+        entry
+    }
+
+    fn sample(dry_run: bool) -> Report {
+        let mut report = Report::new(
+            "names starting with `hatchet-t-`".into(),
+            "the account's own apps".into(),
+            Some(Duration::from_secs(600)),
+            dry_run,
+        );
+        report.started_at = "2026-11-27T12:00:00Z".parse().unwrap();
+        report.elapsed_seconds = 2.25;
+        report.requests = Usage {
+            requests: 6,
+            list_pages: 2,
+            rate_limited: 0,
+            retries: 0,
+        };
+        report.rate_limit_remaining = Some(4494);
+        let done = |outcome| {
+            if dry_run {
+                Some(Outcome::Planned)
+            } else {
+                Some(outcome)
+            }
+        };
+        report.apps = vec![
+            entry(
+                "hatchet-t-0a1b2c3d4e",
+                95,
+                Verdict::Delete,
+                "older than 10m",
+                done(Outcome::Deleted),
+            ),
+            entry(
+                "hatchet-t-5f6a7b8c9d",
+                41,
+                Verdict::Delete,
+                "older than 10m",
+                done(Outcome::Conflict),
+            ),
+            entry(
+                "hatchet-t-keepme0001",
+                30,
+                Verdict::Keep,
+                "kept by `--keep hatchet-t-keep*`",
+                None,
+            ),
+            entry(
+                "hatchet-t-1234567890",
+                3,
+                Verdict::TooYoung,
+                "younger than 10m; a test may still use it",
+                None,
+            ),
+        ];
+        if !dry_run {
+            report.apps[1].http_status = Some(404);
+            report.apps[1].request_id = Some("b7e4c1a2-0000-4000-8000-000000000001".into());
+        }
+        report.counts.remaining = 2;
+        report.status = if dry_run {
+            Status::DryRun
+        } else {
+            Status::Done
+        };
+        report.tally();
+        report
+    }
+
+    #[test]
+    fn human_summary() {
+        insta::assert_snapshot!(summary(&sample(false)));
+    }
+
+    #[test]
+    fn dry_run_plan() {
+        let report = sample(true);
+        insta::assert_snapshot!(format!("{}\n{}", plan_table(&report), summary(&report)));
+    }
+
+    #[test]
+    fn app_lines() {
+        let report = sample(false);
+        let lines: Vec<String> = report.apps[..2].iter().map(app_line).collect();
+        insta::assert_snapshot!(lines.join("\n"));
+    }
+
+    #[test]
+    fn json_document() {
+        insta::assert_snapshot!(json(&sample(false)));
+    }
+
+    #[test]
+    fn counts_follow_the_entries() {
+        let counts = sample(false).counts;
+        assert_eq!(
+            (
+                counts.matched,
+                counts.stale,
+                counts.deleted,
+                counts.conflicts,
+                counts.kept,
+                counts.too_young
+            ),
+            (4, 2, 1, 1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(Status::Done.exit_code(), 0);
+        assert_eq!(Status::LockBusy.exit_code(), 0);
+        assert_eq!(Status::Failed.exit_code(), 1);
+        assert_eq!(Status::LimitHeld.exit_code(), 1);
+        assert_eq!(Status::Refused.exit_code(), 2);
+        assert_eq!(Status::Unauthorized.exit_code(), 2);
+    }
+}
