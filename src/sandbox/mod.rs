@@ -136,14 +136,31 @@ impl Shared {
         self.store().stats(self.elapsed())
     }
 
+    fn apps(&self) -> Vec<SandboxApp> {
+        summaries(self.store().apps())
+    }
+
+    fn deleted(&self) -> Vec<SandboxApp> {
+        summaries(self.store().deleted())
+    }
+
+    fn deleting(&self) -> Vec<SandboxApp> {
+        summaries(self.store().deleting())
+    }
+
+    /// All three lists from one moment, so no app shows in two of them or in none.
     fn listing(&self) -> Listing {
         let store = self.store();
         Listing {
-            apps: store.apps().iter().map(model::App::summary).collect(),
-            deleted: store.deleted().iter().map(model::App::summary).collect(),
-            deleting: store.deleting().map(model::App::summary).collect(),
+            apps: summaries(store.apps()),
+            deleted: summaries(store.deleted()),
+            deleting: summaries(store.deleting()),
         }
     }
+}
+
+fn summaries<'a>(apps: impl IntoIterator<Item = &'a model::App>) -> Vec<SandboxApp> {
+    apps.into_iter().map(model::App::summary).collect()
 }
 
 /// How long a stopping sandbox waits for requests in flight.
@@ -252,17 +269,17 @@ impl Sandbox {
 
     /// The apps that exist now, those being deleted included.
     pub fn apps(&self) -> Vec<SandboxApp> {
-        self.shared.listing().apps
+        self.shared.apps()
     }
 
     /// The apps deleted so far, in order of deletion.
     pub fn deleted(&self) -> Vec<SandboxApp> {
-        self.shared.listing().deleted
+        self.shared.deleted()
     }
 
     /// The apps whose DELETE is in flight now.
     pub fn deleting(&self) -> Vec<SandboxApp> {
-        self.shared.listing().deleting
+        self.shared.deleting()
     }
 
     /// Adds an app owned by the account, created `age` ago.

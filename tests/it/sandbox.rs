@@ -768,19 +768,25 @@ fn the_sandbox_command_prints_where_to_connect_and_stops_on_sigterm() {
     use std::io::{BufRead, BufReader, Read};
     use std::process::{Command, Stdio};
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_heroku-reaper"))
-        .args([
-            "sandbox",
-            "--stale=4",
-            "--fresh=1",
-            "--other=0",
-            "--team-apps=0",
-        ])
-        .args(["--collaborator-apps=0", "--token=t0ken"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run heroku-reaper sandbox");
+    /// Stops the sandbox even when an assertion fails first.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    let mut running = Running(
+        Command::new(env!("CARGO_BIN_EXE_heroku-reaper"))
+            .args(["sandbox", "--stale=4", "--fresh=1", "--other=0"])
+            .args(["--team-apps=0", "--collaborator-apps=0", "--token=t0ken"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run heroku-reaper sandbox"),
+    );
+    let child = &mut running.0;
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut lines = [String::new(), String::new()];
     for line in &mut lines {
