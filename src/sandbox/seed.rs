@@ -122,11 +122,24 @@ pub fn apps(seed: &Seed, world: &World, now: DateTime<Utc>, rng: &mut Rng) -> Ve
             }
             apps.push(app);
         };
-    let stale_age = |n: usize| seed.stale_age + Duration::from_secs(n as u64);
-
-    for n in 0..seed.stale {
-        let name = matching_name(rng, &seed.prefix, &mut names);
-        add(rng, Role::Stale, name, stale_age(n), account, None);
+    // Old matching apps differ only in whose they are.
+    let team_owner = world.team.owner();
+    let old_matching = [
+        (Role::Stale, seed.stale, account, None),
+        (Role::Team, seed.team_apps, &team_owner, Some(&world.team)),
+        (
+            Role::Collaborator,
+            seed.collaborator_apps,
+            &world.collaborator,
+            None,
+        ),
+    ];
+    for (role, count, owner, team) in old_matching {
+        for n in 0..count {
+            let name = matching_name(rng, &seed.prefix, &mut names);
+            let age = seed.stale_age + Duration::from_secs(n as u64);
+            add(rng, role, name, age, owner, team);
+        }
     }
     for n in 0..seed.fresh {
         let name = matching_name(rng, &seed.prefix, &mut names);
@@ -139,29 +152,6 @@ pub fn apps(seed: &Seed, world: &World, now: DateTime<Utc>, rng: &mut Rng) -> Ve
         let name = other_name(rng, n, &seed.prefix, &mut names);
         let age = seed.stale_age + Duration::from_secs(86_400 * rng.u64(1..=720));
         add(rng, Role::Other, name, age, account, None);
-    }
-    let team_owner = world.team.owner();
-    for n in 0..seed.team_apps {
-        let name = matching_name(rng, &seed.prefix, &mut names);
-        add(
-            rng,
-            Role::Team,
-            name,
-            stale_age(n),
-            &team_owner,
-            Some(&world.team),
-        );
-    }
-    for n in 0..seed.collaborator_apps {
-        let name = matching_name(rng, &seed.prefix, &mut names);
-        add(
-            rng,
-            Role::Collaborator,
-            name,
-            stale_age(n),
-            &world.collaborator,
-            None,
-        );
     }
     apps
 }
