@@ -1,10 +1,401 @@
 //! A Heroku-compatible API on loopback, for tests, benchmarks and `heroku-reaper demo`.
+//!
+//! It serves what a reaper uses (`GET /account`, `GET /account/rate-limits`,
+//! `GET /apps`, `GET /teams/{team}/apps`, `GET` and `DELETE /apps/{app}`) with Heroku's
+//! status codes, headers, Range paging and GCRA rate limit, over apps seeded from a
+//! number so runs repeat. `GET /__sandbox/stats` and `GET /__sandbox/apps` let test
+//! scripts see what happened; they need no credentials and are not counted.
 
-use std::process::ExitCode;
+mod command;
+mod gcra;
+mod http;
+mod json;
+mod model;
+mod options;
+mod range;
+mod seed;
+mod store;
 
-use crate::cli::SandboxArgs;
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-/// `heroku-reaper sandbox`: serve until interrupted.
-pub fn run(_args: &SandboxArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("the sandbox is not built yet")
+use anyhow::Context;
+use axum::Router;
+use axum::http::Method;
+use chrono::{DateTime, SubsecRound, Utc};
+use fastrand::Rng;
+use serde::Serialize;
+use tokio::sync::watch;
+
+pub use command::run;
+pub use options::{DEFAULT_TOKEN, Options, Seed, Server};
+
+use gcra::Pool;
+use model::{Identity, Team, World, is_valid_app_name};
+use store::Store;
+
+/// Why the seed made the app.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Matching and older than `stale_age`: a reaper should delete it.
+    Stale,
+    /// Matching and younger than `fresh_age`: a test may still use it.
+    Fresh,
+    /// Owned by the account, with a name that does not match.
+    Other,
+    /// Matching, of the account's team.
+    Team,
+    /// Matching, owned by another user the account collaborates with.
+    Collaborator,
+    /// Added by a test after start.
+    Added,
+}
+
+/// An app as tests see it.
+#[derive(Clone, Debug, Serialize)]
+pub struct SandboxApp {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub role: Role,
+    /// The team's name, for a team app.
+    pub team: Option<String>,
+    pub owner_id: String,
+}
+
+/// What the sandbox has answered so far.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Stats {
+    /// Every request that reached an API route (401, 406 and 429 included).
+    pub requests: u64,
+    /// Keyed `"METHOD /route STATUS"`, the route as its template: `"DELETE /apps/{app} 404"`.
+    pub by_status: BTreeMap<String, u64>,
+    /// 200 and 206 responses to `GET /apps` and `GET /teams/{team}/apps`.
+    pub list_pages: u64,
+    /// DELETEs that deleted an app.
+    pub deletes: u64,
+    /// DELETEs refused because another DELETE removed the app or is removing it. A 404
+    /// for a name the sandbox never held is not one, nor a 403 for a collaborator's app.
+    pub conflicts: u64,
+    /// 429s.
+    pub rate_limited: u64,
+    /// The lowest `RateLimit-Remaining` sent (the starting pool before any).
+    pub min_remaining: u32,
+    /// Tokens in the pool now.
+    pub remaining: u32,
+}
+
+/// What `GET /__sandbox/apps` answers.
+#[derive(Serialize)]
+struct Listing {
+    apps: Vec<SandboxApp>,
+    deleted: Vec<SandboxApp>,
+    /// Apps whose DELETE is in flight; they are in `apps` too.
+    deleting: Vec<SandboxApp>,
+}
+
+/// State shared by the handle and the server.
+struct Shared {
+    token: String,
+    server: Server,
+    world: World,
+    started: Instant,
+    store: Mutex<Store>,
+}
+
+impl Shared {
+    fn store(&self) -> MutexGuard<'_, Store> {
+        // Every change under the lock is whole, so a panic elsewhere leaves it usable.
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The rate-limit pool's clock.
+    fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    fn latency(&self, method: &Method) -> Duration {
+        let server = &self.server;
+        let base = match server.delete_latency {
+            Some(latency) if method == Method::DELETE => latency,
+            _ => server.latency,
+        };
+        if base.is_zero() || server.jitter == 0.0 {
+            return base;
+        }
+        let draw = self.store().latency_draw();
+        http::jittered(base, server.jitter, draw)
+    }
+
+    fn stats(&self) -> Stats {
+        self.store().stats(self.elapsed())
+    }
+
+    fn apps(&self) -> Vec<SandboxApp> {
+        summaries(self.store().apps())
+    }
+
+    fn deleted(&self) -> Vec<SandboxApp> {
+        summaries(self.store().deleted())
+    }
+
+    fn deleting(&self) -> Vec<SandboxApp> {
+        summaries(self.store().deleting())
+    }
+
+    /// All three lists from one moment, so no app shows in two of them or in none.
+    fn listing(&self) -> Listing {
+        let store = self.store();
+        Listing {
+            apps: summaries(store.apps()),
+            deleted: summaries(store.deleted()),
+            deleting: summaries(store.deleting()),
+        }
+    }
+}
+
+fn summaries<'a>(apps: impl IntoIterator<Item = &'a model::App>) -> Vec<SandboxApp> {
+    apps.into_iter().map(model::App::summary).collect()
+}
+
+/// How long a stopping sandbox waits for requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// Latency jitter draws from its own stream, so that serving more or fewer requests
+/// does not change the ids of apps added later.
+const LATENCY_STREAM: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// A running sandbox; dropping it stops the server.
+pub struct Sandbox {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: Option<watch::Sender<bool>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Starts serving on its own thread with its own tokio runtime, so it works from sync
+    /// tests and from inside another runtime alike.
+    pub fn start(options: Options) -> anyhow::Result<Sandbox> {
+        options.validate()?;
+        let Options {
+            port,
+            token,
+            seed,
+            server,
+        } = options;
+        let now = Utc::now().trunc_subsecs(0);
+        let mut rng = Rng::with_seed(seed.seed);
+        let world = seed::world(&mut rng, &seed.team_name, now);
+        let apps = seed::apps(&seed, &world, now, &mut rng);
+        let starting = server
+            .rate_limit_remaining
+            .unwrap_or(server.rate_limit_pool);
+        let pool = Pool::new(
+            server.rate_limit_pool,
+            starting,
+            server.rate_limit_refill_per_minute,
+        );
+        let latency = Rng::with_seed(seed.seed ^ LATENCY_STREAM);
+        let store = Store::new(world.account.identity.id.clone(), apps, pool, rng, latency);
+        let shared = Arc::new(Shared {
+            token,
+            server,
+            world,
+            started: Instant::now(),
+            store: Mutex::new(store),
+        });
+
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+            .with_context(|| format!("cannot listen on 127.0.0.1:{port} (pass `--port 0` to let the OS pick a free port)"))?;
+        listener
+            .set_nonblocking(true)
+            .context("cannot make the sandbox's socket non-blocking")?;
+        let addr = listener
+            .local_addr()
+            .context("cannot read the sandbox's port")?;
+        let router = http::router(shared.clone());
+        let (stop, stopped) = watch::channel(false);
+        let (ready, started) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name(format!("sandbox-{}", addr.port()))
+            .spawn(move || serve(listener, router, stopped, ready))
+            .context("cannot start the sandbox's thread")?;
+        let outcome = started
+            .recv()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the sandbox's thread ended while starting")));
+        if let Err(error) = outcome {
+            let _ = thread.join();
+            return Err(error);
+        }
+        Ok(Sandbox {
+            shared,
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn token(&self) -> &str {
+        &self.shared.token
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.shared.world.account.identity.id
+    }
+
+    pub fn team_name(&self) -> &str {
+        &self.shared.world.team.name
+    }
+
+    pub fn team_id(&self) -> &str {
+        &self.shared.world.team.id
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+
+    /// The apps that exist now, those being deleted included.
+    pub fn apps(&self) -> Vec<SandboxApp> {
+        self.shared.apps()
+    }
+
+    /// The apps deleted so far, in order of deletion.
+    pub fn deleted(&self) -> Vec<SandboxApp> {
+        self.shared.deleted()
+    }
+
+    /// The apps whose DELETE is in flight now.
+    pub fn deleting(&self) -> Vec<SandboxApp> {
+        self.shared.deleting()
+    }
+
+    /// Adds an app owned by the account, created `age` ago.
+    ///
+    /// # Panics
+    /// If `name` breaks Heroku's naming rule or an app of that name exists.
+    pub fn add_app(&self, name: &str, age: Duration, role: Role) -> SandboxApp {
+        let owner = self.shared.world.account.identity.clone();
+        self.add(name, age, role, owner, None)
+    }
+
+    /// Adds an app of the account's team, created `age` ago. Panics as [`Sandbox::add_app`].
+    pub fn add_team_app(&self, name: &str, age: Duration) -> SandboxApp {
+        let team = self.shared.world.team.clone();
+        self.add(name, age, Role::Team, team.owner(), Some(team))
+    }
+
+    /// Adds an app of another user that the account collaborates on, created `age` ago.
+    /// Panics as [`Sandbox::add_app`].
+    pub fn add_collaborator_app(&self, name: &str, age: Duration) -> SandboxApp {
+        let owner = self.shared.world.collaborator.clone();
+        self.add(name, age, Role::Collaborator, owner, None)
+    }
+
+    fn add(
+        &self,
+        name: &str,
+        age: Duration,
+        role: Role,
+        owner: Identity,
+        team: Option<Team>,
+    ) -> SandboxApp {
+        assert!(
+            is_valid_app_name(name),
+            "`{name}` is not an app name Heroku allows: `^[a-z][a-z0-9-]{{1,28}}[a-z0-9]$`"
+        );
+        let created_at = seed::ago(Utc::now().trunc_subsecs(0), age);
+        let mut store = self.shared.store();
+        let app = seed::app(store.id_rng(), name, created_at, role, owner, team);
+        let added = store.insert(app).map(model::App::summary);
+        drop(store);
+        added.unwrap_or_else(|| panic!("an app named `{name}` exists already"))
+    }
+
+    /// Empties or fills the rate-limit pool to `remaining` (at most its capacity).
+    pub fn set_rate_limit_remaining(&self, remaining: u32) {
+        let now = self.shared.elapsed();
+        self.shared.store().set_remaining(remaining, now);
+    }
+
+    /// Stops serving and waits for the server's thread (as dropping does).
+    pub fn stop(self) {}
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(true);
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The server's thread: a runtime of its own, serving until told to stop.
+fn serve(
+    listener: std::net::TcpListener,
+    router: Router,
+    stop: watch::Receiver<bool>,
+    ready: mpsc::Sender<anyhow::Result<()>>,
+) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("sandbox-worker")
+        .enable_all()
+        .build();
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            let _ = ready.send(Err(
+                anyhow::Error::new(error).context("cannot start the sandbox's runtime")
+            ));
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::from_std(listener) {
+            Ok(listener) => listener,
+            Err(error) => {
+                let _ =
+                    ready
+                        .send(Err(anyhow::Error::new(error)
+                            .context("cannot serve on the sandbox's socket")));
+                return;
+            }
+        };
+        let _ = ready.send(Ok(()));
+        // A dropped sender also means stop.
+        let stopped = |mut stop: watch::Receiver<bool>| async move {
+            let _ = stop.wait_for(|stop| *stop).await;
+        };
+        let graceful = axum::serve(listener, router).with_graceful_shutdown(stopped(stop.clone()));
+        // A client that never finishes its request must not keep the sandbox up.
+        let cut_off = async {
+            stopped(stop).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::select! {
+            outcome = graceful => {
+                if let Err(error) = outcome {
+                    tracing::error!(%error, "the sandbox stopped serving");
+                }
+            }
+            () = cut_off => {}
+        }
+    });
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
 }

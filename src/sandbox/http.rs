@@ -1,0 +1,458 @@
+//! The sandbox's HTTP face: the routes, the checks every API request passes in
+//! Heroku's order (Accept, then credentials, then the rate limit), and the latency.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Extension, MatchedPath, Path, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+use tokio::time::{Instant, sleep_until};
+
+use super::Shared;
+use super::json::{AccountJson, AppJson, ErrorJson, date_time};
+use super::model::App;
+use super::range::{self, ACCEPT_RANGES, Field, Range, RangeError};
+use super::seed::uuid_v4;
+use super::store::Refusal;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
+const RATE_LIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+const NEXT_RANGE: HeaderName = HeaderName::from_static("next-range");
+const RATE_LIMITS_ROUTE: &str = "/account/rate-limits";
+const RATE_LIMIT_DOCS: &str =
+    "https://devcenter.heroku.com/articles/platform-api-reference#rate-limits";
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    let api = Router::new()
+        .route("/account", get(account))
+        .route(RATE_LIMITS_ROUTE, get(rate_limits))
+        .route("/apps", get(list_apps))
+        .route("/apps/{app}", get(app_info).delete(delete_app))
+        .route("/teams/{team}/apps", get(team_apps))
+        // A route layer: unknown routes skip the checks and the counters.
+        .route_layer(middleware::from_fn_with_state(shared.clone(), gate));
+    let inspection = Router::new()
+        .route("/__sandbox/stats", get(sandbox_stats))
+        .route("/__sandbox/apps", get(sandbox_apps));
+    api.merge(inspection)
+        .fallback(no_route)
+        .method_not_allowed_fallback(no_route)
+        .layer(middleware::from_fn(stamp))
+        .with_state(shared)
+}
+
+/// A Heroku error: a status and a stable `id` to branch on.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    id: &'static str,
+    message: String,
+    url: Option<&'static str>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, id: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            id,
+            message: message.into(),
+            url: None,
+        }
+    }
+
+    fn not_acceptable() -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "not_acceptable",
+            "Name the API version in the Accept header: \
+             `Accept: application/vnd.heroku+json; version=3`.",
+        )
+    }
+
+    fn unauthorized() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Invalid credentials provided.",
+        )
+    }
+
+    fn rate_limited() -> ApiError {
+        ApiError {
+            url: Some(RATE_LIMIT_DOCS),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit",
+                "Your account reached the API rate limit. Please wait a few minutes before making new requests.",
+            )
+        }
+    }
+
+    fn app_not_found() -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Couldn't find that app.",
+        )
+    }
+
+    fn internal() -> ApiError {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_server_error",
+            "The sandbox failed to answer this request.",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorJson {
+            id: self.id,
+            message: &self.message,
+            url: self.url,
+        };
+        json_response(self.status, &body)
+    }
+}
+
+fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
+    let bytes = serde_json::to_vec(body).expect("the sandbox's JSON has string keys only");
+    let content_type = [(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    )];
+    (status, content_type, bytes).into_response()
+}
+
+#[derive(Clone)]
+struct RequestId(String);
+
+/// When the response to this request may leave: arrival plus its latency.
+#[derive(Clone, Copy)]
+struct Deadline(Instant);
+
+/// Gives every response, whatever route or error, a `Request-Id`.
+async fn stamp(mut request: Request, next: Next) -> Response {
+    let id = uuid_v4(&mut fastrand::Rng::new());
+    let value = HeaderValue::from_str(&id).expect("a uuid is a valid header value");
+    request.extensions_mut().insert(RequestId(id));
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(REQUEST_ID, value);
+    response
+}
+
+/// Runs an API request on a task of its own: a real server finishes what it started
+/// when the client hangs up, so a DELETE in flight still deletes and is still counted.
+async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    tokio::spawn(serve_api(shared, request, next))
+        .await
+        .unwrap_or_else(|_| ApiError::internal().into_response())
+}
+
+async fn serve_api(shared: Arc<Shared>, mut request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(String::new, |path| path.as_str().to_owned());
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .map_or_else(String::new, |id| id.0.clone());
+    let deadline = Instant::now() + shared.latency(&method);
+    shared.store().count_request();
+
+    let (mut response, remaining) = match admit(&shared, request.headers(), &route) {
+        Ok(remaining) => {
+            request.extensions_mut().insert(Deadline(deadline));
+            (next.run(request).await, Some(remaining))
+        }
+        Err((error, remaining)) => (error.into_response(), remaining),
+    };
+    if let Some(remaining) = remaining {
+        response
+            .headers_mut()
+            .insert(RATE_LIMIT_REMAINING, HeaderValue::from(remaining));
+    }
+    let status = response.status().as_u16();
+    shared
+        .store()
+        .count_response(format!("{method} {route} {status}"));
+    tracing::debug!(%method, route, status, request_id, "sandbox answered");
+    sleep_until(deadline).await;
+    response
+}
+
+/// Heroku's checks before any route: `Ok(tokens left)` to serve the request, or the
+/// error to answer with and, for a 429, the tokens left.
+fn admit(
+    shared: &Shared,
+    headers: &HeaderMap,
+    route: &str,
+) -> Result<u32, (ApiError, Option<u32>)> {
+    let accepted = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .any(|value| value.to_str().is_ok_and(accepts_v3));
+    if !accepted {
+        return Err((ApiError::not_acceptable(), None));
+    }
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(bearer_token);
+    if token != Some(shared.token.as_str()) {
+        return Err((ApiError::unauthorized(), None));
+    }
+    let now = shared.elapsed();
+    let mut store = shared.store();
+    if route == RATE_LIMITS_ROUTE {
+        return Ok(store.remaining_sent(now));
+    }
+    store
+        .admit(now)
+        .map_err(|left| (ApiError::rate_limited(), Some(left)))
+}
+
+/// Whether an `Accept` header value asks for version 3 of Heroku's API.
+pub fn accepts_v3(accept: &str) -> bool {
+    accept.split(',').any(|media| {
+        let mut parts = media.split(';').map(str::trim);
+        let heroku = parts
+            .next()
+            .is_some_and(|kind| kind.eq_ignore_ascii_case("application/vnd.heroku+json"));
+        heroku
+            && parts.any(|param| {
+                param.split_once('=').is_some_and(|(key, value)| {
+                    key.trim().eq_ignore_ascii_case("version") && value.trim() == "3"
+                })
+            })
+    })
+}
+
+/// The token of an `Authorization: Bearer <token>` value.
+pub fn bearer_token(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// `base` scaled by a factor in `1-jitter..1+jitter`, picked by `draw` in `0..1`.
+pub fn jittered(base: Duration, jitter: f64, draw: f64) -> Duration {
+    base.mul_f64(1.0 + jitter * (2.0 * draw - 1.0))
+}
+
+async fn account(State(shared): State<Arc<Shared>>) -> Response {
+    let world = &shared.world;
+    json_response(
+        StatusCode::OK,
+        &AccountJson::new(&world.account, &world.team),
+    )
+}
+
+async fn rate_limits(State(shared): State<Arc<Shared>>) -> Response {
+    #[derive(Serialize)]
+    struct RateLimit {
+        remaining: u32,
+    }
+    let remaining = shared.store().remaining(shared.elapsed());
+    json_response(StatusCode::OK, &RateLimit { remaining })
+}
+
+async fn list_apps(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let range = read_range(&headers, &shared)?;
+    // The account sees every app the sandbox holds: its own, its team's, and those it
+    // collaborates on.
+    Ok(list(&shared, &range, |_| true))
+}
+
+async fn team_apps(
+    State(shared): State<Arc<Shared>>,
+    Path(team): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let known = &shared.world.team;
+    if team != known.name && team != known.id {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Couldn't find that team.",
+        ));
+    }
+    let range = read_range(&headers, &shared)?;
+    Ok(list(&shared, &range, |app| {
+        app.team.as_ref().is_some_and(|team| team.id == known.id)
+    }))
+}
+
+fn read_range(headers: &HeaderMap, shared: &Shared) -> Result<Range, ApiError> {
+    let header = headers
+        .get(header::RANGE)
+        .map(|value| value.to_str())
+        .transpose()
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "The `Range` header is not ASCII text.",
+            )
+        })?;
+    let server = &shared.server;
+    range::parse(header, server.page_default, server.page_max).map_err(|error| {
+        let (status, id) = match error {
+            RangeError::Invalid(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            RangeError::Unsatisfiable { .. } => (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "requested_range_not_satisfiable",
+            ),
+        };
+        ApiError::new(status, id, error.to_string())
+    })
+}
+
+/// One page of the apps `wanted` picks: 206 with `Next-Range` while more follow.
+fn list(shared: &Shared, range: &Range, wanted: impl Fn(&App) -> bool) -> Response {
+    let mut store = shared.store();
+    let apps: Vec<&App> = store.apps().iter().filter(|app| wanted(app)).collect();
+    let keys: Vec<String> = apps.iter().map(|app| sort_key(app, range.field)).collect();
+    let page = range::page(&keys, range);
+    let body: Vec<AppJson> = page
+        .indices
+        .iter()
+        .map(|&at| AppJson::from(apps[at]))
+        .collect();
+    let status = match page.next_range {
+        Some(_) => StatusCode::PARTIAL_CONTENT,
+        None => StatusCode::OK,
+    };
+    let mut response = json_response(status, &body);
+    store.count_list_page();
+    drop(store);
+
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCEPT_RANGES,
+        HeaderValue::from_static(ACCEPT_RANGES),
+    );
+    if let Some(next) = page.next_range {
+        // Ids, names and date-times are ASCII, so the header always forms.
+        if let Ok(next) = HeaderValue::from_str(&next) {
+            headers.insert(NEXT_RANGE, next);
+        }
+    }
+    response
+}
+
+fn sort_key(app: &App, field: Field) -> String {
+    match field {
+        Field::Id => app.id.clone(),
+        Field::Name => app.name.clone(),
+        Field::UpdatedAt => date_time(app.updated_at()),
+    }
+}
+
+async fn app_info(
+    State(shared): State<Arc<Shared>>,
+    Path(app): Path<String>,
+) -> Result<Response, ApiError> {
+    let store = shared.store();
+    let app = store.find(&app).ok_or_else(ApiError::app_not_found)?;
+    Ok(json_response(StatusCode::OK, &AppJson::from(app)))
+}
+
+async fn delete_app(
+    State(shared): State<Arc<Shared>>,
+    Path(app): Path<String>,
+    Extension(Deadline(deadline)): Extension<Deadline>,
+) -> Result<Response, ApiError> {
+    let begun = shared.store().begin_delete(&app);
+    let app = begun.map_err(|refusal| match refusal {
+        Refusal::Unknown | Refusal::Gone => ApiError::app_not_found(),
+        Refusal::Deleting => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("`{app}` is being deleted already."),
+        ),
+        Refusal::NotOwner => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("Only the owner of `{app}` can delete it; this account is a collaborator."),
+        ),
+    })?;
+    // The app stays listed, and further DELETEs of it are refused, for the whole latency.
+    sleep_until(deadline).await;
+    let deleted = shared.store().finish_delete(&app.id).unwrap_or(app);
+    Ok(json_response(StatusCode::OK, &AppJson::from(&deleted)))
+}
+
+async fn sandbox_stats(State(shared): State<Arc<Shared>>) -> Response {
+    json_response(StatusCode::OK, &shared.stats())
+}
+
+async fn sandbox_apps(State(shared): State<Arc<Shared>>) -> Response {
+    json_response(StatusCode::OK, &shared.listing())
+}
+
+async fn no_route() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "The sandbox serves no such endpoint: check the HTTP method and the path.",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_must_name_version_3_of_herokus_type() {
+        for good in [
+            "application/vnd.heroku+json; version=3",
+            "application/vnd.heroku+json;version=3",
+            "application/vnd.heroku+json ; version = 3",
+            "Application/VND.Heroku+JSON; Version=3",
+            "text/html, application/vnd.heroku+json; version=3",
+            "application/vnd.heroku+json; charset=utf-8; version=3",
+        ] {
+            assert!(accepts_v3(good), "{good:?}");
+        }
+        for bad in [
+            "",
+            "*/*",
+            "application/json",
+            "application/vnd.heroku+json",
+            "application/vnd.heroku+json; version=2",
+            "application/vnd.heroku+json; version=30",
+            "application/json; version=3",
+        ] {
+            assert!(!accepts_v3(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn reads_bearer_tokens_only() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic OmFiYw=="), None);
+        assert_eq!(bearer_token("abc"), None);
+    }
+
+    #[test]
+    fn jitter_scales_within_its_bounds() {
+        let base = Duration::from_millis(100);
+        assert_eq!(jittered(base, 0.0, 0.9), base);
+        assert_eq!(jittered(base, 0.5, 0.0), Duration::from_millis(50));
+        assert_eq!(jittered(base, 0.5, 0.5), base);
+        assert!(jittered(base, 0.5, 0.999_999) < Duration::from_millis(150));
+        assert_eq!(jittered(base, 1.0, 0.0), Duration::ZERO);
+    }
+}

@@ -1,0 +1,336 @@
+//! How a sandbox is set up: where it listens, what it is seeded with, how it behaves.
+
+use std::time::Duration;
+
+use anyhow::{bail, ensure};
+
+use super::model::is_valid_app_name;
+use crate::cli::{SandboxArgs, SeedArgs, ServerArgs};
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// 0 lets the OS choose.
+    pub port: u16,
+    pub token: String,
+    pub seed: Seed,
+    pub server: Server,
+}
+
+#[derive(Clone, Debug)]
+pub struct Seed {
+    pub stale: usize,
+    pub fresh: usize,
+    pub other: usize,
+    pub team_apps: usize,
+    pub team_name: String,
+    pub collaborator_apps: usize,
+    pub prefix: String,
+    pub stale_age: Duration,
+    pub fresh_age: Duration,
+    pub seed: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Server {
+    pub latency: Duration,
+    /// `None`: DELETEs take `latency` too.
+    pub delete_latency: Option<Duration>,
+    /// Each latency is scaled by a random factor in `1-jitter..=1+jitter`.
+    pub jitter: f64,
+    pub rate_limit_pool: u32,
+    /// `None`: the pool starts full.
+    pub rate_limit_remaining: Option<u32>,
+    pub rate_limit_refill_per_minute: f64,
+    pub page_default: usize,
+    pub page_max: usize,
+}
+
+/// The key a sandbox accepts unless told otherwise, as `heroku-reaper sandbox` does.
+pub const DEFAULT_TOKEN: &str = "sandbox-token";
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            port: 0,
+            token: DEFAULT_TOKEN.into(),
+            seed: Seed::default(),
+            server: Server::default(),
+        }
+    }
+}
+
+impl Default for Seed {
+    fn default() -> Seed {
+        Seed {
+            stale: 30,
+            fresh: 10,
+            other: 5,
+            team_apps: 3,
+            team_name: "hatchet-ci".into(),
+            collaborator_apps: 2,
+            prefix: "hatchet-t-".into(),
+            stale_age: Duration::from_secs(30 * 60),
+            fresh_age: Duration::from_secs(60),
+            seed: 1,
+        }
+    }
+}
+
+impl Default for Server {
+    fn default() -> Server {
+        Server {
+            latency: Duration::ZERO,
+            delete_latency: None,
+            jitter: 0.0,
+            rate_limit_pool: 4500,
+            rate_limit_remaining: None,
+            rate_limit_refill_per_minute: 75.0,
+            page_default: 200,
+            page_max: 1000,
+        }
+    }
+}
+
+impl From<&SandboxArgs> for Options {
+    fn from(args: &SandboxArgs) -> Options {
+        Options {
+            port: args.port,
+            token: args.token.clone(),
+            seed: Seed::from(&args.seed),
+            server: Server::from(&args.behaviour),
+        }
+    }
+}
+
+impl From<&SeedArgs> for Seed {
+    fn from(args: &SeedArgs) -> Seed {
+        Seed {
+            stale: args.stale,
+            fresh: args.fresh,
+            other: args.other,
+            team_apps: args.team_apps,
+            team_name: args.team_name.clone(),
+            collaborator_apps: args.collaborator_apps,
+            prefix: args.prefix.clone(),
+            stale_age: args.stale_age,
+            fresh_age: args.fresh_age,
+            seed: args.seed,
+        }
+    }
+}
+
+impl From<&ServerArgs> for Server {
+    fn from(args: &ServerArgs) -> Server {
+        Server {
+            latency: args.latency,
+            delete_latency: args.delete_latency,
+            jitter: args.jitter,
+            rate_limit_pool: args.rate_limit_pool,
+            rate_limit_remaining: args.rate_limit_remaining,
+            rate_limit_refill_per_minute: args.rate_limit_refill,
+            ..Server::default()
+        }
+    }
+}
+
+impl Options {
+    /// Refuses settings the sandbox could not honour, naming the command-line option.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        ensure!(
+            !self.token.is_empty() && self.token.bytes().all(is_plain_token_byte),
+            "`--token` must be letters, digits and `-._~+/=` only, so that \
+             `HEROKU_API_KEY=<token>` reads the same in a shell and in `$GITHUB_ENV`"
+        );
+        self.seed.validate()?;
+        self.server.validate()
+    }
+}
+
+impl Seed {
+    fn validate(&self) -> anyhow::Result<()> {
+        let example = format!("{}0123456789", self.prefix);
+        if self.prefix.is_empty() {
+            bail!("`--prefix` is empty; seeded apps need a prefix such as `hatchet-t-`");
+        }
+        ensure!(
+            is_valid_app_name(&example),
+            "`--prefix` `{}` gives app names Heroku refuses, such as `{example}`: use at most 20 \
+             lowercase letters, digits and dashes, starting with a letter",
+            self.prefix
+        );
+        ensure!(
+            !self.team_name.is_empty()
+                && self
+                    .team_name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+            "`--team-name` `{}` must be lowercase letters, digits and dashes",
+            self.team_name
+        );
+        Ok(())
+    }
+}
+
+impl Server {
+    fn validate(&self) -> anyhow::Result<()> {
+        ensure!(
+            (0.0..=1.0).contains(&self.jitter),
+            "`--jitter` must be between 0 and 1, not {}",
+            self.jitter
+        );
+        ensure!(
+            self.rate_limit_refill_per_minute.is_finite()
+                && self.rate_limit_refill_per_minute >= 0.0,
+            "`--rate-limit-refill` must be 0 or more, not {}",
+            self.rate_limit_refill_per_minute
+        );
+        if let Some(remaining) = self.rate_limit_remaining {
+            ensure!(
+                remaining <= self.rate_limit_pool,
+                "`--rate-limit-remaining` {remaining} is more than the pool holds \
+                 (`--rate-limit-pool` {})",
+                self.rate_limit_pool
+            );
+        }
+        ensure!(
+            (1..=self.page_max).contains(&self.page_default),
+            "the default page size {} must be between 1 and the largest page {}",
+            self.page_default,
+            self.page_max
+        );
+        Ok(())
+    }
+}
+
+fn is_plain_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn sandbox_args(args: &[&str]) -> SandboxArgs {
+        let argv = ["heroku-reaper", "sandbox"].iter().chain(args);
+        match Cli::parse_from(argv).command {
+            Some(Command::Sandbox(args)) => args,
+            other => panic!("not the sandbox command: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn command_line_defaults_are_the_library_defaults() {
+        let options = Options::from(&sandbox_args(&[]));
+        let seed = Seed::default();
+        let server = Server::default();
+        assert_eq!(options.port, 0);
+        assert_eq!(options.token, DEFAULT_TOKEN);
+        assert_eq!(
+            (options.seed.stale, options.seed.fresh, options.seed.other),
+            (seed.stale, seed.fresh, seed.other)
+        );
+        assert_eq!(
+            (options.seed.team_apps, options.seed.collaborator_apps),
+            (seed.team_apps, seed.collaborator_apps)
+        );
+        assert_eq!(options.seed.team_name, seed.team_name);
+        assert_eq!(options.seed.prefix, seed.prefix);
+        assert_eq!(
+            (
+                options.seed.stale_age,
+                options.seed.fresh_age,
+                options.seed.seed
+            ),
+            (seed.stale_age, seed.fresh_age, seed.seed)
+        );
+        assert_eq!(options.server.latency, server.latency);
+        assert_eq!(options.server.delete_latency, server.delete_latency);
+        assert_eq!(options.server.jitter, server.jitter);
+        assert_eq!(options.server.rate_limit_pool, server.rate_limit_pool);
+        assert_eq!(
+            options.server.rate_limit_remaining,
+            server.rate_limit_remaining
+        );
+        assert_eq!(
+            options.server.rate_limit_refill_per_minute,
+            server.rate_limit_refill_per_minute
+        );
+        assert_eq!(
+            (options.server.page_default, options.server.page_max),
+            (200, 1000)
+        );
+        options.validate().unwrap();
+    }
+
+    #[test]
+    fn command_line_options_reach_the_sandbox() {
+        let options = Options::from(&sandbox_args(&[
+            "--port=8123",
+            "--token=t0k",
+            "--stale=7",
+            "--team-name=acme",
+            "--prefix=ci-",
+            "--stale-age=2h",
+            "--seed=9",
+            "--latency=20ms",
+            "--delete-latency=1s",
+            "--jitter=0.5",
+            "--rate-limit-pool=10",
+            "--rate-limit-remaining=3",
+            "--rate-limit-refill=600",
+        ]));
+        assert_eq!((options.port, options.token.as_str()), (8123, "t0k"));
+        assert_eq!((options.seed.stale, options.seed.seed), (7, 9));
+        assert_eq!(
+            (
+                options.seed.team_name.as_str(),
+                options.seed.prefix.as_str()
+            ),
+            ("acme", "ci-")
+        );
+        assert_eq!(options.seed.stale_age, Duration::from_secs(7200));
+        assert_eq!(options.server.latency, Duration::from_millis(20));
+        assert_eq!(options.server.delete_latency, Some(Duration::from_secs(1)));
+        assert_eq!(options.server.jitter, 0.5);
+        assert_eq!(
+            (
+                options.server.rate_limit_pool,
+                options.server.rate_limit_remaining
+            ),
+            (10, Some(3))
+        );
+        assert_eq!(options.server.rate_limit_refill_per_minute, 600.0);
+    }
+
+    #[test]
+    fn refuses_settings_it_cannot_honour() {
+        let refused = |change: fn(&mut Options), flag: &str| {
+            let mut options = Options::default();
+            options.validate().unwrap();
+            change(&mut options);
+            let error = options.validate().unwrap_err().to_string();
+            assert!(error.contains(flag), "{error}");
+        };
+        refused(|o| o.token = String::new(), "`--token`");
+        refused(|o| o.token = "two words".into(), "`--token`");
+        refused(|o| o.seed.prefix = String::new(), "`--prefix`");
+        refused(|o| o.seed.prefix = "Hatchet-".into(), "`--prefix`");
+        refused(
+            |o| o.seed.prefix = "a-prefix-of-21-chars-".into(),
+            "`--prefix`",
+        );
+        refused(|o| o.seed.team_name = "Acme Inc".into(), "`--team-name`");
+        refused(|o| o.server.jitter = 1.5, "`--jitter`");
+        refused(
+            |o| o.server.rate_limit_refill_per_minute = -1.0,
+            "`--rate-limit-refill`",
+        );
+        refused(
+            |o| o.server.rate_limit_remaining = Some(4501),
+            "`--rate-limit-remaining`",
+        );
+        refused(|o| o.server.page_default = 0, "page size");
+    }
+}

@@ -1,0 +1,503 @@
+//! Heroku's list paging: the `Range` request header, and the page and `Next-Range`
+//! it yields. Grammar: `<field> [<start>]..[<end>][; max=N][, order=asc|desc]`, where
+//! `<start>` may be `]value` (exclusive) and parameters may be split by `;` or `,`.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+/// What list responses send as `Accept-Ranges`.
+pub const ACCEPT_RANGES: &str = "id, name, updated_at";
+
+/// The format of every date-time the sandbox serves (the schema's example form).
+pub const DATE_TIME: &str = "%Y-%m-%dT%H:%M:%SZ";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    Id,
+    Name,
+    UpdatedAt,
+}
+
+impl Field {
+    fn parse(text: &str) -> Option<Field> {
+        match text {
+            "id" => Some(Field::Id),
+            "name" => Some(Field::Name),
+            "updated_at" => Some(Field::UpdatedAt),
+            _ => None,
+        }
+    }
+
+    /// Bound values of `updated_at` are compared as instants, so a client may send
+    /// any RFC 3339 form; they are brought to the served form, whose text order is
+    /// time order.
+    fn normalize(self, value: &str) -> Result<String, RangeError> {
+        match self {
+            Field::Id | Field::Name => Ok(value.to_string()),
+            Field::UpdatedAt => DateTime::parse_from_rfc3339(value)
+                .map(|at| at.with_timezone(&Utc).format(DATE_TIME).to_string())
+                .map_err(|_| {
+                    RangeError::Invalid(format!("`{value}` is not an RFC 3339 date-time"))
+                }),
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Field::Id => "id",
+            Field::Name => "name",
+            Field::UpdatedAt => "updated_at",
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    Asc,
+    Desc,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Start {
+    pub value: String,
+    pub exclusive: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Range {
+    pub field: Field,
+    /// Where the page begins, in the direction of `order`.
+    pub start: Option<Start>,
+    /// Inclusive last value, in the direction of `order`.
+    pub end: Option<String>,
+    pub max: usize,
+    pub order: Order,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RangeError {
+    /// 400 `bad_request`.
+    Invalid(String),
+    /// 416 `requested_range_not_satisfiable`.
+    Unsatisfiable { max: usize, limit: usize },
+}
+
+impl fmt::Display for RangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RangeError::Invalid(why) => write!(
+                f,
+                "Invalid `Range` header: {why}. Write it as `id ..; max=1000` \
+                 (fields: {ACCEPT_RANGES})."
+            ),
+            RangeError::Unsatisfiable { max, limit } => write!(
+                f,
+                "`max={max}` in the `Range` header is not between 1 and {limit}."
+            ),
+        }
+    }
+}
+
+/// Reads a `Range` header; no header means `id ..; max=<default_max>`.
+pub fn parse(
+    header: Option<&str>,
+    default_max: usize,
+    max_limit: usize,
+) -> Result<Range, RangeError> {
+    let Some(header) = header else {
+        return Ok(Range {
+            field: Field::Id,
+            start: None,
+            end: None,
+            max: default_max,
+            order: Order::Asc,
+        });
+    };
+    let invalid = |why: &str| RangeError::Invalid(why.to_string());
+    let header = header.trim();
+    let (bounds, params) = match header.find([';', ',']) {
+        Some(at) => (&header[..at], &header[at + 1..]),
+        None => (header, ""),
+    };
+    let (field, span) = bounds
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| invalid("expected a field, a space and `start..end`"))?;
+    let field = Field::parse(field)
+        .ok_or_else(|| RangeError::Invalid(format!("`{field}` is not a field to range on")))?;
+    let (start, end) = span
+        .trim()
+        .split_once("..")
+        .ok_or_else(|| invalid("expected `start..end` after the field"))?;
+    let start = match start.strip_prefix(']') {
+        Some("") => return Err(invalid("`]` needs a value after it")),
+        Some(value) => Some(Start {
+            value: field.normalize(value)?,
+            exclusive: true,
+        }),
+        None if start.is_empty() => None,
+        None => Some(Start {
+            value: field.normalize(start)?,
+            exclusive: false,
+        }),
+    };
+    let end = match end {
+        "" => None,
+        value => Some(field.normalize(value)?),
+    };
+
+    let mut max = default_max;
+    let mut order = Order::Asc;
+    for param in params
+        .split([';', ','])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let (key, value) = param
+            .split_once('=')
+            .map(|(k, v)| (k.trim(), v.trim()))
+            .ok_or_else(|| RangeError::Invalid(format!("`{param}` is not `key=value`")))?;
+        match key {
+            "max" => {
+                max = value
+                    .parse()
+                    .map_err(|_| RangeError::Invalid(format!("`max={value}` is not a number")))?;
+            }
+            "order" => {
+                order = match value {
+                    "asc" => Order::Asc,
+                    "desc" => Order::Desc,
+                    _ => {
+                        return Err(RangeError::Invalid(format!(
+                            "`order={value}` is neither `asc` nor `desc`"
+                        )));
+                    }
+                };
+            }
+            _ => {
+                return Err(RangeError::Invalid(format!(
+                    "`{key}` is not a range parameter"
+                )));
+            }
+        }
+    }
+    if max == 0 || max > max_limit {
+        return Err(RangeError::Unsatisfiable {
+            max,
+            limit: max_limit,
+        });
+    }
+    Ok(Range {
+        field,
+        start,
+        end,
+        max,
+        order,
+    })
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// Positions in the `keys` given to [`page`], in the order to serve them.
+    pub indices: Vec<usize>,
+    /// The `Next-Range` header when more items follow (answer 206), else `None` (200).
+    pub next_range: Option<String>,
+}
+
+/// Picks the page `range` asks for from items whose sort keys are `keys` (one per item,
+/// in the form [`Field`] values are served in).
+///
+/// The cursor in `Next-Range` is a value, so a page never ends inside a run of equal
+/// keys (possible for `updated_at`): the next page would skip the rest of the run.
+/// Such a page is cut short before the run instead, or, when the run alone fills it,
+/// stretched to the run's end: an app served twice or never is worse than a page over
+/// `max`.
+pub fn page(keys: &[String], range: &Range) -> Page {
+    let in_order = |a: &str, b: &str| match range.order {
+        Order::Asc => a.cmp(b),
+        Order::Desc => b.cmp(a),
+    };
+    let mut indices: Vec<usize> = (0..keys.len())
+        .filter(|&i| {
+            let key = keys[i].as_str();
+            let after_start =
+                range
+                    .start
+                    .as_ref()
+                    .is_none_or(|start| match in_order(key, &start.value) {
+                        Ordering::Greater => true,
+                        Ordering::Equal => !start.exclusive,
+                        Ordering::Less => false,
+                    });
+            let before_end = range
+                .end
+                .as_deref()
+                .is_none_or(|end| in_order(key, end) != Ordering::Greater);
+            after_start && before_end
+        })
+        .collect();
+    // Position breaks ties so that equal keys come back in a stable order.
+    indices.sort_by(|&a, &b| in_order(&keys[a], &keys[b]).then(a.cmp(&b)));
+
+    if indices.len() <= range.max {
+        return Page {
+            indices,
+            next_range: None,
+        };
+    }
+    let key_at = |n: usize| keys[indices[n]].as_str();
+    let mut cut = range.max;
+    if key_at(cut) == key_at(cut - 1) {
+        let run_start = (0..cut)
+            .rev()
+            .take_while(|&n| key_at(n) == key_at(cut))
+            .last()
+            .unwrap_or(cut);
+        cut = if run_start > 0 {
+            run_start
+        } else {
+            (cut..indices.len())
+                .find(|&n| key_at(n) != key_at(0))
+                .unwrap_or(indices.len())
+        };
+    }
+    if cut == indices.len() {
+        return Page {
+            indices,
+            next_range: None,
+        };
+    }
+    let last = key_at(cut - 1).to_string();
+    indices.truncate(cut);
+    Page {
+        indices,
+        next_range: Some(next_range(range, &last)),
+    }
+}
+
+fn next_range(range: &Range, last: &str) -> String {
+    let end = range.end.as_deref().unwrap_or("");
+    let mut next = format!("{} ]{last}..{end}; max={}", range.field, range.max);
+    if range.order == Order::Desc {
+        next.push_str(", order=desc");
+    }
+    next
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(header: &str) -> Range {
+        parse(Some(header), 200, 1000).unwrap()
+    }
+
+    fn keys(values: &[&str]) -> Vec<String> {
+        values.iter().map(|v| v.to_string()).collect()
+    }
+
+    fn served(keys: &[String], page: &Page) -> Vec<String> {
+        page.indices.iter().map(|&i| keys[i].clone()).collect()
+    }
+
+    #[test]
+    fn no_header_is_id_from_the_start_with_the_default_page() {
+        let range = parse(None, 200, 1000).unwrap();
+        assert_eq!(range.field, Field::Id);
+        assert_eq!(range.start, None);
+        assert_eq!(range.end, None);
+        assert_eq!(range.max, 200);
+        assert_eq!(range.order, Order::Asc);
+    }
+
+    #[test]
+    fn parses_the_forms_clients_send() {
+        let r = range("id ..; max=1000");
+        assert_eq!((r.field, r.start, r.max), (Field::Id, None, 1000));
+
+        let r = range("name ]hatchet-t-0a..; max=10, order=desc");
+        assert_eq!(r.field, Field::Name);
+        assert_eq!(
+            r.start,
+            Some(Start {
+                value: "hatchet-t-0a".into(),
+                exclusive: true
+            })
+        );
+        assert_eq!((r.max, r.order), (10, Order::Desc));
+
+        let r = range("name a..m");
+        assert_eq!(
+            r.start,
+            Some(Start {
+                value: "a".into(),
+                exclusive: false
+            })
+        );
+        assert_eq!(r.end.as_deref(), Some("m"));
+        assert_eq!(r.max, 200);
+
+        // Parameters in either order, split by `;` or `,`, with stray spaces.
+        let r = range("  id  .. ;order = desc ; max = 5 ");
+        assert_eq!((r.max, r.order), (5, Order::Desc));
+        let r = range("id .., order=desc");
+        assert_eq!((r.max, r.order), (200, Order::Desc));
+    }
+
+    #[test]
+    fn updated_at_bounds_are_read_as_instants() {
+        let r = range("updated_at ]2024-03-01T12:00:00+02:00..2024-03-02T00:00:00.000Z");
+        assert_eq!(r.start.unwrap().value, "2024-03-01T10:00:00Z");
+        assert_eq!(r.end.as_deref(), Some("2024-03-02T00:00:00Z"));
+        assert!(matches!(
+            parse(Some("updated_at ]yesterday.."), 200, 1000),
+            Err(RangeError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_read_with_400() {
+        for bad in [
+            "",
+            "id",
+            "ids ..",
+            "created_at ..",
+            "bytes=0-100",
+            "id 0-100",
+            "id ]..",
+            "id ..; max=ten",
+            "id ..; max=-1",
+            "id ..; order=up",
+            "id ..; limit=5",
+            "id ..; max",
+        ] {
+            assert!(
+                matches!(parse(Some(bad), 200, 1000), Err(RangeError::Invalid(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_a_page_size_out_of_bounds_with_416() {
+        assert_eq!(
+            parse(Some("id ..; max=1001"), 200, 1000),
+            Err(RangeError::Unsatisfiable {
+                max: 1001,
+                limit: 1000
+            })
+        );
+        assert_eq!(
+            parse(Some("id ..; max=0"), 200, 1000),
+            Err(RangeError::Unsatisfiable {
+                max: 0,
+                limit: 1000
+            })
+        );
+        assert_eq!(range("id ..; max=1000").max, 1000);
+    }
+
+    #[test]
+    fn pages_ascending_and_follows_next_range_to_the_end() {
+        let all = keys(&["e", "a", "d", "b", "c"]);
+        let first = page(&all, &range("name ..; max=2"));
+        assert_eq!(served(&all, &first), ["a", "b"]);
+        assert_eq!(first.next_range.as_deref(), Some("name ]b..; max=2"));
+
+        let second = page(&all, &range(first.next_range.as_deref().unwrap()));
+        assert_eq!(served(&all, &second), ["c", "d"]);
+        let third = page(&all, &range(second.next_range.as_deref().unwrap()));
+        assert_eq!(served(&all, &third), ["e"]);
+        assert_eq!(third.next_range, None);
+    }
+
+    #[test]
+    fn a_page_that_ends_exactly_at_the_last_item_has_no_next_range() {
+        let all = keys(&["a", "b"]);
+        let only = page(&all, &range("name ..; max=2"));
+        assert_eq!(served(&all, &only), ["a", "b"]);
+        assert_eq!(only.next_range, None);
+    }
+
+    #[test]
+    fn pages_descending_and_keeps_the_order_in_next_range() {
+        let all = keys(&["a", "c", "b", "d"]);
+        let first = page(&all, &range("name ..; max=3, order=desc"));
+        assert_eq!(served(&all, &first), ["d", "c", "b"]);
+        assert_eq!(
+            first.next_range.as_deref(),
+            Some("name ]b..; max=3, order=desc")
+        );
+        let second = page(&all, &range(first.next_range.as_deref().unwrap()));
+        assert_eq!(served(&all, &second), ["a"]);
+        assert_eq!(second.next_range, None);
+    }
+
+    #[test]
+    fn honours_inclusive_start_and_end_and_carries_the_end_on() {
+        let all = keys(&["a", "b", "c", "d", "e"]);
+        let first = page(&all, &range("name b..d; max=2"));
+        assert_eq!(served(&all, &first), ["b", "c"]);
+        assert_eq!(first.next_range.as_deref(), Some("name ]c..d; max=2"));
+        let second = page(&all, &range(first.next_range.as_deref().unwrap()));
+        assert_eq!(served(&all, &second), ["d"]);
+        assert_eq!(second.next_range, None);
+    }
+
+    #[test]
+    fn a_start_past_the_end_gives_an_empty_last_page() {
+        let all = keys(&["a", "b"]);
+        let empty = page(&all, &range("name ]z.."));
+        assert!(empty.indices.is_empty());
+        assert_eq!(empty.next_range, None);
+    }
+
+    #[test]
+    fn never_splits_a_run_of_equal_keys() {
+        let all = keys(&["1", "2", "2", "2", "3", "4"]);
+        // The run of 2s would straddle the page end: the page stops before it.
+        let first = page(&all, &range("name ..; max=2"));
+        assert_eq!(served(&all, &first), ["1"]);
+        assert_eq!(first.next_range.as_deref(), Some("name ]1..; max=2"));
+        // The run fills the page by itself: the page stretches to its end.
+        let second = page(&all, &range("name ]1..; max=2"));
+        assert_eq!(served(&all, &second), ["2", "2", "2"]);
+        assert_eq!(second.next_range.as_deref(), Some("name ]2..; max=2"));
+        let third = page(&all, &range("name ]2..; max=2"));
+        assert_eq!(served(&all, &third), ["3", "4"]);
+        assert_eq!(third.next_range, None);
+    }
+
+    #[test]
+    fn a_run_that_fills_the_rest_of_the_list_ends_it() {
+        let all = keys(&["2", "2", "2"]);
+        let only = page(&all, &range("name ..; max=2"));
+        assert_eq!(only.indices, [0, 1, 2]);
+        assert_eq!(only.next_range, None);
+    }
+
+    #[test]
+    fn every_item_is_served_exactly_once_whatever_the_page_size() {
+        let values: Vec<String> = (0..57).map(|n| format!("{:02}", n / 3)).collect();
+        for max in 1..=20 {
+            for order in ["asc", "desc"] {
+                let mut header = format!("name ..; max={max}, order={order}");
+                let mut seen = Vec::new();
+                loop {
+                    let page = page(&values, &range(&header));
+                    seen.extend(page.indices);
+                    match page.next_range {
+                        Some(next) => header = next,
+                        None => break,
+                    }
+                }
+                seen.sort_unstable();
+                assert_eq!(seen, (0..57).collect::<Vec<_>>(), "max={max} order={order}");
+            }
+        }
+    }
+}

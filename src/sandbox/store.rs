@@ -1,0 +1,293 @@
+//! The sandbox's mutable state: the apps, the deletes in flight, the rate-limit pool
+//! and the counters. No I/O and no clock of its own: callers pass the time, so every
+//! rule here is tested directly.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use fastrand::Rng;
+
+use super::Stats;
+use super::gcra::Pool;
+use super::model::App;
+
+/// Why a DELETE is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// No app by that id or name, and none was deleted: 404, not a conflict.
+    Unknown,
+    /// Another DELETE already removed it: 404, a conflict.
+    Gone,
+    /// Another DELETE of it is in flight: 403, a conflict.
+    Deleting,
+    /// The account only collaborates on it: 403, not a conflict.
+    NotOwner,
+}
+
+pub struct Store {
+    account_id: String,
+    /// In the order they were made; listings sort them as asked.
+    apps: Vec<App>,
+    /// Ids of the apps whose DELETE is in flight.
+    deleting: HashSet<String>,
+    deleted: Vec<App>,
+    pool: Pool,
+    stats: Stats,
+    /// Ids of apps added after seeding.
+    ids: Rng,
+    latency: Rng,
+}
+
+impl Store {
+    pub fn new(account_id: String, apps: Vec<App>, pool: Pool, ids: Rng, latency: Rng) -> Store {
+        let start = pool.clone().remaining(Duration::ZERO);
+        Store {
+            account_id,
+            apps,
+            deleting: HashSet::new(),
+            deleted: Vec::new(),
+            pool,
+            stats: Stats {
+                min_remaining: start,
+                remaining: start,
+                ..Stats::default()
+            },
+            ids,
+            latency,
+        }
+    }
+
+    pub fn apps(&self) -> &[App] {
+        &self.apps
+    }
+
+    pub fn deleted(&self) -> &[App] {
+        &self.deleted
+    }
+
+    pub fn deleting(&self) -> impl Iterator<Item = &App> {
+        self.apps
+            .iter()
+            .filter(|app| self.deleting.contains(&app.id))
+    }
+
+    pub fn find(&self, id_or_name: &str) -> Option<&App> {
+        self.apps.iter().find(|app| app.is_called(id_or_name))
+    }
+
+    /// Adds an app; `None` (and no change) if one of that name exists.
+    pub fn insert(&mut self, app: App) -> Option<&App> {
+        if self.apps.iter().any(|other| other.name == app.name) {
+            return None;
+        }
+        self.apps.push(app);
+        self.apps.last()
+    }
+
+    pub fn id_rng(&mut self) -> &mut Rng {
+        &mut self.ids
+    }
+
+    /// A uniform draw in `0..1` for latency jitter.
+    pub fn latency_draw(&mut self) -> f64 {
+        self.latency.f64()
+    }
+
+    /// A request arrived at a route.
+    pub fn count_request(&mut self) {
+        self.stats.requests += 1;
+    }
+
+    /// Takes a token for a counted request: `Ok(left)`, or `Err(left)` for a 429.
+    pub fn admit(&mut self, now: Duration) -> Result<u32, u32> {
+        let taken = self.pool.take(now);
+        let (Ok(left) | Err(left)) = taken;
+        self.stats.min_remaining = self.stats.min_remaining.min(left);
+        if taken.is_err() {
+            self.stats.rate_limited += 1;
+        }
+        taken
+    }
+
+    /// Whole tokens left, taking none.
+    pub fn remaining(&mut self, now: Duration) -> u32 {
+        self.pool.remaining(now)
+    }
+
+    /// Whole tokens left, taking none, for a `RateLimit-Remaining` header.
+    pub fn remaining_sent(&mut self, now: Duration) -> u32 {
+        let left = self.pool.remaining(now);
+        self.stats.min_remaining = self.stats.min_remaining.min(left);
+        left
+    }
+
+    pub fn set_remaining(&mut self, remaining: u32, now: Duration) {
+        self.pool.set_remaining(remaining, now);
+    }
+
+    /// A response left for `key` (`"METHOD /route STATUS"`).
+    pub fn count_response(&mut self, key: String) {
+        *self.stats.by_status.entry(key).or_default() += 1;
+    }
+
+    pub fn count_list_page(&mut self) {
+        self.stats.list_pages += 1;
+    }
+
+    /// Starts deleting the app called `id_or_name`: it stays listed, and further DELETEs
+    /// of it are refused, until [`Store::finish_delete`]. Counts the conflicts.
+    pub fn begin_delete(&mut self, id_or_name: &str) -> Result<App, Refusal> {
+        let refusal = match self.find(id_or_name) {
+            Some(app) if self.deleting.contains(&app.id) => Refusal::Deleting,
+            Some(app) if app.owner.id != self.account_id && app.team.is_none() => Refusal::NotOwner,
+            Some(app) => {
+                let app = app.clone();
+                self.deleting.insert(app.id.clone());
+                return Ok(app);
+            }
+            None if self.deleted.iter().any(|app| app.is_called(id_or_name)) => Refusal::Gone,
+            None => Refusal::Unknown,
+        };
+        if matches!(refusal, Refusal::Deleting | Refusal::Gone) {
+            self.stats.conflicts += 1;
+        }
+        Err(refusal)
+    }
+
+    /// Completes the DELETE begun for `id`: the app leaves the listings.
+    pub fn finish_delete(&mut self, id: &str) -> Option<App> {
+        self.deleting.remove(id);
+        let at = self.apps.iter().position(|app| app.id == id)?;
+        let app = self.apps.remove(at);
+        self.deleted.push(app.clone());
+        self.stats.deletes += 1;
+        Some(app)
+    }
+
+    pub fn stats(&mut self, now: Duration) -> Stats {
+        Stats {
+            remaining: self.pool.remaining(now),
+            ..self.stats.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::Role;
+    use crate::sandbox::model::{Identity, Team};
+    use crate::sandbox::seed;
+
+    const ACCOUNT: &str = "11111111-1111-4111-8111-111111111111";
+
+    fn store(pool: Pool) -> Store {
+        let mut rng = Rng::with_seed(3);
+        let now = chrono::Utc::now();
+        let me = Identity {
+            id: ACCOUNT.into(),
+            email: "me@example.com".into(),
+        };
+        let other = Identity {
+            id: "22222222-2222-4222-8222-222222222222".into(),
+            email: "other@example.com".into(),
+        };
+        let team = Team {
+            id: "33333333-3333-4333-8333-333333333333".into(),
+            name: "acme".into(),
+        };
+        let apps = vec![
+            seed::app(&mut rng, "mine", now, Role::Stale, me, None),
+            seed::app(&mut rng, "theirs", now, Role::Collaborator, other, None),
+            seed::app(&mut rng, "ours", now, Role::Team, team.owner(), Some(team)),
+        ];
+        Store::new(ACCOUNT.into(), apps, pool, rng, Rng::with_seed(4))
+    }
+
+    fn names(apps: &[App]) -> Vec<&str> {
+        apps.iter().map(|app| app.name.as_str()).collect()
+    }
+
+    #[test]
+    fn a_delete_hides_the_app_only_once_finished() {
+        let mut store = store(Pool::new(10, 10, 0.0));
+        let app = store.begin_delete("mine").unwrap();
+        assert_eq!(names(store.apps()), ["mine", "theirs", "ours"]);
+        assert_eq!(
+            names(&store.deleting().cloned().collect::<Vec<_>>()),
+            ["mine"]
+        );
+
+        assert_eq!(store.finish_delete(&app.id).unwrap().name, "mine");
+        assert_eq!(names(store.apps()), ["theirs", "ours"]);
+        assert_eq!(names(store.deleted()), ["mine"]);
+        assert_eq!(store.deleting().count(), 0);
+        assert_eq!(store.stats(Duration::ZERO).deletes, 1);
+    }
+
+    #[test]
+    fn racing_and_late_deletes_are_conflicts() {
+        let mut store = store(Pool::new(10, 10, 0.0));
+        let app = store.begin_delete("mine").unwrap();
+        // By id while the first is in flight, then by name once it is done.
+        assert_eq!(store.begin_delete(&app.id).unwrap_err(), Refusal::Deleting);
+        store.finish_delete(&app.id);
+        assert_eq!(store.begin_delete("mine").unwrap_err(), Refusal::Gone);
+        assert_eq!(store.begin_delete(&app.id).unwrap_err(), Refusal::Gone);
+        assert_eq!(store.stats(Duration::ZERO).conflicts, 3);
+    }
+
+    #[test]
+    fn unknown_and_foreign_apps_are_refused_but_not_conflicts() {
+        let mut store = store(Pool::new(10, 10, 0.0));
+        assert_eq!(store.begin_delete("nobody").unwrap_err(), Refusal::Unknown);
+        assert_eq!(store.begin_delete("theirs").unwrap_err(), Refusal::NotOwner);
+        assert_eq!(names(store.apps()), ["mine", "theirs", "ours"]);
+        assert_eq!(store.stats(Duration::ZERO).conflicts, 0);
+    }
+
+    #[test]
+    fn team_apps_can_be_deleted() {
+        let mut store = store(Pool::new(10, 10, 0.0));
+        let app = store.begin_delete("ours").unwrap();
+        assert!(store.finish_delete(&app.id).is_some());
+        assert_eq!(names(store.deleted()), ["ours"]);
+    }
+
+    #[test]
+    fn a_name_can_be_reused_once_its_app_is_gone() {
+        let mut store = store(Pool::new(10, 10, 0.0));
+        let mine = store.find("mine").unwrap().clone();
+        assert!(store.insert(mine.clone()).is_none());
+        let app = store.begin_delete("mine").unwrap();
+        store.finish_delete(&app.id);
+        assert!(store.insert(mine).is_some());
+        assert_eq!(store.find("mine").unwrap().name, "mine");
+    }
+
+    #[test]
+    fn the_pool_counts_down_and_remembers_its_lowest() {
+        let mut store = store(Pool::new(3, 3, 0.0));
+        let now = Duration::ZERO;
+        assert_eq!(store.stats(now).min_remaining, 3);
+        let admitted: Vec<_> = (0..4).map(|_| store.admit(now)).collect();
+        assert_eq!(admitted, [Ok(2), Ok(1), Ok(0), Err(0)]);
+        store.set_remaining(3, now);
+        let stats = store.stats(now);
+        assert_eq!(
+            (stats.min_remaining, stats.remaining, stats.rate_limited),
+            (0, 3, 1)
+        );
+    }
+
+    #[test]
+    fn responses_are_counted_by_route_and_status() {
+        let mut store = store(Pool::new(3, 3, 0.0));
+        store.count_response("GET /apps 206".into());
+        store.count_response("GET /apps 206".into());
+        store.count_response("GET /apps 200".into());
+        let stats = store.stats(Duration::ZERO);
+        assert_eq!(stats.by_status["GET /apps 206"], 2);
+        assert_eq!(stats.by_status["GET /apps 200"], 1);
+    }
+}
