@@ -41,8 +41,8 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let (reap_args, reap_matches) = match cli.command {
         None => (cli.reap, &matches),
         Some(Command::Reap(args)) => (args, matches.subcommand_matches("reap").unwrap_or(&matches)),
-        Some(Command::Sandbox(args)) => return report_error(sandbox::run(&args)),
-        Some(Command::Demo(args)) => return report_error(demo::run(&args)),
+        Some(Command::Sandbox(args)) => return usage_error(sandbox::run(&args)),
+        Some(Command::Demo(args)) => return usage_error(demo::run(&args)),
     };
     init_logging(reap_args.verbose);
     let prefix_source = match reap_matches.value_source("prefix") {
@@ -59,10 +59,11 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
-fn report_error(result: anyhow::Result<ExitCode>) -> ExitCode {
+/// `sandbox` and `demo` fail only on what they were given (a taken port, a bad seed).
+fn usage_error(result: anyhow::Result<ExitCode>) -> ExitCode {
     result.unwrap_or_else(|error| {
         eprintln!("error: {error:#}");
-        ExitCode::FAILURE
+        ExitCode::from(run::USAGE)
     })
 }
 

@@ -83,6 +83,7 @@ pub async fn reap(client: Arc<Client>, options: &Options, events: &dyn Events) -
         listed: HashSet::new(),
         delete_latency: Duration::ZERO,
         deletes_sent: 0,
+        failures_in_a_row: 0,
     };
     let ended = run.rounds().await;
     run.finish(ended, started).await
@@ -95,6 +96,14 @@ enum Owner {
     /// The one owner the listing shows; the first 200 to a DELETE confirms it.
     Presumed(String),
     Known(String),
+}
+
+/// What one DELETE's answer means for the batch.
+enum Step {
+    Done,
+    /// Not this account's app after all; nothing was done to it.
+    Skipped,
+    Conflict,
 }
 
 /// Why the rounds stopped early.
@@ -125,6 +134,8 @@ struct Run<'a> {
     /// The probe's round trip: about how long another reaper's first delete takes.
     delete_latency: Duration,
     deletes_sent: usize,
+    /// Failed deletes since the last one that worked, across batches.
+    failures_in_a_row: usize,
 }
 
 impl Run<'_> {
@@ -222,6 +233,12 @@ impl Run<'_> {
         let Some(cap) = self.options.max_deletes else {
             return Ok(());
         };
+        if first && stale > cap && self.options.dry_run {
+            self.events.note(&format!(
+                "note: a real run would refuse this plan: {stale} apps is more than `--max-deletes {cap}`"
+            ));
+            return Ok(());
+        }
         if first && stale > cap {
             return Err(Stop::Status(
                 Status::Refused,
@@ -306,12 +323,13 @@ impl Run<'_> {
 
     /// Deletes the walk's territory with up to `concurrency` requests in flight. After a
     /// conflict: finish what is in flight, back off, list again, and go on (or stop, with
-    /// `stop-if-under-limit` and room to spare).
+    /// `stop-if-under-limit` and room to spare). Whatever stops the batch, the answers to
+    /// requests already sent are still recorded.
     async fn delete_batch(&mut self, walk: &mut Walk, concurrency: usize) -> Result<(), Stop> {
         let mut in_flight: JoinSet<(String, Result<Deletion, ApiError>)> = JoinSet::new();
         let mut conflicts_in_a_row = 0u32;
-        let mut failures_in_a_row = 0;
         let mut paused = false;
+        let mut stop: Option<Stop> = None;
         loop {
             // Until the account is known for sure, one delete at a time: its answer
             // confirms that the presumed owner is this account.
@@ -320,7 +338,7 @@ impl Run<'_> {
             } else {
                 1
             };
-            while !paused && in_flight.len() < width {
+            while !paused && stop.is_none() && in_flight.len() < width {
                 let Some(id) = walk.next_app().map(str::to_string) else {
                     break;
                 };
@@ -335,24 +353,14 @@ impl Run<'_> {
                 });
             }
             let Some(joined) = in_flight.join_next().await else {
+                if let Some(stop) = stop {
+                    return Err(stop);
+                }
                 if !paused {
                     return Ok(());
                 }
                 // Everything in flight has landed after a conflict: decide, then go on.
-                if self.options.on_conflict == OnConflict::StopIfUnderLimit
-                    && let Some(limit) = self.options.app_limit
-                {
-                    let present = self.remaining_matching();
-                    if present < limit.limit {
-                        return Err(Stop::Status(
-                            Status::UnderLimit,
-                            format!(
-                                "another reaper is deleting nearby and {present} matching apps are under the limit of {}; stopping",
-                                limit.limit
-                            ),
-                        ));
-                    }
-                }
+                self.stop_if_under_limit()?;
                 let pause = BACKOFF_START * 2u32.pow(conflicts_in_a_row.saturating_sub(1).min(5));
                 tokio::time::sleep(pause.min(BACKOFF_CAP)).await;
                 self.relist(walk).await?;
@@ -360,63 +368,99 @@ impl Run<'_> {
                 continue;
             };
             let (id, result) = joined.expect("delete tasks do not panic");
-            match result {
-                Ok(Deletion::Deleted { request_id, app }) => {
-                    conflicts_in_a_row = 0;
-                    failures_in_a_row = 0;
-                    self.confirm_owner(app.as_ref()).await?;
-                    self.finish_entry(&id, Outcome::Deleted, Some(200), request_id, None);
-                }
-                Ok(Deletion::GoneAfterLostResponse { request_id }) => {
-                    failures_in_a_row = 0;
-                    self.finish_entry(
-                        &id,
-                        Outcome::DeletedResponseLost,
-                        Some(404),
-                        request_id,
-                        None,
-                    );
-                }
-                Ok(Deletion::AlreadyGone { status, request_id }) => {
-                    if status == 403 && matches!(self.owner, Owner::Presumed(_)) {
-                        // A 403 is also what deleting someone else's app gets: settle
-                        // whose apps these are before counting it as a conflict.
-                        self.owner = Owner::Known(self.client.account().await?.id);
-                        if self.disown_others() {
-                            continue;
-                        }
-                    }
+            match self.record_deletion(&id, result).await {
+                Ok(Step::Done) => conflicts_in_a_row = 0,
+                Ok(Step::Skipped) => {}
+                Ok(Step::Conflict) => {
                     conflicts_in_a_row += 1;
                     walk.conflict(&id);
-                    self.finish_entry(&id, Outcome::Conflict, Some(status), request_id, None);
                     paused = true;
                 }
-                Err(error) if error.is_unauthorized() => return Err(Stop::Api(error)),
                 Err(error) => {
-                    let outcome = if error.outcome_unknown() {
-                        Outcome::Unknown
-                    } else {
-                        Outcome::Failed
-                    };
-                    let request_id = error.request_id().map(str::to_string);
-                    self.finish_entry(
-                        &id,
-                        outcome,
-                        error.status(),
-                        request_id,
-                        Some(error.to_string()),
-                    );
-                    failures_in_a_row += 1;
-                    if failures_in_a_row >= FAILURES_BEFORE_GIVING_UP {
-                        in_flight.join_all().await;
-                        return Err(Stop::Status(
-                            Status::Failed,
-                            format!(
-                                "{failures_in_a_row} deletes failed in a row; stopped sending more (last: {error})"
-                            ),
-                        ));
+                    stop.get_or_insert(error);
+                }
+            }
+        }
+    }
+
+    /// With `--on-conflict stop-if-under-limit`: a conflict means another reaper is at
+    /// work, so stop once under the limit.
+    fn stop_if_under_limit(&self) -> Result<(), Stop> {
+        let Some(limit) = self.options.app_limit else {
+            return Ok(());
+        };
+        let present = self.remaining_matching();
+        if self.options.on_conflict == OnConflict::StopIfUnderLimit && present < limit.limit {
+            return Err(Stop::Status(
+                Status::UnderLimit,
+                format!(
+                    "another reaper is deleting nearby and {present} matching apps are under the limit of {}; stopping",
+                    limit.limit
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Records the answer to one DELETE; an error means: send no more.
+    async fn record_deletion(
+        &mut self,
+        id: &str,
+        result: Result<Deletion, ApiError>,
+    ) -> Result<Step, Stop> {
+        match result {
+            Ok(Deletion::Deleted { request_id, app }) => {
+                self.failures_in_a_row = 0;
+                self.finish_entry(id, Outcome::Deleted, Some(200), request_id, None);
+                self.confirm_owner(app.as_ref()).await?;
+                Ok(Step::Done)
+            }
+            Ok(Deletion::GoneAfterLostResponse { request_id }) => {
+                self.failures_in_a_row = 0;
+                self.finish_entry(
+                    id,
+                    Outcome::DeletedResponseLost,
+                    Some(404),
+                    request_id,
+                    None,
+                );
+                Ok(Step::Done)
+            }
+            Ok(Deletion::AlreadyGone { status, request_id }) => {
+                if status == 403 && matches!(self.owner, Owner::Presumed(_)) {
+                    // A 403 is also what deleting someone else's app gets: settle whose
+                    // apps these are before counting it as a conflict.
+                    self.owner = Owner::Known(self.client.account().await?.id);
+                    if self.disown_others() {
+                        return Ok(Step::Skipped);
                     }
                 }
+                self.finish_entry(id, Outcome::Conflict, Some(status), request_id, None);
+                Ok(Step::Conflict)
+            }
+            Err(error) => {
+                let outcome = if error.outcome_unknown() {
+                    Outcome::Unknown
+                } else {
+                    Outcome::Failed
+                };
+                let request_id = error.request_id().map(str::to_string);
+                let message = error.to_string();
+                self.finish_entry(id, outcome, error.status(), request_id, Some(message));
+                if error.is_unauthorized() {
+                    return Err(Stop::Api(error));
+                }
+                self.failures_in_a_row += 1;
+                if self.failures_in_a_row >= FAILURES_BEFORE_GIVING_UP {
+                    return Err(Stop::Status(
+                        Status::Failed,
+                        format!(
+                            "{} deletes failed in a row; stopped sending more (last: {error})",
+                            self.failures_in_a_row
+                        ),
+                    ));
+                }
+                Ok(Step::Done)
             }
         }
     }

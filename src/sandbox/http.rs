@@ -13,12 +13,12 @@ use axum::routing::get;
 use serde::Serialize;
 use tokio::time::{Instant, sleep_until};
 
-use super::Shared;
 use super::json::{AccountJson, AppJson, ErrorJson, date_time};
 use super::model::App;
 use super::range::{self, ACCEPT_RANGES, Field, Range, RangeError};
 use super::seed::uuid_v4;
 use super::store::Refusal;
+use super::{Fault, Shared};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 const RATE_LIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
@@ -101,6 +101,29 @@ impl ApiError {
         )
     }
 
+    /// A failure a test injected, with the id Heroku gives that status.
+    fn injected(status: u16) -> ApiError {
+        if status == 429 {
+            return ApiError::rate_limited();
+        }
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let id = match status.as_u16() {
+            400 => "bad_request",
+            401 => "unauthorized",
+            402 => "delinquent",
+            403 => "forbidden",
+            404 => "not_found",
+            406 => "not_acceptable",
+            409 => "conflict",
+            410 => "gone",
+            416 => "requested_range_not_satisfiable",
+            422 => "invalid_params",
+            503 => "unavailable",
+            _ => "internal_server_error",
+        };
+        ApiError::new(status, id, "The sandbox was told to fail this request.")
+    }
+
     fn internal() -> ApiError {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -165,14 +188,23 @@ async fn serve_api(shared: Arc<Shared>, mut request: Request, next: Next) -> Res
         .extensions()
         .get::<RequestId>()
         .map_or_else(String::new, |id| id.0.clone());
-    let deadline = Instant::now() + shared.latency(&method);
+    let mut deadline = Instant::now() + shared.latency(&method);
     shared.store().count_request();
 
     let (mut response, remaining) = match admit(&shared, request.headers(), &route) {
-        Ok(remaining) => {
-            request.extensions_mut().insert(Deadline(deadline));
-            (next.run(request).await, Some(remaining))
-        }
+        Ok(remaining) => match take_fault(&shared, &method, &route) {
+            Some(Fault::Status(status)) => {
+                let remaining = if status == 429 { 0 } else { remaining };
+                (ApiError::injected(status).into_response(), Some(remaining))
+            }
+            fault => {
+                if let Some(Fault::Delay(delay)) = fault {
+                    deadline += delay;
+                }
+                request.extensions_mut().insert(Deadline(deadline));
+                (next.run(request).await, Some(remaining))
+            }
+        },
         Err((error, remaining)) => (error.into_response(), remaining),
     };
     if let Some(remaining) = remaining {
@@ -187,6 +219,10 @@ async fn serve_api(shared: Arc<Shared>, mut request: Request, next: Next) -> Res
     tracing::debug!(%method, route, status, request_id, "sandbox answered");
     sleep_until(deadline).await;
     response
+}
+
+fn take_fault(shared: &Shared, method: &axum::http::Method, route: &str) -> Option<Fault> {
+    shared.store().take_fault(&format!("{method} {route}"))
 }
 
 /// Heroku's checks before any route: `Ok(tokens left)` to serve the request, or the

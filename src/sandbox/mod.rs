@@ -56,6 +56,16 @@ pub enum Role {
     Added,
 }
 
+/// What an injected fault does to a request that reaches its route (after the
+/// Accept, credentials and rate-limit checks, as a real server's failure would).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Fault {
+    /// Answer with this status and Heroku's error body for it instead of serving.
+    Status(u16),
+    /// Serve, but this much later.
+    Delay(Duration),
+}
+
 /// An app as tests see it.
 #[derive(Clone, Debug, Serialize)]
 pub struct SandboxApp {
@@ -322,6 +332,12 @@ impl Sandbox {
         let added = store.insert(app).map(model::App::summary);
         drop(store);
         added.unwrap_or_else(|| panic!("an app named `{name}` exists already"))
+    }
+
+    /// The next `times` requests to `route` meet `fault`. `route` is the method and the
+    /// route's template, as in [`Stats::by_status`]: `"GET /apps"`, `"DELETE /apps/{app}"`.
+    pub fn inject(&self, route: &str, fault: Fault, times: usize) {
+        self.shared.store().inject(route, fault, times);
     }
 
     /// Empties or fills the rate-limit pool to `remaining` (at most its capacity).

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use fastrand::Rng;
 
-use super::Stats;
 use super::gcra::Pool;
 use super::model::App;
+use super::{Fault, Stats};
 
 /// Why a DELETE is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +36,15 @@ pub struct Store {
     /// Ids of apps added after seeding.
     ids: Rng,
     latency: Rng,
+    /// Faults a test asked for, taken in order by the requests they match.
+    faults: Vec<Injected>,
+}
+
+/// A fault waiting for `times` more requests to `route` (`"METHOD /route"`).
+struct Injected {
+    route: String,
+    fault: Fault,
+    times: usize,
 }
 
 impl Store {
@@ -54,7 +63,36 @@ impl Store {
             },
             ids,
             latency,
+            faults: Vec::new(),
         }
+    }
+
+    /// The next `times` requests to `route` (`"GET /apps"`) meet `fault`.
+    pub fn inject(&mut self, route: &str, fault: Fault, times: usize) {
+        self.faults.push(Injected {
+            route: route.to_string(),
+            fault,
+            times,
+        });
+    }
+
+    /// The fault this request to `route` meets, if any; injected ones go first-in first-out.
+    pub fn take_fault(&mut self, route: &str) -> Option<Fault> {
+        let index = self
+            .faults
+            .iter()
+            .position(|injected| injected.route == route && injected.times > 0)?;
+        let injected = &mut self.faults[index];
+        injected.times -= 1;
+        let fault = injected.fault;
+        if injected.times == 0 {
+            self.faults.remove(index);
+        }
+        if matches!(fault, Fault::Status(429)) {
+            self.stats.rate_limited += 1;
+            self.stats.min_remaining = 0;
+        }
+        Some(fault)
     }
 
     pub fn apps(&self) -> &[App] {

@@ -1,4 +1,10 @@
-//! The integration tests: one binary, one module per part of the program.
+//! The integration tests: one binary, one module per part of the program. Each drives
+//! the real `heroku-reaper` binary, or the sandbox, over real HTTP on loopback.
 
+mod failures;
+mod many;
+mod reap;
+mod reaper;
 mod sandbox;
+mod secrets;
 mod support;

@@ -1,0 +1,204 @@
+//! Credentials, API errors, retries and timeouts: each ends as documented, and none
+//! deletes anything it should not.
+
+use std::time::Duration;
+
+use heroku_reaper::sandbox::{Fault, Options, Role, Sandbox, Seed, Server};
+
+use crate::reap::start;
+use crate::reaper::Reaper;
+
+fn deletes_sent(sandbox: &Sandbox) -> u64 {
+    sandbox
+        .stats()
+        .by_status
+        .iter()
+        .filter(|(key, _)| key.starts_with("DELETE"))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+#[test]
+fn no_key_anywhere_names_both_places_and_sends_nothing() {
+    let sandbox = start(Seed::default());
+    let run = Reaper::against(&sandbox).env_remove("HEROKU_API_KEY").run();
+    run.code(2)
+        .stderr_has("HEROKU_API_KEY")
+        .stderr_has(".netrc")
+        .stderr_has("machine api.heroku.com");
+    assert_eq!(sandbox.stats().requests, 0);
+}
+
+#[test]
+fn the_netrc_entry_is_used_when_the_environment_has_no_key() {
+    let sandbox = start(Seed::default());
+    let reaper = Reaper::against(&sandbox).env_remove("HEROKU_API_KEY");
+    std::fs::write(
+        reaper.home().join(".netrc"),
+        format!(
+            "machine git.heroku.com\n  login ci@example.com\n  password wrong\nmachine api.heroku.com\n  login ci@example.com\n  password {}\n",
+            sandbox.token()
+        ),
+    )
+    .unwrap();
+    reaper.run().code(0);
+    assert_eq!(sandbox.deleted().len(), 30);
+}
+
+#[test]
+fn a_rejected_key_exits_2_naming_where_it_came_from() {
+    let sandbox = start(Seed::default());
+    let run = Reaper::against(&sandbox)
+        .env("HEROKU_API_KEY", "not-the-key")
+        .run();
+    run.code(2)
+        .stderr_has("401 `unauthorized`")
+        .stderr_has("`HEROKU_API_KEY`");
+    assert_eq!(deletes_sent(&sandbox), 0);
+}
+
+#[test]
+fn a_406_is_reported_with_its_id_and_request_id() {
+    let sandbox = start(Seed::default());
+    sandbox.inject("GET /apps", Fault::Status(406), 1);
+    let run = Reaper::against(&sandbox).run();
+    run.code(1)
+        .stderr_has("406 `not_acceptable`")
+        .stderr_has("Request-Id");
+    assert_eq!(deletes_sent(&sandbox), 0);
+}
+
+#[test]
+fn a_burst_of_5xx_is_retried_and_the_run_succeeds() {
+    let sandbox = start(Seed::default());
+    sandbox.inject("GET /apps", Fault::Status(503), 2);
+    sandbox.inject("DELETE /apps/{app}", Fault::Status(500), 2);
+    let (run, report) = Reaper::against(&sandbox).json();
+    run.code(0);
+    assert_eq!(sandbox.deleted().len(), 30);
+    assert_eq!(report["counts"]["failed"], 0);
+    assert!(
+        report["requests"]["retries"].as_u64().unwrap() >= 4,
+        "{}",
+        report["requests"]
+    );
+}
+
+#[test]
+fn deletes_that_keep_failing_end_in_exit_1_with_request_ids() {
+    let sandbox = start(Seed::default());
+    sandbox.inject("DELETE /apps/{app}", Fault::Status(500), 1_000);
+    let (run, report) = Reaper::against(&sandbox).args(["--retries", "1"]).json();
+    run.code(1);
+    assert!(sandbox.deleted().is_empty());
+    assert_eq!(report["status"], "failed");
+    let failed: Vec<&serde_json::Value> = report["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|app| app["outcome"] == "failed")
+        .collect();
+    assert!(!failed.is_empty());
+    for app in &failed {
+        assert_eq!(app["http_status"], 500);
+        assert!(
+            app["request_id"].as_str().is_some_and(|id| id.len() == 36),
+            "{app}"
+        );
+    }
+    // Failing deletes stop the run early instead of hammering a broken API: the probe,
+    // then a batch of 4 in flight, one more after the first of them fails, then stop.
+    // Each DELETE is tried twice (`--retries 1`).
+    assert!(
+        deletes_sent(&sandbox) <= 2 * (1 + 4 + 1),
+        "{}",
+        deletes_sent(&sandbox)
+    );
+    // Every DELETE sent is reported failed; the rest, not attempted.
+    assert_eq!(
+        report["counts"]["failed"].as_u64().unwrap(),
+        deletes_sent(&sandbox) / 2
+    );
+    assert_eq!(
+        report["counts"]["failed"].as_u64().unwrap()
+            + report["counts"]["not_attempted"].as_u64().unwrap(),
+        30
+    );
+}
+
+#[test]
+fn a_429_storm_is_throttled_through() {
+    let sandbox = Sandbox::start(Options {
+        seed: Seed {
+            stale: 20,
+            ..Seed::default()
+        },
+        server: Server {
+            rate_limit_remaining: Some(3),
+            rate_limit_refill_per_minute: 1_200.0,
+            ..Server::default()
+        },
+        ..Options::default()
+    })
+    .unwrap();
+    let (run, report) = Reaper::against(&sandbox)
+        .args(["--rate-limit-refill", "1200"])
+        .json();
+    run.code(0);
+    assert_eq!(sandbox.deleted().len(), 20);
+    let rate_limited = sandbox.stats().rate_limited;
+    assert!(
+        rate_limited > 0,
+        "the pool ran dry, so some 429s were expected"
+    );
+    assert_eq!(report["requests"]["rate_limited"], rate_limited);
+}
+
+#[test]
+fn endless_429s_end_as_a_failure() {
+    let sandbox = start(Seed::default());
+    sandbox.inject("GET /apps", Fault::Status(429), 1_000);
+    let run = Reaper::against(&sandbox)
+        .args(["--rate-limit-refill", "60000"])
+        .run();
+    run.code(1).stderr_has("429 `rate_limit`");
+    assert_eq!(deletes_sent(&sandbox), 0);
+}
+
+#[test]
+fn a_response_slower_than_the_timeout_ends_as_a_failure() {
+    let sandbox = start(Seed::default());
+    sandbox.inject("GET /apps", Fault::Delay(Duration::from_secs(3)), 1_000);
+    let run = Reaper::against(&sandbox)
+        .args(["--timeout", "300ms", "--retries", "1"])
+        .run();
+    run.code(1).stderr_has("timed out");
+    assert_eq!(deletes_sent(&sandbox), 0);
+    assert_eq!(
+        sandbox
+            .apps()
+            .iter()
+            .filter(|app| app.role == Role::Stale)
+            .count(),
+        30
+    );
+}
+
+#[test]
+fn bad_usage_exits_2_before_any_request() {
+    let sandbox = start(Seed::default());
+    for args in [
+        vec!["--prefix", ""],
+        vec!["--match", ".*"],
+        vec!["--older-than", "soon"],
+        vec!["--concurrency", "0"],
+        vec!["--api-url", "http://example.com"],
+        vec!["--on-conflict", "stop-if-under-limit"],
+        vec!["--no-such-flag"],
+    ] {
+        let run = Reaper::against(&sandbox).args(&args).run();
+        run.code(2);
+        assert!(run.stderr.starts_with("error:"), "{args:?}: {}", run.stderr);
+    }
+    assert_eq!(sandbox.stats().requests, 0);
+}

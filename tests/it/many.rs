@@ -1,0 +1,115 @@
+//! Many reapers at once: every stale app gone, no wrong app deleted, conflicts counted.
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use heroku_reaper::lock::{self, Acquired};
+use heroku_reaper::sandbox::{Options, Role, Sandbox, Seed, Server};
+use serde_json::Value;
+
+use crate::reaper::Reaper;
+
+fn slow_sandbox(stale: usize, delete_latency: Duration) -> Sandbox {
+    Sandbox::start(Options {
+        seed: Seed {
+            stale,
+            ..Seed::default()
+        },
+        server: Server {
+            delete_latency: Some(delete_latency),
+            jitter: 0.5,
+            ..Server::default()
+        },
+        ..Options::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn eight_processes_at_once_delete_every_stale_app_once_between_them() {
+    let sandbox = slow_sandbox(60, Duration::from_millis(60));
+    let children: Vec<_> = (0..8)
+        .map(|_| Reaper::against(&sandbox).args(["--format", "json"]).spawn())
+        .collect();
+    let mut reports = Vec::new();
+    for (child, _home) in children {
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        reports.push(report);
+    }
+    let deleted = sandbox.deleted();
+    assert_eq!(deleted.len(), 60);
+    assert!(deleted.iter().all(|app| app.role == Role::Stale));
+    assert!(sandbox.apps().iter().all(|app| app.role != Role::Stale));
+    let sum = |field: &str| -> u64 {
+        reports
+            .iter()
+            .map(|report| report["counts"][field].as_u64().unwrap())
+            .sum()
+    };
+    // The reports agree with the server: each 200 is one reaper's "deleted", each
+    // 404/403 one reaper's "conflict".
+    let stats = sandbox.stats();
+    assert_eq!(sum("deleted"), 60);
+    assert_eq!(sum("conflicts"), stats.conflicts);
+    assert_eq!(sum("failed"), 0);
+}
+
+#[test]
+fn lock_skip_returns_at_once_while_another_reaper_holds_the_lock() {
+    let sandbox = slow_sandbox(30, Duration::ZERO);
+    let reaper = Reaper::against(&sandbox).args(["--lock", "skip"]);
+    let held = lock::acquire(&reaper.lock_file(), false, |_| {}).unwrap();
+    assert!(matches!(held, Acquired::Held(_)));
+    let started = Instant::now();
+    let run = reaper.run();
+    run.code(0).stderr_has("holds").stderr_has("nothing to do");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(sandbox.stats().requests, 0);
+}
+
+#[test]
+fn lock_wait_takes_its_turn_then_lists_afresh() {
+    let sandbox = slow_sandbox(30, Duration::from_millis(20));
+    // The first reaper holds the lock while it works; the second waits, then finds
+    // that there is nothing left to do.
+    let first = Reaper::against(&sandbox);
+    let lock_file = first.lock_file();
+    let held = lock::acquire(&lock_file, false, |_| {}).unwrap();
+    let (mut waiting, _home) = Reaper::against(&sandbox)
+        .env("HEROKU_REAPER_LOCK_FILE", &lock_file)
+        .args(["--lock", "wait", "--format", "json"])
+        .spawn();
+    let mut stderr = waiting.stderr.take().unwrap();
+    let mut seen = String::new();
+    let mut buffer = [0u8; 256];
+    while !seen.contains("waiting for another reaper") {
+        let n = stderr.read(&mut buffer).unwrap();
+        assert!(n > 0, "the waiting reaper exited early: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    assert_eq!(
+        sandbox.stats().requests,
+        0,
+        "it must not list before it has the lock"
+    );
+    first
+        .env("HEROKU_REAPER_LOCK_FILE", &lock_file)
+        .args(["--lock", "off"])
+        .run()
+        .code(0);
+    drop(held);
+    let output = waiting.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["counts"]["stale"], 0);
+    assert_eq!(report["counts"]["conflicts"], 0);
+    assert_eq!(sandbox.deleted().len(), 30);
+    assert_eq!(sandbox.stats().conflicts, 0);
+}
