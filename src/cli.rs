@@ -12,7 +12,10 @@ Exit codes:
      another reaper at work on this machine
   1  failed: stale apps are left because of API errors, or `--app-limit` still holds
      after `--wait-for-room`
-  2  bad usage or configuration, or missing or rejected credentials: nothing was deleted";
+  2  bad usage or configuration, missing or rejected credentials, or a plan over
+     `--max-deletes`: nothing was deleted
+  3  stopped at `--reserve-rate-limit`: stale apps are left so the tests keep their
+     rate-limit budget";
 
 const CREDENTIALS: &str = "\
 Credentials, as the Heroku CLI looks them up: `HEROKU_API_KEY`, else the
@@ -146,7 +149,8 @@ pub struct ReapArgs {
     #[arg(long, value_name = "N", env = "HEROKU_REAPER_MAX_DELETES")]
     pub max_deletes: Option<usize>,
 
-    /// Deletes in flight at once, all under one shared rate throttle [default: 4]
+    /// Deletes in flight at once, all under one shared rate throttle that slows them down
+    /// as the rate-limit pool empties [default: 16]
     #[arg(long, value_name = "N", env = "HEROKU_REAPER_CONCURRENCY")]
     pub concurrency: Option<usize>,
 
@@ -187,6 +191,17 @@ pub struct ReapArgs {
     /// server that differs, such as a sandbox run faster than real time [default: 75]
     #[arg(long, value_name = "N", env = "HEROKU_REAPER_RATE_LIMIT_REFILL")]
     pub rate_limit_refill: Option<f64>,
+
+    // Many reapers at once.
+    /// Delete only share I of N of the stale apps (I from 0, as a matrix job's
+    /// `strategy.job-index`/`strategy.job-total`): shards never collide, without a lock
+    #[arg(long, value_name = "I/N", env = "HEROKU_REAPER_SHARD")]
+    pub shard: Option<String>,
+
+    /// Stop (exit 3) rather than take the account's rate-limit pool below R requests: the
+    /// tests that follow need them; 0 means no floor [default: 500]
+    #[arg(long, value_name = "R", env = "HEROKU_REAPER_RESERVE_RATE_LIMIT")]
+    pub reserve_rate_limit: Option<u32>,
 
     /// More log lines on stderr (-v info, -vv debug, -vvv trace); `RUST_LOG` also works
     #[arg(short, long, action = clap::ArgAction::Count)]

@@ -9,14 +9,18 @@ use regex::Regex;
 use crate::cli::{Format, LockMode, OnConflict, ReapArgs};
 use crate::duration;
 use crate::heroku::ClientOptions;
+use crate::heroku::throttle::HEROKU_POOL;
 use crate::lock;
-use crate::reap::plan::{Age, Matcher, Policy, Scope};
+use crate::reap::plan::{Age, Matcher, Policy, Scope, Shard};
 use crate::reap::{AppLimit, Options};
 
 pub const DEFAULT_PREFIX: &str = "hatchet-t-";
 const DEFAULT_OLDER_THAN: Duration = Duration::from_secs(600);
 const DEFAULT_MAX_DELETES: usize = 500;
-const DEFAULT_CONCURRENCY: usize = 4;
+/// Enough parallel deletes that 100 stale apps go in a few seconds; the throttle slows
+/// them as the rate-limit pool empties.
+const DEFAULT_CONCURRENCY: usize = 16;
+const DEFAULT_RESERVE: u32 = 500;
 const MAX_CONCURRENCY: usize = 64;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_RETRIES: u32 = 10;
@@ -108,6 +112,7 @@ impl Settings {
                     keep,
                     age,
                     scope,
+                    shard: shard(args)?,
                 },
                 app_limit,
                 on_conflict,
@@ -170,6 +175,34 @@ fn matcher(args: &ReapArgs, prefix_source: PrefixSource) -> Result<Matcher, Conf
     Ok(Matcher::Prefix(prefix))
 }
 
+/// `I/N`: share I (from 0) of N.
+fn shard(args: &ReapArgs) -> Result<Option<Shard>, ConfigError> {
+    let Some(text) = args
+        .shard
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    else {
+        return Ok(None);
+    };
+    let usage = "write it as I/N with I from 0 to N-1, as `${{ strategy.job-index }}/${{ strategy.job-total }}`";
+    let parsed = text.split_once('/').and_then(|(index, count)| {
+        Some((
+            index.trim().parse::<u32>().ok()?,
+            count.trim().parse::<u32>().ok()?,
+        ))
+    });
+    match parsed {
+        None => refuse(format!("`--shard {text}` is not a shard; {usage}")),
+        Some((_, 0)) => refuse(format!("`--shard {text}` has no shards; {usage}")),
+        Some((index, count)) if index >= count => refuse(format!(
+            "`--shard {text}`: shard {index} does not exist among {count}, which are numbered 0 to {}; {usage}",
+            count - 1
+        )),
+        Some((index, count)) => Ok(Some(Shard { index, count })),
+    }
+}
+
 fn age(args: &ReapArgs) -> Result<Age, ConfigError> {
     if args.all {
         return Ok(Age::Any);
@@ -230,6 +263,12 @@ fn client_options(args: &ReapArgs) -> Result<ClientOptions, ConfigError> {
             "`--retries {retries}` is too many; use 0 to {MAX_RETRIES}"
         ));
     }
+    let reserve = args.reserve_rate_limit.unwrap_or(DEFAULT_RESERVE);
+    if reserve >= HEROKU_POOL {
+        return refuse(format!(
+            "`--reserve-rate-limit {reserve}` is the whole pool (Heroku's holds {HEROKU_POOL}); nothing could be sent. Use a smaller floor, or 0 for none"
+        ));
+    }
     let refill = args
         .rate_limit_refill
         .unwrap_or(crate::heroku::throttle::HEROKU_REFILL_PER_MINUTE);
@@ -243,6 +282,7 @@ fn client_options(args: &ReapArgs) -> Result<ClientOptions, ConfigError> {
         timeout,
         retries,
         refill_per_minute: refill,
+        reserve,
         ..ClientOptions::default()
     })
 }
@@ -317,7 +357,9 @@ mod tests {
         assert!(matches!(&engine.policy.matcher, Matcher::Prefix(p) if p == "hatchet-t-"));
         assert_eq!(engine.policy.age, Age::OlderThan(Duration::from_secs(600)));
         assert_eq!(engine.max_deletes, Some(500));
-        assert_eq!(engine.concurrency, 4);
+        assert_eq!(engine.concurrency, 16);
+        assert_eq!(engine.policy.shard, None);
+        assert_eq!(settings.client.reserve, 500);
         assert_eq!(settings.client.base_url, "https://api.heroku.com");
     }
 
@@ -345,6 +387,28 @@ mod tests {
         assert!(refused(&["--team", " "]).contains("empty"));
         assert!(refused(&["--keep", "[a-"]).contains("not a glob"));
         assert!(refused(&["--timeout", "0"]).contains("`--timeout 0`"));
+        assert!(refused(&["--shard", "3/2"]).contains("numbered 0 to 1"));
+        assert!(refused(&["--shard", "1/0"]).contains("no shards"));
+        assert!(refused(&["--shard", "a/b"]).contains("not a shard"));
+        assert!(refused(&["--shard=-1/2"]).contains("not a shard"));
+        assert!(refused(&["--reserve-rate-limit", "4500"]).contains("whole pool"));
+    }
+
+    #[test]
+    fn shards_count_from_zero_like_matrix_jobs() {
+        let sharded = settings(&["--shard", "7/8"]).unwrap();
+        assert_eq!(
+            sharded.engine.policy.shard,
+            Some(Shard { index: 7, count: 8 })
+        );
+        assert!(
+            settings(&["--shard", ""])
+                .unwrap()
+                .engine
+                .policy
+                .shard
+                .is_none()
+        );
     }
 
     #[test]

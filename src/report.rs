@@ -113,6 +113,8 @@ pub enum Status {
     Failed,
     /// `--app-limit` still held after `--wait-for-room`.
     LimitHeld,
+    /// Stopped at `--reserve-rate-limit`: the rest of the pool is the tests'.
+    ReserveReached,
     /// Refused before deleting anything (`--max-deletes`).
     Refused,
     /// The API rejected the key.
@@ -133,6 +135,7 @@ impl Status {
             Status::Done | Status::DryRun | Status::UnderLimit | Status::LockBusy => 0,
             Status::Failed | Status::LimitHeld => 1,
             Status::Refused | Status::Unauthorized => 2,
+            Status::ReserveReached => 3,
         }
     }
 }
@@ -155,6 +158,8 @@ pub struct Counts {
     pub too_young: usize,
     pub not_owned: usize,
     pub team_apps: usize,
+    /// Stale apps that other `--shard`s delete.
+    pub other_shards: usize,
     /// Matching apps still listed at the end.
     pub remaining: usize,
 }
@@ -212,6 +217,7 @@ impl Report {
                 Verdict::TooYoung => counts.too_young += 1,
                 Verdict::TeamApp => counts.team_apps += 1,
                 Verdict::NotOwned => counts.not_owned += 1,
+                Verdict::OtherShard => counts.other_shards += 1,
             }
             match entry.outcome {
                 Some(Outcome::Deleted | Outcome::DeletedResponseLost) => counts.deleted += 1,
@@ -292,6 +298,9 @@ pub fn summary(report: &Report) -> String {
     if c.not_owned > 0 {
         rows.push(("not owned", c.not_owned.to_string()));
     }
+    if c.other_shards > 0 {
+        rows.push(("other shards", c.other_shards.to_string()));
+    }
     rows.push(("remaining", c.remaining.to_string()));
     rows.push(("requests", report.requests.requests.to_string()));
     if let Some(remaining) = report.rate_limit_remaining {
@@ -321,6 +330,7 @@ fn status_words(report: &Report) -> &'static str {
         Status::LockBusy => "skipped: another reaper holds the lock",
         Status::Failed => "failed",
         Status::LimitHeld => "app limit still held",
+        Status::ReserveReached => "stopped at the rate-limit reserve",
         Status::Refused => "refused: nothing deleted",
         Status::Unauthorized => "unauthorized: nothing deleted",
     }
@@ -470,5 +480,6 @@ mod tests {
         assert_eq!(Status::LimitHeld.exit_code(), 1);
         assert_eq!(Status::Refused.exit_code(), 2);
         assert_eq!(Status::Unauthorized.exit_code(), 2);
+        assert_eq!(Status::ReserveReached.exit_code(), 3);
     }
 }

@@ -32,6 +32,15 @@ pub enum ApiError {
         request: RequestLine,
         reason: String,
     },
+    /// Sending would take the rate-limit pool below `--reserve-rate-limit`: not sent.
+    #[error(
+        "{request} not sent: the rate-limit pool is down to {remaining}, at `--reserve-rate-limit {reserve}`, kept for the tests that follow"
+    )]
+    Reserve {
+        request: RequestLine,
+        remaining: u32,
+        reserve: u32,
+    },
     /// The answer was a redirect; the key is never sent after one.
     #[error(
         "{request} answered {status} with a redirect to `{location}`; the key is not sent on redirects (check `--api-url`)"

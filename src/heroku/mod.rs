@@ -23,6 +23,8 @@ use throttle::Throttle;
 pub const ACCEPT_V3: &str = "application/vnd.heroku+json; version=3";
 pub const USER_AGENT: &str = concat!("heroku-reaper/", env!("CARGO_PKG_VERSION"));
 
+const RATE_LIMITS: &str = "/account/rate-limits";
+
 /// More pages than this (a million apps at 1,000 a page) means the paging is broken.
 const MAX_PAGES: usize = 1_000;
 /// Consecutive 429s on one request before giving up: the throttle has slowed down by
@@ -37,6 +39,8 @@ pub struct ClientOptions {
     pub refill_per_minute: f64,
     /// First pause before a retry after a 5xx or a transport failure; it doubles.
     pub retry_backoff: Duration,
+    /// Never take the rate-limit pool below this; 0 for no floor.
+    pub reserve: u32,
 }
 
 impl Default for ClientOptions {
@@ -47,6 +51,7 @@ impl Default for ClientOptions {
             retries: 3,
             refill_per_minute: throttle::HEROKU_REFILL_PER_MINUTE,
             retry_backoff: Duration::from_millis(500),
+            reserve: 0,
         }
     }
 }
@@ -127,7 +132,7 @@ impl Client {
             http,
             base_url: options.base_url.trim_end_matches('/').to_string(),
             authorization,
-            throttle: Throttle::new(options.refill_per_minute),
+            throttle: Throttle::new(options.refill_per_minute, options.reserve),
             options,
             counters: Counters::default(),
         })
@@ -138,9 +143,18 @@ impl Client {
         self.get_json("/account").await
     }
 
-    /// `GET /account/rate-limits`: free, it does not count against the pool.
+    /// `GET /account/rate-limits`: free, it does not count against the pool, and it
+    /// tells the throttle how full the pool is before the first counted request.
     pub async fn rate_limit(&self) -> Result<RateLimit, ApiError> {
-        self.get_json("/account/rate-limits").await
+        let line = RequestLine {
+            method: "GET",
+            path: RATE_LIMITS.to_string(),
+        };
+        let (answer, _) = self.send(Method::GET, RATE_LIMITS, None).await?;
+        if !answer.status.is_success() {
+            return Err(status_error(line, answer));
+        }
+        decode(&line, &answer)
     }
 
     /// Every app visible to the account (`GET /apps`) or a team's (`GET /teams/{team}/apps`),
@@ -266,8 +280,17 @@ impl Client {
         let mut failures = 0;
         let mut rate_limited = 0;
         let mut lost = false;
+        let counted = path != RATE_LIMITS;
         loop {
-            let ticket = self.throttle.turn().await;
+            let ticket =
+                self.throttle
+                    .turn(counted)
+                    .await
+                    .map_err(|reached| ApiError::Reserve {
+                        request: line.clone(),
+                        remaining: reached.remaining,
+                        reserve: reached.reserve,
+                    })?;
             self.counters.requests.fetch_add(1, Ordering::Relaxed);
             let mut request = self
                 .http
@@ -291,7 +314,7 @@ impl Client {
                     }
                 }
                 Ok(answer) => {
-                    self.throttle.answered(answer.remaining);
+                    self.throttle.answered(ticket, answer.remaining);
                     if answer.status.is_redirection() {
                         return Err(ApiError::Redirect {
                             request: line,

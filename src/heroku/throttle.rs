@@ -1,9 +1,19 @@
 //! One rate throttle per client, shared by every request in flight.
 //!
-//! The platform-api gem's strategy (DESIGN.md): keep one sleep value, starting at 0;
-//! on a 429 add the minimum sleep (one refill interval) and grow it by 1.2 while 429s
-//! continue; after a success lower it by `value * RateLimit-Remaining / pool`. Here the
-//! value spaces the starts of all requests, so parallel deletes share it as one client.
+//! Two rules decide when a request may start, and the later one wins:
+//!
+//! - A mirror of the server's pool. Heroku refills a GCRA pool at a known rate and
+//!   reports what is left in `RateLimit-Remaining`; from the last answer, the requests
+//!   sent since and the time passed, the client knows how many tokens the pool holds
+//!   now. It sends while there is one, and when there is none it waits exactly until
+//!   the refill makes one, so an emptying pool slows the deletes down instead of
+//!   answering 429. `--reserve-rate-limit` is a floor on the same estimate: the client
+//!   stops rather than take the pool below it.
+//! - The platform-api gem's strategy (DESIGN.md), for what the mirror cannot see (other
+//!   clients of the same account): one sleep value, starting at 0; on a 429 add the
+//!   minimum sleep (one refill interval) and grow it by 1.2 while 429s continue; after a
+//!   success lower it by `value * RateLimit-Remaining / pool`. The value spaces the
+//!   starts of all requests, so parallel deletes share it as one client.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -16,16 +26,34 @@ pub const HEROKU_REFILL_PER_MINUTE: f64 = 75.0;
 /// another client is draining the pool.
 const MAX_SLEEP: f64 = 60.0;
 
+/// The pool holds no more than the reserve allows this client to spend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the rate-limit pool is down to {remaining}, at `--reserve-rate-limit {reserve}`")]
+pub struct ReserveReached {
+    pub remaining: u32,
+    pub reserve: u32,
+}
+
 /// The pure state: when may the next request start?
 #[derive(Debug, Clone)]
 pub struct Pacer {
     sleep: f64,
     min_sleep: f64,
     pool: f64,
+    refill_per_second: f64,
+    reserve: u32,
     last_start: Option<Instant>,
     /// Bumped on every 429 adjustment, so one wave of parallel 429s adjusts once.
     epoch: u64,
     streak: u32,
+    /// The estimated pool at `tokens_at`; unknown until the first answer.
+    tokens: Option<f64>,
+    tokens_at: Instant,
+    /// Counted requests booked so far: a ticket's `sequence` says how many came after it.
+    booked: u64,
+    /// The sequence of the answer the estimate last came from: older answers arriving
+    /// late know less, and are not used.
+    synced: u64,
     remaining: Option<u32>,
 }
 
@@ -33,17 +61,28 @@ pub struct Pacer {
 #[derive(Debug, Clone, Copy)]
 pub struct Ticket {
     epoch: u64,
+    sequence: u64,
+    at: Instant,
+    /// Does this request take a token (all but `GET /account/rate-limits`)?
+    counted: bool,
 }
 
 impl Pacer {
-    pub fn new(refill_per_minute: f64, pool: u32) -> Pacer {
+    pub fn new(refill_per_minute: f64, pool: u32, reserve: u32, now: Instant) -> Pacer {
+        let refill_per_second = refill_per_minute.max(f64::MIN_POSITIVE) / 60.0;
         Pacer {
             sleep: 0.0,
-            min_sleep: 60.0 / refill_per_minute.max(f64::MIN_POSITIVE),
+            min_sleep: 1.0 / refill_per_second,
             pool: f64::from(pool.max(1)),
+            refill_per_second,
+            reserve,
             last_start: None,
             epoch: 0,
             streak: 0,
+            tokens: None,
+            tokens_at: now,
+            booked: 0,
+            synced: 0,
             remaining: None,
         }
     }
@@ -58,20 +97,80 @@ impl Pacer {
         self.remaining
     }
 
-    /// Books the next start at or after `now`; `jitter` in `[0, 1)` adds up to 10%.
-    pub fn book(&mut self, now: Instant, jitter: f64) -> (Instant, Ticket) {
-        let gap = Duration::from_secs_f64(self.sleep * (1.0 + 0.1 * jitter.clamp(0.0, 1.0)));
-        let at = match self.last_start {
-            Some(last) => (last + gap).max(now),
-            None => now + gap,
+    /// The pool's estimated tokens at `at`, if any answer has told it yet.
+    fn tokens(&self, at: Instant) -> Option<f64> {
+        let tokens = self.tokens?;
+        let refilled =
+            at.saturating_duration_since(self.tokens_at).as_secs_f64() * self.refill_per_second;
+        Some((tokens + refilled).min(self.pool))
+    }
+
+    /// Books the next start at or after `now`; `jitter` in `[0, 1)` adds up to 10% to the
+    /// gem's spacing. A request that takes a token is refused when it would take the
+    /// pool below the reserve.
+    pub fn book(
+        &mut self,
+        now: Instant,
+        jitter: f64,
+        counted: bool,
+    ) -> Result<(Instant, Ticket), ReserveReached> {
+        let mut at = now;
+        if counted {
+            // Requests already booked for later (an empty pool) go first.
+            let queue_end = now.max(self.tokens_at);
+            if let Some(tokens) = self.tokens(queue_end) {
+                if self.reserve > 0 && tokens - 1.0 < f64::from(self.reserve) {
+                    return Err(ReserveReached {
+                        remaining: tokens.max(0.0).floor() as u32,
+                        reserve: self.reserve,
+                    });
+                }
+                if tokens < 1.0 {
+                    at = queue_end
+                        + Duration::from_secs_f64((1.0 - tokens) / self.refill_per_second);
+                }
+            }
+            let gap = Duration::from_secs_f64(self.sleep * (1.0 + 0.1 * jitter.clamp(0.0, 1.0)));
+            if let Some(last) = self.last_start {
+                at = at.max(last + gap);
+            }
+            self.last_start = Some(at);
+            let taken_at = at.max(self.tokens_at);
+            if let Some(tokens) = self.tokens(taken_at) {
+                self.tokens = Some(tokens - 1.0);
+                self.tokens_at = taken_at;
+            }
+            self.booked += 1;
+        }
+        let ticket = Ticket {
+            epoch: self.epoch,
+            sequence: self.booked,
+            at,
+            counted,
         };
-        self.last_start = Some(at);
-        (at, Ticket { epoch: self.epoch })
+        Ok((at, ticket))
+    }
+
+    /// An answer with its `RateLimit-Remaining`: the pool as the server saw it when it
+    /// took (or, for a 429 or a free request, did not take) this request's token.
+    fn resync(&mut self, ticket: Ticket, remaining: u32) {
+        if ticket.sequence < self.synced {
+            return;
+        }
+        self.synced = ticket.sequence;
+        self.remaining = Some(remaining);
+        let booked_since = (self.booked - ticket.sequence) as f64;
+        let until = self.tokens_at.max(ticket.at);
+        let refilled =
+            until.saturating_duration_since(ticket.at).as_secs_f64() * self.refill_per_second;
+        self.tokens = Some((f64::from(remaining) + refilled).min(self.pool) - booked_since);
+        self.tokens_at = until;
     }
 
     /// A 429: slow down, once per wave of requests sent at the old pace.
     pub fn rate_limited(&mut self, ticket: Ticket) {
-        self.remaining = Some(0);
+        // The request took nothing; the estimate from here on counts only later ones.
+        self.resync(ticket, 0);
         if ticket.epoch != self.epoch {
             return;
         }
@@ -85,13 +184,16 @@ impl Pacer {
     }
 
     /// Any other answer: speed up in proportion to what is left in the pool.
-    pub fn answered(&mut self, remaining: Option<u32>) {
-        self.streak = 0;
-        if let Some(remaining) = remaining {
-            self.remaining = Some(remaining);
+    pub fn answered(&mut self, ticket: Ticket, remaining: Option<u32>) {
+        let Some(remaining) = remaining else {
+            return;
+        };
+        if ticket.counted {
+            self.streak = 0;
             let fraction = (f64::from(remaining) / self.pool).min(1.0);
             self.sleep = (self.sleep - self.sleep * fraction).max(0.0);
         }
+        self.resync(ticket, remaining);
     }
 }
 
@@ -102,25 +204,30 @@ pub struct Throttle {
 }
 
 impl Throttle {
-    pub fn new(refill_per_minute: f64) -> Throttle {
+    pub fn new(refill_per_minute: f64, reserve: u32) -> Throttle {
         Throttle {
-            pacer: Mutex::new(Pacer::new(refill_per_minute, HEROKU_POOL)),
+            pacer: Mutex::new(Pacer::new(
+                refill_per_minute,
+                HEROKU_POOL,
+                reserve,
+                Instant::now(),
+            )),
         }
     }
 
-    /// Waits for this request's turn.
-    pub async fn turn(&self) -> Ticket {
-        let (at, ticket) = self.lock().book(Instant::now(), fastrand::f64());
+    /// Waits for this request's turn, or refuses it at the reserve.
+    pub async fn turn(&self, counted: bool) -> Result<Ticket, ReserveReached> {
+        let (at, ticket) = self.lock().book(Instant::now(), fastrand::f64(), counted)?;
         tokio::time::sleep_until(at.into()).await;
-        ticket
+        Ok(ticket)
     }
 
     pub fn rate_limited(&self, ticket: Ticket) {
         self.lock().rate_limited(ticket);
     }
 
-    pub fn answered(&self, remaining: Option<u32>) {
-        self.lock().answered(remaining);
+    pub fn answered(&self, ticket: Ticket, remaining: Option<u32>) {
+        self.lock().answered(ticket, remaining);
     }
 
     pub fn remaining(&self) -> Option<u32> {
@@ -128,7 +235,7 @@ impl Throttle {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Pacer> {
-        // A panic elsewhere cannot leave the pacer half-updated: every update is one assignment.
+        // A panic elsewhere cannot leave the pacer half-updated: updates do not panic.
         self.pacer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -143,23 +250,29 @@ mod tests {
         d.as_secs_f64()
     }
 
+    fn pacer(refill_per_minute: f64, reserve: u32) -> (Pacer, Instant) {
+        let now = Instant::now();
+        (Pacer::new(refill_per_minute, 4500, reserve, now), now)
+    }
+
+    fn book(pacer: &mut Pacer, now: Instant) -> (Instant, Ticket) {
+        pacer.book(now, 0.0, true).unwrap()
+    }
+
     #[test]
     fn starts_without_sleeping() {
-        let mut pacer = Pacer::new(75.0, 4500);
-        let now = Instant::now();
-        let (first, _) = pacer.book(now, 0.5);
-        let (second, _) = pacer.book(now, 0.5);
-        assert_eq!((first, second), (now, now));
+        let (mut pacer, now) = pacer(75.0, 0);
+        assert_eq!(book(&mut pacer, now).0, now);
+        assert_eq!(book(&mut pacer, now).0, now);
     }
 
     #[test]
     fn a_429_adds_the_minimum_sleep_then_grows_by_a_fifth() {
-        let mut pacer = Pacer::new(75.0, 4500);
-        let now = Instant::now();
-        let (_, ticket) = pacer.book(now, 0.0);
+        let (mut pacer, now) = pacer(75.0, 0);
+        let (_, ticket) = book(&mut pacer, now);
         pacer.rate_limited(ticket);
         assert!((secs(pacer.sleep()) - 0.8).abs() < 1e-9);
-        let (_, ticket) = pacer.book(now, 0.0);
+        let (_, ticket) = book(&mut pacer, now);
         pacer.rate_limited(ticket);
         assert!((secs(pacer.sleep()) - 1.6 * 1.2).abs() < 1e-9);
         assert_eq!(pacer.remaining(), Some(0));
@@ -167,9 +280,8 @@ mod tests {
 
     #[test]
     fn parallel_429s_from_one_wave_adjust_once() {
-        let mut pacer = Pacer::new(75.0, 4500);
-        let now = Instant::now();
-        let tickets: Vec<_> = (0..8).map(|_| pacer.book(now, 0.0).1).collect();
+        let (mut pacer, now) = pacer(75.0, 0);
+        let tickets: Vec<_> = (0..8).map(|_| book(&mut pacer, now).1).collect();
         for ticket in tickets {
             pacer.rate_limited(ticket);
         }
@@ -178,34 +290,89 @@ mod tests {
 
     #[test]
     fn successes_lower_the_sleep_in_proportion_to_the_pool_left() {
-        let mut pacer = Pacer::new(75.0, 4500);
-        let (_, ticket) = pacer.book(Instant::now(), 0.0);
+        let (mut pacer, now) = pacer(75.0, 0);
+        let (_, ticket) = book(&mut pacer, now);
         pacer.rate_limited(ticket);
-        pacer.answered(Some(2250));
+        let (_, ticket) = book(&mut pacer, now);
+        pacer.answered(ticket, Some(2250));
         assert!((secs(pacer.sleep()) - 0.4).abs() < 1e-9);
-        pacer.answered(Some(4500));
+        let (_, ticket) = book(&mut pacer, now);
+        pacer.answered(ticket, Some(4500));
         assert_eq!(pacer.sleep(), Duration::ZERO);
     }
 
     #[test]
-    fn spaces_starts_by_the_sleep_with_at_most_ten_percent_jitter() {
-        let mut pacer = Pacer::new(60.0, 4500);
-        let now = Instant::now();
-        let (_, ticket) = pacer.book(now, 0.0);
-        pacer.rate_limited(ticket);
-        let (a, _) = pacer.book(now, 0.0);
-        let (b, _) = pacer.book(now, 0.999);
-        let gap = secs(b - a);
-        assert!((1.0..1.1).contains(&gap), "{gap}");
-    }
-
-    #[test]
     fn the_sleep_is_capped() {
-        let mut pacer = Pacer::new(1.0, 4500);
+        let (mut pacer, now) = pacer(1.0, 0);
         for _ in 0..10 {
-            let (_, ticket) = pacer.book(Instant::now(), 0.0);
+            let (_, ticket) = book(&mut pacer, now);
             pacer.rate_limited(ticket);
         }
         assert_eq!(secs(pacer.sleep()), MAX_SLEEP);
+    }
+
+    #[test]
+    fn never_books_more_than_the_pool_holds_then_paces_at_the_refill() {
+        // 60 a minute: one token a second.
+        let (mut pacer, now) = pacer(60.0, 0);
+        let (_, free) = pacer.book(now, 0.0, false).unwrap();
+        pacer.answered(free, Some(3));
+        let starts: Vec<f64> = (0..6)
+            .map(|_| secs(book(&mut pacer, now).0 - now))
+            .collect();
+        let expected = [0.0, 0.0, 0.0, 1.0, 2.0, 3.0];
+        for (start, expected) in starts.iter().zip(expected) {
+            assert!((start - expected).abs() < 1e-6, "{starts:?}");
+        }
+    }
+
+    #[test]
+    fn the_newest_answer_resyncs_the_mirror_and_late_older_ones_do_not() {
+        let (mut pacer, now) = pacer(60.0, 0);
+        let (_, free) = pacer.book(now, 0.0, false).unwrap();
+        pacer.answered(free, Some(10));
+        let tickets: Vec<Ticket> = (0..4).map(|_| book(&mut pacer, now).1).collect();
+        assert_eq!(pacer.tokens(now).map(f64::round), Some(6.0));
+        // Another client took 3 tokens: our fourth request saw 3 left, not 6.
+        pacer.answered(tickets[3], Some(3));
+        assert_eq!(pacer.tokens(now).map(f64::round), Some(3.0));
+        // The first request's answer arrives late with older news.
+        pacer.answered(tickets[0], Some(9));
+        assert_eq!(pacer.tokens(now).map(f64::round), Some(3.0));
+        // Time refills it.
+        let later = now + Duration::from_secs(2);
+        assert_eq!(pacer.tokens(later).map(f64::round), Some(5.0));
+    }
+
+    #[test]
+    fn the_reserve_is_never_crossed() {
+        let (mut pacer, now) = pacer(60.0, 15);
+        let (_, free) = pacer.book(now, 0.0, false).unwrap();
+        pacer.answered(free, Some(20));
+        let allowed = (0..10)
+            .filter(|_| pacer.book(now, 0.0, true).is_ok())
+            .count();
+        assert_eq!(allowed, 5);
+        assert_eq!(
+            pacer.book(now, 0.0, true).unwrap_err(),
+            ReserveReached {
+                remaining: 15,
+                reserve: 15
+            }
+        );
+        // Free requests still go.
+        assert!(pacer.book(now, 0.0, false).is_ok());
+    }
+
+    #[test]
+    fn a_429_gives_back_its_token() {
+        let (mut pacer, now) = pacer(60.0, 0);
+        let (_, free) = pacer.book(now, 0.0, false).unwrap();
+        pacer.answered(free, Some(1));
+        let (_, ticket) = book(&mut pacer, now);
+        pacer.rate_limited(ticket);
+        // The pool was empty when the server saw it; the retry waits for a refill.
+        let (retry, _) = book(&mut pacer, now);
+        assert!(secs(retry - now) >= 0.99, "{}", secs(retry - now));
     }
 }

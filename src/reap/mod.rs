@@ -144,6 +144,7 @@ impl Run<'_> {
             .options
             .app_limit
             .map(|limit| Instant::now() + limit.wait_for_room);
+        self.check_rate_limit().await?;
         let mut first = true;
         loop {
             let apps = self.list().await?;
@@ -259,10 +260,29 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Asks how full the rate-limit pool is (a free request), so the throttle knows
+    /// before the first counted one and a run that starts at the reserve sends nothing.
+    async fn check_rate_limit(&mut self) -> Result<(), Stop> {
+        match self.client.rate_limit().await {
+            Ok(_) => Ok(()),
+            Err(error) if error.is_unauthorized() => Err(Stop::Api(error)),
+            // Not knowing only costs the throttle its head start.
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the rate limit; going on without it");
+                Ok(())
+            }
+        }
+    }
+
     /// Deletes `stale` (ids from the latest listing), staying out of other reapers' way.
     async fn delete_all(&mut self, stale: Vec<String>) -> Result<(), Stop> {
         if stale.is_empty() {
             return Ok(());
+        }
+        if self.options.policy.shard.is_some() {
+            // No other reaper touches this shard: no probe, no territories.
+            let mut walk = Walk::whole(stale);
+            return self.delete_batch(&mut walk, self.options.concurrency).await;
         }
         let start = fastrand::usize(..stale.len());
         let mut walk = Walk::probe_first(stale, start);
@@ -438,6 +458,8 @@ impl Run<'_> {
                 self.finish_entry(id, Outcome::Conflict, Some(status), request_id, None);
                 Ok(Step::Conflict)
             }
+            // Not sent: the app is left for a run with budget to spare.
+            Err(error @ ApiError::Reserve { .. }) => Err(Stop::Api(error)),
             Err(error) => {
                 let outcome = if error.outcome_unknown() {
                     Outcome::Unknown
@@ -654,6 +676,9 @@ impl Run<'_> {
                 Status::Unauthorized,
                 Some(format!("the API rejected the key: {error}")),
             ),
+            Err(Stop::Api(error @ ApiError::Reserve { .. })) => {
+                (Status::ReserveReached, Some(error.to_string()))
+            }
             Err(Stop::Api(error)) => (Status::Failed, Some(error.to_string())),
         };
         for entry in self.entries.values_mut() {

@@ -57,6 +57,34 @@ pub struct Policy {
     pub keep: Vec<glob::Pattern>,
     pub age: Age,
     pub scope: Scope,
+    /// `--shard I/N`: this reaper deletes only its share of the stale apps.
+    pub shard: Option<Shard>,
+}
+
+/// One of `count` disjoint shares of the stale apps, `index` counted from 0 (as a
+/// matrix job's `strategy.job-index`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// Every reaper computes the same share for an app from its id alone, so shards
+    /// split the apps without talking to each other, whatever order they list them in.
+    pub fn owns(self, app_id: &str) -> bool {
+        shard_of(app_id, self.count) == self.index
+    }
+}
+
+/// FNV-1a over the id: stable across platforms and versions, unlike `std`'s hasher.
+pub fn shard_of(app_id: &str, count: u32) -> u32 {
+    let hash = app_id
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    (hash % u64::from(count.max(1))) as u32
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -67,6 +95,8 @@ pub enum Verdict {
     TooYoung,
     TeamApp,
     NotOwned,
+    /// Stale, but another `--shard` deletes it.
+    OtherShard,
 }
 
 impl Verdict {
@@ -77,6 +107,7 @@ impl Verdict {
             Verdict::TooYoung => "too young",
             Verdict::TeamApp => "team app",
             Verdict::NotOwned => "not owned",
+            Verdict::OtherShard => "other shard",
         }
     }
 }
@@ -109,46 +140,57 @@ pub fn plan(
 
 fn decide(app: &App, now: DateTime<Utc>, policy: &Policy, owner: Option<&str>) -> Decision {
     let age = age_of(app, now);
-    let (verdict, reason) = if let Some(pattern) = policy.keep.iter().find(|p| p.matches(&app.name))
-    {
-        (
-            Verdict::Keep,
-            format!("kept by `--keep {}`", pattern.as_str()),
-        )
-    } else if let (Scope::Account, Some(team)) = (&policy.scope, &app.team) {
-        (
-            Verdict::TeamApp,
-            format!(
-                "belongs to team `{}`; reaped only with `--team {}`",
-                team.name, team.name
-            ),
-        )
-    } else if let (Scope::Account, Some(owner), Some(app_owner)) =
-        (&policy.scope, owner, &app.owner)
-        && app_owner.id != owner
-    {
-        (Verdict::NotOwned, NOT_OWNED.to_string())
-    } else {
-        match policy.age {
-            Age::Any => (Verdict::Delete, "`--all`: any age".to_string()),
-            Age::OlderThan(ttl) if age > ttl => (
-                Verdict::Delete,
-                format!("older than {}", duration::format(ttl)),
-            ),
-            Age::OlderThan(ttl) => (
-                Verdict::TooYoung,
-                format!(
-                    "younger than {}; a test may still use it",
-                    duration::format(ttl)
-                ),
-            ),
-        }
-    };
+    let (verdict, reason) = verdict(app, age, policy, owner);
     Decision {
         app: app.clone(),
         age,
         verdict,
         reason,
+    }
+}
+
+/// The first rule that spares the app decides; an app no rule spares is deleted.
+fn verdict(app: &App, age: Duration, policy: &Policy, owner: Option<&str>) -> (Verdict, String) {
+    if let Some(pattern) = policy.keep.iter().find(|p| p.matches(&app.name)) {
+        return (
+            Verdict::Keep,
+            format!("kept by `--keep {}`", pattern.as_str()),
+        );
+    }
+    if policy.scope == Scope::Account {
+        if let Some(team) = &app.team {
+            let reason = format!(
+                "belongs to team `{}`; reaped only with `--team {}`",
+                team.name, team.name
+            );
+            return (Verdict::TeamApp, reason);
+        }
+        if let (Some(owner), Some(app_owner)) = (owner, &app.owner)
+            && app_owner.id != owner
+        {
+            return (Verdict::NotOwned, NOT_OWNED.to_string());
+        }
+    }
+    let stale_reason = match policy.age {
+        Age::OlderThan(ttl) if age <= ttl => {
+            let reason = format!(
+                "younger than {}; a test may still use it",
+                duration::format(ttl)
+            );
+            return (Verdict::TooYoung, reason);
+        }
+        Age::OlderThan(ttl) => format!("older than {}", duration::format(ttl)),
+        Age::Any => "`--all`: any age".to_string(),
+    };
+    match policy.shard {
+        Some(shard) if !shard.owns(&app.id) => {
+            let theirs = shard_of(&app.id, shard.count);
+            (
+                Verdict::OtherShard,
+                format!("{stale_reason}; shard {theirs}/{} deletes it", shard.count),
+            )
+        }
+        _ => (Verdict::Delete, stale_reason),
     }
 }
 
@@ -213,6 +255,7 @@ mod tests {
             keep: vec![],
             age: Age::OlderThan(Duration::from_secs(600)),
             scope: Scope::Account,
+            shard: None,
         }
     }
 
@@ -311,6 +354,52 @@ mod tests {
     fn apps_from_the_future_are_age_zero() {
         let decisions = plan(&[app("hatchet-t-aaaa", -5)], now(), &policy(), Some(ME));
         assert_eq!(decisions[0].age, Duration::ZERO);
+    }
+
+    #[test]
+    fn shards_are_disjoint_and_cover_every_stale_app() {
+        let apps: Vec<App> = (0..500)
+            .map(|i| app(&format!("hatchet-t-{i:010x}"), 60))
+            .collect();
+        for count in [1, 2, 3, 8, 50] {
+            let mut owners = std::collections::HashMap::new();
+            for index in 0..count {
+                let mut policy = policy();
+                policy.shard = Some(Shard { index, count });
+                for decision in plan(&apps, now(), &policy, Some(ME)) {
+                    match decision.verdict {
+                        Verdict::Delete => *owners.entry(decision.app.id).or_insert(0) += 1,
+                        verdict => assert_eq!(verdict, Verdict::OtherShard),
+                    }
+                }
+            }
+            assert_eq!(owners.len(), apps.len(), "{count} shards");
+            assert!(owners.values().all(|&n| n == 1), "{count} shards");
+        }
+    }
+
+    #[test]
+    fn shards_are_stable_and_roughly_even() {
+        let id = "01234567-89ab-4cde-8f01-23456789abcd";
+        assert_eq!(shard_of(id, 8), shard_of(id, 8));
+        let mut rng = fastrand::Rng::with_seed(7);
+        let mut sizes = [0; 8];
+        for _ in 0..8_000 {
+            let id = format!("{:032x}", rng.u128(..));
+            sizes[shard_of(&id, 8) as usize] += 1;
+        }
+        assert!(sizes.iter().all(|&n| (800..1200).contains(&n)), "{sizes:?}");
+    }
+
+    #[test]
+    fn only_stale_apps_go_to_other_shards() {
+        let mut policy = policy();
+        policy.shard = Some(Shard { index: 0, count: 2 });
+        let apps: Vec<App> = (0..20)
+            .map(|i| app(&format!("hatchet-t-{i:04}"), 1))
+            .collect();
+        let decisions = plan(&apps, now(), &policy, Some(ME));
+        assert!(decisions.iter().all(|d| d.verdict == Verdict::TooYoung));
     }
 
     #[test]

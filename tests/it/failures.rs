@@ -88,7 +88,9 @@ fn a_burst_of_5xx_is_retried_and_the_run_succeeds() {
 fn deletes_that_keep_failing_end_in_exit_1_with_request_ids() {
     let sandbox = start(Seed::default());
     sandbox.inject("DELETE /apps/{app}", Fault::Status(500), 1_000);
-    let (run, report) = Reaper::against(&sandbox).args(["--retries", "1"]).json();
+    let (run, report) = Reaper::against(&sandbox)
+        .args(["--retries", "1", "--concurrency", "4"])
+        .json();
     run.code(1);
     assert!(sandbox.deleted().is_empty());
     assert_eq!(report["status"], "failed");
@@ -127,7 +129,7 @@ fn deletes_that_keep_failing_end_in_exit_1_with_request_ids() {
 }
 
 #[test]
-fn a_429_storm_is_throttled_through() {
+fn a_nearly_empty_pool_slows_the_deletes_instead_of_drawing_429s() {
     let sandbox = Sandbox::start(Options {
         seed: Seed {
             stale: 20,
@@ -142,16 +144,77 @@ fn a_429_storm_is_throttled_through() {
     })
     .unwrap();
     let (run, report) = Reaper::against(&sandbox)
-        .args(["--rate-limit-refill", "1200"])
+        .args(["--rate-limit-refill", "1200", "--reserve-rate-limit", "0"])
         .json();
     run.code(0);
     assert_eq!(sandbox.deleted().len(), 20);
-    let rate_limited = sandbox.stats().rate_limited;
-    assert!(
-        rate_limited > 0,
-        "the pool ran dry, so some 429s were expected"
+    let stats = sandbox.stats();
+    assert_eq!(stats.min_remaining, 0, "the pool did run dry");
+    assert_eq!(
+        stats.rate_limited, 0,
+        "the throttle waited for the refill instead"
     );
-    assert_eq!(report["requests"]["rate_limited"], rate_limited);
+    assert_eq!(report["requests"]["rate_limited"], 0);
+}
+
+#[test]
+fn a_429_storm_is_throttled_through() {
+    let sandbox = start(Seed {
+        stale: 20,
+        ..Seed::default()
+    });
+    // Another client drains the pool: six 429s the throttle could not foresee.
+    sandbox.inject("DELETE /apps/{app}", Fault::Status(429), 6);
+    let (run, report) = Reaper::against(&sandbox)
+        .args(["--rate-limit-refill", "6000", "--reserve-rate-limit", "0"])
+        .json();
+    run.code(0);
+    assert_eq!(sandbox.deleted().len(), 20);
+    assert_eq!(sandbox.stats().rate_limited, 6);
+    assert_eq!(report["requests"]["rate_limited"], 6);
+    assert_eq!(report["counts"]["failed"], 0);
+}
+
+#[test]
+fn the_reserve_is_never_crossed_and_stopping_there_exits_3() {
+    let sandbox = Sandbox::start(Options {
+        seed: Seed {
+            stale: 20,
+            ..Seed::default()
+        },
+        server: Server {
+            rate_limit_remaining: Some(30),
+            rate_limit_refill_per_minute: 0.001,
+            ..Server::default()
+        },
+        ..Options::default()
+    })
+    .unwrap();
+    let (run, report) = Reaper::against(&sandbox)
+        .args(["--reserve-rate-limit", "15"])
+        .json();
+    run.code(3).stderr_has("--reserve-rate-limit 15");
+    let stats = sandbox.stats();
+    assert!(stats.min_remaining >= 15, "{stats:?}");
+    assert_eq!(report["status"], "reserve-reached");
+    let deleted = sandbox.deleted().len() as u64;
+    assert!(deleted > 0 && deleted < 20, "{deleted}");
+    assert_eq!(report["counts"]["deleted"], deleted);
+    assert_eq!(report["counts"]["not_attempted"], 20 - deleted);
+    // Already at the reserve: nothing counted is sent at all.
+    let before = sandbox.stats().by_status;
+    Reaper::against(&sandbox)
+        .args(["--reserve-rate-limit", "15"])
+        .run()
+        .code(3);
+    let after = sandbox.stats().by_status;
+    let counted = |by: &std::collections::BTreeMap<String, u64>| -> u64 {
+        by.iter()
+            .filter(|(key, _)| !key.starts_with("GET /account/rate-limits"))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    assert_eq!(counted(&before), counted(&after));
 }
 
 #[test]
@@ -159,7 +222,7 @@ fn endless_429s_end_as_a_failure() {
     let sandbox = start(Seed::default());
     sandbox.inject("GET /apps", Fault::Status(429), 1_000);
     let run = Reaper::against(&sandbox)
-        .args(["--rate-limit-refill", "60000"])
+        .args(["--rate-limit-refill", "60000", "--reserve-rate-limit", "0"])
         .run();
     run.code(1).stderr_has("429 `rate_limit`");
     assert_eq!(deletes_sent(&sandbox), 0);

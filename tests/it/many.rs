@@ -4,6 +4,7 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use heroku_reaper::lock::{self, Acquired};
+use heroku_reaper::reap::plan::shard_of;
 use heroku_reaper::sandbox::{Options, Role, Sandbox, Seed, Server};
 use serde_json::Value;
 
@@ -112,4 +113,50 @@ fn lock_wait_takes_its_turn_then_lists_afresh() {
     assert_eq!(report["counts"]["conflicts"], 0);
     assert_eq!(sandbox.deleted().len(), 30);
     assert_eq!(sandbox.stats().conflicts, 0);
+}
+
+#[test]
+fn eight_shards_split_the_stale_apps_without_a_single_conflict() {
+    let sandbox = slow_sandbox(80, Duration::from_millis(20));
+    let children: Vec<_> = (0..8)
+        .map(|index| {
+            Reaper::against(&sandbox)
+                .args(["--format", "json", "--shard", &format!("{index}/8")])
+                .spawn()
+        })
+        .collect();
+    let mut reports = Vec::new();
+    for (child, _home) in children {
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        reports.push(serde_json::from_slice::<Value>(&output.stdout).unwrap());
+    }
+    let stats = sandbox.stats();
+    assert_eq!(stats.conflicts, 0);
+    assert_eq!(stats.deletes, 80);
+    let deleted = sandbox.deleted();
+    assert!(deleted.iter().all(|app| app.role == Role::Stale));
+    assert!(sandbox.apps().iter().all(|app| app.role != Role::Stale));
+    // Each shard deleted exactly the stale apps whose ids fall in it.
+    for (index, report) in reports.iter().enumerate() {
+        let mine = deleted
+            .iter()
+            .filter(|app| shard_of(&app.id, 8) == index as u32)
+            .count();
+        assert_eq!(report["counts"]["deleted"], mine, "shard {index}");
+        assert_eq!(report["counts"]["conflicts"], 0, "shard {index}");
+        let reported: Vec<&str> = report["apps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|app| app["outcome"] == "deleted")
+            .map(|app| app["id"].as_str().unwrap())
+            .collect();
+        assert!(reported.iter().all(|id| shard_of(id, 8) == index as u32));
+    }
 }
