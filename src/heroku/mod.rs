@@ -314,6 +314,7 @@ impl Client {
                     }
                 }
                 Ok(answer) => {
+                    tracing::debug!(%line, status = answer.status.as_u16(), remaining = answer.remaining, request_id = answer.request_id.as_deref().unwrap_or("-"), "answered");
                     self.throttle.answered(ticket, answer.remaining);
                     if answer.status.is_redirection() {
                         return Err(ApiError::Redirect {
@@ -331,6 +332,7 @@ impl Client {
                     return Ok((answer, lost));
                 }
                 Err(error) => {
+                    self.throttle.unanswered(ticket);
                     let reason = describe_transport(&error);
                     // A request that was sent but got no answer may have been carried out.
                     lost |= !error.is_connect();

@@ -15,6 +15,7 @@
 //!   success lower it by `value * RateLimit-Remaining / pool`. The value spaces the
 //!   starts of all requests, so parallel deletes share it as one client.
 
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -46,15 +47,26 @@ pub struct Pacer {
     /// Bumped on every 429 adjustment, so one wave of parallel 429s adjusts once.
     epoch: u64,
     streak: u32,
-    /// The estimated pool at `tokens_at`; unknown until the first answer.
-    tokens: Option<f64>,
-    tokens_at: Instant,
+    /// The latest answers' `RateLimit-Remaining`, each a bound on the pool now.
+    answers: VecDeque<Answer>,
+    /// When the last counted request was booked to start (the queue's end).
+    queue_end: Instant,
     /// Counted requests booked so far: a ticket's `sequence` says how many came after it.
     booked: u64,
-    /// The sequence of the answer the estimate last came from: older answers arriving
-    /// late know less, and are not used.
-    synced: u64,
+    /// Counted requests sent and not answered yet, by sequence.
+    unanswered: BTreeSet<u64>,
     remaining: Option<u32>,
+}
+
+/// How many recent answers bound the estimate.
+const ANSWERS_KEPT: usize = 32;
+
+/// What one answer said: the pool after the server took (or refused) this request.
+#[derive(Debug, Clone, Copy)]
+struct Answer {
+    sequence: u64,
+    at: Instant,
+    remaining: u32,
 }
 
 /// Handed to each request when it may start; given back with its outcome.
@@ -79,10 +91,10 @@ impl Pacer {
             last_start: None,
             epoch: 0,
             streak: 0,
-            tokens: None,
-            tokens_at: now,
+            answers: VecDeque::new(),
+            queue_end: now,
             booked: 0,
-            synced: 0,
+            unanswered: BTreeSet::new(),
             remaining: None,
         }
     }
@@ -97,12 +109,23 @@ impl Pacer {
         self.remaining
     }
 
-    /// The pool's estimated tokens at `at`, if any answer has told it yet.
+    /// The pool's estimated tokens at `at` (no earlier than the last booking), once an
+    /// answer has told anything. Each recent answer bounds it: what was left then, plus
+    /// the refill since, minus this client's requests that may have reached the server
+    /// after it (those sent after it, and those sent before it but still unanswered,
+    /// since parallel connections overtake each other). The lowest bound wins, so the
+    /// estimate errs low, and rises back as the unanswered ones answer.
     fn tokens(&self, at: Instant) -> Option<f64> {
-        let tokens = self.tokens?;
-        let refilled =
-            at.saturating_duration_since(self.tokens_at).as_secs_f64() * self.refill_per_second;
-        Some((tokens + refilled).min(self.pool))
+        self.answers
+            .iter()
+            .map(|answer| {
+                let refilled =
+                    at.saturating_duration_since(answer.at).as_secs_f64() * self.refill_per_second;
+                let later = (self.booked - answer.sequence) as f64
+                    + self.unanswered.range(..answer.sequence).count() as f64;
+                (f64::from(answer.remaining) + refilled).min(self.pool) - later
+            })
+            .min_by(f64::total_cmp)
     }
 
     /// Books the next start at or after `now`; `jitter` in `[0, 1)` adds up to 10% to the
@@ -117,7 +140,7 @@ impl Pacer {
         let mut at = now;
         if counted {
             // Requests already booked for later (an empty pool) go first.
-            let queue_end = now.max(self.tokens_at);
+            let queue_end = now.max(self.queue_end);
             if let Some(tokens) = self.tokens(queue_end) {
                 if self.reserve > 0 && tokens - 1.0 < f64::from(self.reserve) {
                     return Err(ReserveReached {
@@ -135,12 +158,9 @@ impl Pacer {
                 at = at.max(last + gap);
             }
             self.last_start = Some(at);
-            let taken_at = at.max(self.tokens_at);
-            if let Some(tokens) = self.tokens(taken_at) {
-                self.tokens = Some(tokens - 1.0);
-                self.tokens_at = taken_at;
-            }
+            self.queue_end = self.queue_end.max(at);
             self.booked += 1;
+            self.unanswered.insert(self.booked);
         }
         let ticket = Ticket {
             epoch: self.epoch,
@@ -154,17 +174,22 @@ impl Pacer {
     /// An answer with its `RateLimit-Remaining`: the pool as the server saw it when it
     /// took (or, for a 429 or a free request, did not take) this request's token.
     fn resync(&mut self, ticket: Ticket, remaining: u32) {
-        if ticket.sequence < self.synced {
-            return;
-        }
-        self.synced = ticket.sequence;
+        self.unanswered.remove(&ticket.sequence);
         self.remaining = Some(remaining);
-        let booked_since = (self.booked - ticket.sequence) as f64;
-        let until = self.tokens_at.max(ticket.at);
-        let refilled =
-            until.saturating_duration_since(ticket.at).as_secs_f64() * self.refill_per_second;
-        self.tokens = Some((f64::from(remaining) + refilled).min(self.pool) - booked_since);
-        self.tokens_at = until;
+        if self.answers.len() == ANSWERS_KEPT {
+            self.answers.pop_front();
+        }
+        self.answers.push_back(Answer {
+            sequence: ticket.sequence,
+            at: ticket.at,
+            remaining,
+        });
+    }
+
+    /// No answer came (a timeout, a reset): the request may or may not have taken a token.
+    pub fn unanswered(&mut self, ticket: Ticket) {
+        // Leaving it counted as taken errs on the safe side.
+        self.unanswered.remove(&ticket.sequence);
     }
 
     /// A 429: slow down, once per wave of requests sent at the old pace.
@@ -186,6 +211,7 @@ impl Pacer {
     /// Any other answer: speed up in proportion to what is left in the pool.
     pub fn answered(&mut self, ticket: Ticket, remaining: Option<u32>) {
         let Some(remaining) = remaining else {
+            self.unanswered.remove(&ticket.sequence);
             return;
         };
         if ticket.counted {
@@ -205,17 +231,15 @@ pub struct Throttle {
 
 impl Throttle {
     pub fn new(refill_per_minute: f64, reserve: u32) -> Throttle {
+        let pacer = Pacer::new(refill_per_minute, HEROKU_POOL, reserve, Instant::now());
         Throttle {
-            pacer: Mutex::new(Pacer::new(
-                refill_per_minute,
-                HEROKU_POOL,
-                reserve,
-                Instant::now(),
-            )),
+            pacer: Mutex::new(pacer),
         }
     }
 
-    /// Waits for this request's turn, or refuses it at the reserve.
+    /// Waits for this request's turn, or refuses it at the reserve. The estimate errs low
+    /// while requests are in flight, so the run stops a little above the reserve rather
+    /// than ever below it.
     pub async fn turn(&self, counted: bool) -> Result<Ticket, ReserveReached> {
         let (at, ticket) = self.lock().book(Instant::now(), fastrand::f64(), counted)?;
         tokio::time::sleep_until(at.into()).await;
@@ -228,6 +252,10 @@ impl Throttle {
 
     pub fn answered(&self, ticket: Ticket, remaining: Option<u32>) {
         self.lock().answered(ticket, remaining);
+    }
+
+    pub fn unanswered(&self, ticket: Ticket) {
+        self.lock().unanswered(ticket);
     }
 
     pub fn remaining(&self) -> Option<u32> {
@@ -327,21 +355,29 @@ mod tests {
     }
 
     #[test]
-    fn the_newest_answer_resyncs_the_mirror_and_late_older_ones_do_not() {
+    fn answers_resync_the_mirror_erring_low() {
         let (mut pacer, now) = pacer(60.0, 0);
         let (_, free) = pacer.book(now, 0.0, false).unwrap();
         pacer.answered(free, Some(10));
         let tickets: Vec<Ticket> = (0..4).map(|_| book(&mut pacer, now).1).collect();
         assert_eq!(pacer.tokens(now).map(f64::round), Some(6.0));
-        // Another client took 3 tokens: our fourth request saw 3 left, not 6.
+        // Another client took 3 tokens, and our fourth request may have overtaken the
+        // three before it: the estimate counts those as still to come.
         pacer.answered(tickets[3], Some(3));
+        assert_eq!(pacer.tokens(now).map(f64::round), Some(0.0));
+        // As they answer, it rises back to what the server says.
+        pacer.answered(tickets[0], Some(6));
+        assert_eq!(pacer.tokens(now).map(f64::round), Some(1.0));
+        pacer.answered(tickets[1], Some(5));
+        pacer.answered(tickets[2], Some(4));
         assert_eq!(pacer.tokens(now).map(f64::round), Some(3.0));
-        // The first request's answer arrives late with older news.
-        pacer.answered(tickets[0], Some(9));
-        assert_eq!(pacer.tokens(now).map(f64::round), Some(3.0));
+        // Had the third overtaken the fourth, its lower answer would bound it lower.
+        let (_, fifth) = book(&mut pacer, now);
+        pacer.answered(fifth, Some(1));
+        assert_eq!(pacer.tokens(now).map(f64::round), Some(1.0));
         // Time refills it.
         let later = now + Duration::from_secs(2);
-        assert_eq!(pacer.tokens(later).map(f64::round), Some(5.0));
+        assert_eq!(pacer.tokens(later).map(f64::round), Some(3.0));
     }
 
     #[test]

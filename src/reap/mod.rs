@@ -25,6 +25,10 @@ const FAILURES_BEFORE_GIVING_UP: usize = 3;
 /// listing after each conflict already tells the reaper where to go next.
 const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_CAP: Duration = Duration::from_millis(3_200);
+/// The pause after the probe, in probe round trips. A delete of another reaper that
+/// started at the same moment lands before the listing unless it is three times slower
+/// than ours: with Heroku's spread of latencies (±50%), never.
+const PROBE_PAUSE: u32 = 2;
 /// Waiting for other reapers' stretches before taking them over: at most this many
 /// listings that show progress.
 const PATIENCE: usize = 8;
@@ -286,15 +290,15 @@ impl Run<'_> {
         }
         let start = fastrand::usize(..stale.len());
         let mut walk = Walk::probe_first(stale, start);
-        // The probe: one delete, then a pause as long as it took, so that reapers which
-        // started at the same moment have made their first deletes when we list again.
+        // The probe: one delete, then a pause twice as long as it took, so that reapers
+        // which started at the same moment have made their first deletes, even slower
+        // ones, when we list again. (A conflicting probe has listed again already.)
         if walk.len() > 1 {
             let probe_started = Instant::now();
             self.delete_batch(&mut walk, 1).await?;
             self.delete_latency = probe_started.elapsed();
-            // A conflicting probe has already listed again.
             if !walk.others_seen() {
-                tokio::time::sleep(self.delete_latency).await;
+                tokio::time::sleep(self.delete_latency * PROBE_PAUSE).await;
                 self.relist(&mut walk).await?;
             }
         }
@@ -315,29 +319,37 @@ impl Run<'_> {
     /// The reaper likely to finish last checks that the other reapers' stretches get
     /// deleted, and takes over a stretch that stops shrinking (its reaper died).
     async fn see_others_through(&mut self, walk: &mut Walk) -> Result<(), Stop> {
+        // Their last deletes are still landing when ours are done.
         let mut pause = self.delete_latency.max(BACKOFF_START);
-        let mut waits = 0;
+        tokio::time::sleep(pause).await;
         let mut last_left = usize::MAX;
+        let (mut stalls, mut waits) = (0, 0);
         loop {
             self.relist(walk).await?;
             let left = walk.left_to_others().len();
             if left == 0 {
                 return Ok(());
             }
-            if left < last_left && waits < PATIENCE {
-                waits += 1;
+            if left < last_left {
                 last_left = left;
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(BACKOFF_CAP);
+                stalls = 0;
+            } else {
+                stalls += 1;
+            }
+            waits += 1;
+            // Two listings in a row without progress, or patience spent: nobody is
+            // deleting that stretch any more.
+            if stalls >= 2 || waits > PATIENCE {
+                self.events.note(&format!(
+                    "{left} stale apps stopped shrinking in another reaper's stretch; taking over"
+                ));
+                walk.take_over();
+                self.delete_batch(walk, self.options.concurrency).await?;
+                (last_left, stalls, waits) = (usize::MAX, 0, 0);
                 continue;
             }
-            self.events.note(&format!(
-                "{left} stale apps stopped shrinking in another reaper's stretch; taking over"
-            ));
-            walk.take_over();
-            self.delete_batch(walk, self.options.concurrency).await?;
-            last_left = usize::MAX;
-            waits = 0;
+            pause = (pause * 2).min(BACKOFF_CAP);
+            tokio::time::sleep(pause).await;
         }
     }
 
