@@ -12,7 +12,8 @@ Exit codes:
      another reaper at work on this machine
   1  failed: stale apps are left because of API errors, or `--app-limit` still holds
      after `--wait-for-room`
-  2  bad usage or configuration, or missing or rejected credentials: nothing was deleted";
+  2  bad usage or configuration, or missing or rejected credentials: nothing was deleted
+  130, 143  interrupted by SIGINT or SIGTERM: the report says which deletes were confirmed";
 
 const CREDENTIALS: &str = "\
 Credentials, as the Heroku CLI looks them up: `HEROKU_API_KEY`, else the
@@ -188,6 +189,16 @@ pub struct ReapArgs {
     #[arg(long, value_name = "N", env = "HEROKU_REAPER_RATE_LIMIT_REFILL")]
     pub rate_limit_refill: Option<f64>,
 
+    // Faults, signals and bad input.
+    /// After SIGINT or SIGTERM, how long the DELETEs in flight may take to answer before
+    /// the report is written; a second signal exits at once [default: 5s]
+    #[arg(long, value_name = "TIME", env = "HEROKU_REAPER_GRACE")]
+    pub grace: Option<String>,
+
+    /// Not accepted: the process list shows command lines. Set `HEROKU_API_KEY` instead
+    #[arg(long, value_name = "KEY", hide = true)]
+    pub api_key: Option<String>,
+
     /// More log lines on stderr (-v info, -vv debug, -vvv trace); `RUST_LOG` also works
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -284,6 +295,22 @@ pub struct ServerArgs {
     /// Pool refill per minute (Heroku: 75)
     #[arg(long, default_value_t = 75.0)]
     pub rate_limit_refill: f64,
+
+    // Faults, drawn at random.
+    /// Faults to draw for each request, with their odds: `5xx`, `429` (a storm of them),
+    /// `reset`, `slow`, `malformed`, `repeat-range`, `endless-range`, `lost-delete`;
+    /// e.g. `5xx=0.05,reset=0.02,lost-delete=0.05`
+    #[arg(long, value_name = "KIND=RATE,...", value_parser = parse_faults)]
+    pub faults: Option<crate::sandbox::FaultMix>,
+
+    /// Seed of the fault draws, so a mix can be repeated
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub fault_seed: u64,
+
+    /// How long a `slow` fault delays an answer, and a lost DELETE holds its answer;
+    /// longer than the client's timeout
+    #[arg(long, value_name = "TIME", default_value = "2s", value_parser = parse_duration)]
+    pub fault_delay: Duration,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -298,6 +325,10 @@ pub struct DemoArgs {
     /// Latency of each DELETE in the sandbox (±50%)
     #[arg(long, default_value = "150ms", value_parser = parse_duration)]
     pub delete_latency: Duration,
+}
+
+fn parse_faults(text: &str) -> Result<crate::sandbox::FaultMix, String> {
+    text.parse()
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {

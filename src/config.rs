@@ -20,6 +20,7 @@ const DEFAULT_CONCURRENCY: usize = 4;
 const MAX_CONCURRENCY: usize = 64;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_RETRIES: u32 = 10;
+const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 
 /// Names that a rule which means to match test apps should not match all of.
 const UNRELATED_NAMES: [&str; 5] = ["a", "api", "production", "www-prod-1", "billing-api-prod"];
@@ -34,6 +35,8 @@ pub struct Settings {
     pub format: Format,
     pub report: Option<PathBuf>,
     pub verbose: u8,
+    /// After SIGINT or SIGTERM: how long the DELETEs in flight may take to answer.
+    pub grace: Duration,
 }
 
 /// Bad usage: the message names the problem and the fix.
@@ -59,6 +62,11 @@ impl Settings {
         args: &ReapArgs,
         prefix_source: PrefixSource,
     ) -> Result<Settings, ConfigError> {
+        if args.api_key.is_some() {
+            return refuse(
+                "`--api-key` is not accepted: every user of this machine can read a command line in the process list. Set `HEROKU_API_KEY` (or `heroku login`, which writes `~/.netrc`), and rotate the key you typed",
+            );
+        }
         let matcher = matcher(args, prefix_source)?;
         let age = age(args)?;
         let keep = args
@@ -121,6 +129,11 @@ impl Settings {
             format: args.format,
             report: args.report.clone(),
             verbose: args.verbose,
+            grace: match &args.grace {
+                None => DEFAULT_GRACE,
+                Some(text) => duration::parse(text)
+                    .map_err(|error| ConfigError(format!("`--grace`: {error}")))?,
+            },
         })
     }
 }

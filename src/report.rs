@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::duration;
 use crate::heroku::Usage;
+use crate::reap::cancel::Interrupt;
 use crate::reap::plan::{Decision, Verdict};
 
 /// What happened to one app the plan said to delete.
@@ -117,6 +118,8 @@ pub enum Status {
     Refused,
     /// The API rejected the key.
     Unauthorized,
+    /// SIGINT or SIGTERM stopped the run (`signal` says which).
+    Interrupted,
 }
 
 impl Status {
@@ -133,6 +136,7 @@ impl Status {
             Status::Done | Status::DryRun | Status::UnderLimit | Status::LockBusy => 0,
             Status::Failed | Status::LimitHeld => 1,
             Status::Refused | Status::Unauthorized => 2,
+            Status::Interrupted => Interrupt::Sigint.exit_code(),
         }
     }
 }
@@ -165,6 +169,9 @@ pub struct Report {
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The signal that interrupted the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<Interrupt>,
     pub dry_run: bool,
     pub rule: String,
     pub scope: String,
@@ -184,6 +191,7 @@ impl Report {
             version: env!("CARGO_PKG_VERSION"),
             status: Status::Done,
             message: None,
+            signal: None,
             dry_run,
             rule,
             scope,
@@ -194,6 +202,14 @@ impl Report {
             requests: Usage::default(),
             rate_limit_remaining: None,
             apps: Vec::new(),
+        }
+    }
+
+    /// The exit code: the status's, or 128 + the signal's number when interrupted.
+    pub fn exit_code(&self) -> u8 {
+        match (self.status, self.signal) {
+            (Status::Interrupted, Some(signal)) => signal.exit_code(),
+            (status, _) => status.exit_code(),
         }
     }
 
@@ -323,6 +339,7 @@ fn status_words(report: &Report) -> &'static str {
         Status::LimitHeld => "app limit still held",
         Status::Refused => "refused: nothing deleted",
         Status::Unauthorized => "unauthorized: nothing deleted",
+        Status::Interrupted => "interrupted",
     }
 }
 

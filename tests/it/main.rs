@@ -2,6 +2,7 @@
 //! the real `heroku-reaper` binary, or the sandbox, over real HTTP on loopback.
 
 mod failures;
+mod faults;
 mod many;
 mod reap;
 mod reaper;
