@@ -195,6 +195,11 @@ pub struct ReapArgs {
     #[arg(long, value_name = "TIME", env = "HEROKU_REAPER_GRACE")]
     pub grace: Option<String>,
 
+    /// The first pause before a retry after a 5xx, a reset or a timeout; it doubles with
+    /// each retry of the same request [default: 500ms]
+    #[arg(long, value_name = "TIME", env = "HEROKU_REAPER_RETRY_BACKOFF")]
+    pub retry_backoff: Option<String>,
+
     /// Not accepted: the process list shows command lines. Set `HEROKU_API_KEY` instead
     #[arg(long, value_name = "KEY", hide = true)]
     pub api_key: Option<String>,

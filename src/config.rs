@@ -251,12 +251,17 @@ fn client_options(args: &ReapArgs) -> Result<ClientOptions, ConfigError> {
             "`--rate-limit-refill {refill}` must be a positive number of requests a minute (Heroku: 75)"
         ));
     }
+    let retry_backoff = match &args.retry_backoff {
+        None => ClientOptions::default().retry_backoff,
+        Some(text) => duration::parse(text)
+            .map_err(|error| ConfigError(format!("`--retry-backoff`: {error}")))?,
+    };
     Ok(ClientOptions {
         base_url,
         timeout,
         retries,
         refill_per_minute: refill,
-        ..ClientOptions::default()
+        retry_backoff,
     })
 }
 

@@ -8,4 +8,5 @@ mod reap;
 mod reaper;
 mod sandbox;
 mod secrets;
+mod soak;
 mod support;
