@@ -8,5 +8,7 @@ mod reap;
 mod reaper;
 mod sandbox;
 mod secrets;
+#[cfg(unix)]
+mod signals;
 mod soak;
 mod support;

@@ -21,7 +21,7 @@ use crate::support::eventually;
 
 /// Mixes run (`SOAK_MIXES` for a longer soak, `SOAK_FIRST_SEED` for other mixes), and
 /// how many at once (each is a sandbox and a reaper process).
-const MIXES: u64 = 150;
+const MIXES: u64 = 100;
 const AT_ONCE: u64 = 6;
 /// The client's timeout; `slow` faults and held answers last longer.
 const TIMEOUT: &str = "200ms";
