@@ -79,7 +79,7 @@ fn sigterm_mid_run_lets_deletes_in_flight_land_then_reports_and_exits_143() {
     let dir = tempfile::tempdir().unwrap();
     let report_file = dir.path().join("report.json");
     let reaper = Reaper::against(&sandbox)
-        .args(["--format", "json", "--report".as_ref()])
+        .args(["--format", "json", "--report"])
         .args([report_file.as_os_str()]);
     let lock_file = reaper.lock_file();
     let (child, _home) = reaper.spawn();
