@@ -145,8 +145,13 @@ fn matcher(args: &ReapArgs, prefix_source: PrefixSource) -> Result<Matcher, Conf
         }
         let regex = Regex::new(&format!("^(?:{pattern})$")).map_err(|error| {
             ConfigError(format!(
-                "`--match {pattern}` is not a regular expression: {}",
-                error.to_string().lines().last().unwrap_or("invalid")
+                "`--match {pattern}` is not a regular expression: {}; fix it (it matches whole names, as in `ci-[0-9]+-review`)",
+                error
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or("invalid")
+                    .trim_start_matches("error: ")
             ))
         })?;
         let matches_anything =

@@ -12,3 +12,4 @@ mod secrets;
 mod signals;
 mod soak;
 mod support;
+mod usage;
