@@ -257,24 +257,24 @@ fn reset() -> Response {
 
 /// The route ran, but its answer is cut partway through the body.
 async fn cut_short(response: Response) -> Response {
-    let (mut parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
-    parts.headers.remove(header::CONTENT_LENGTH);
-    let head = bytes.slice(..bytes.len() / 2);
-    Response::from_parts(parts, Body::new(BreaksOff(Some(head))))
+    let (parts, half) = first_half(response).await;
+    Response::from_parts(parts, Body::new(BreaksOff(Some(half))))
 }
 
 /// The route ran, and its answer's JSON stops halfway, as if truncated by a proxy.
 async fn malformed(response: Response) -> Response {
+    let (parts, half) = first_half(response).await;
+    Response::from_parts(parts, Body::from(half))
+}
+
+/// The answer's head, and the first half of its body.
+async fn first_half(response: Response) -> (axum::http::response::Parts, Bytes) {
     let (mut parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX)
         .await
         .unwrap_or_default();
     parts.headers.remove(header::CONTENT_LENGTH);
-    let half = bytes.slice(..bytes.len() / 2);
-    Response::from_parts(parts, Body::from(half))
+    (parts, bytes.slice(..bytes.len() / 2))
 }
 
 /// A list page that says more follow, at `next`, however many there really are.

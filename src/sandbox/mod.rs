@@ -4,7 +4,8 @@
 //! `GET /apps`, `GET /teams/{team}/apps`, `GET` and `DELETE /apps/{app}`) with Heroku's
 //! status codes, headers, Range paging and GCRA rate limit, over apps seeded from a
 //! number so runs repeat. `GET /__sandbox/stats` and `GET /__sandbox/apps` let test
-//! scripts see what happened; they need no credentials and are not counted.
+//! scripts see what happened; they need no credentials and are not counted. Faults
+//! (`faults.rs`) are injected one at a time or drawn from a seeded mix.
 
 mod command;
 mod faults;
