@@ -22,6 +22,11 @@ pub fn with_outcome(report: &Value, outcome: &str) -> Vec<String> {
         .collect()
 }
 
+/// A reaper that retries at once: these tests are about what a retry finds, not when.
+fn reaper(sandbox: &Sandbox) -> Reaper {
+    Reaper::against(sandbox).args(["--retry-backoff", "5ms"])
+}
+
 fn stale_left(sandbox: &Sandbox) -> usize {
     sandbox
         .apps()
@@ -51,7 +56,7 @@ fn one_stale() -> Seed {
 fn list_pages_cut_short_are_retried() {
     let sandbox = start(Seed::default());
     sandbox.inject("GET /apps", Fault::Reset, 2);
-    let (run, report) = Reaper::against(&sandbox).json();
+    let (run, report) = reaper(&sandbox).json();
     run.code(0);
     assert_eq!(sandbox.deleted().len(), 30);
     assert_eq!(sandbox.stats().faults["reset"], 2);
@@ -62,12 +67,12 @@ fn list_pages_cut_short_are_retried() {
 fn a_malformed_list_page_is_retried_like_a_5xx_within_retries() {
     let sandbox = start(Seed::default());
     sandbox.inject("GET /apps", Fault::Malformed, 2);
-    Reaper::against(&sandbox).run().code(0);
+    reaper(&sandbox).run().code(0);
     assert_eq!(sandbox.deleted().len(), 30);
 
     let sandbox = start(Seed::default());
     sandbox.inject("GET /apps", Fault::Malformed, 2);
-    let run = Reaper::against(&sandbox).args(["--retries", "1"]).run();
+    let run = reaper(&sandbox).args(["--retries", "1"]).run();
     run.code(1).stderr_has("JSON the reaper cannot read");
     assert_eq!(deletes_sent(&sandbox), 0);
 }
@@ -76,7 +81,7 @@ fn a_malformed_list_page_is_retried_like_a_5xx_within_retries() {
 fn a_malformed_answer_to_a_delete_still_counts_the_delete() {
     let sandbox = start(Seed::default());
     sandbox.inject(DELETE, Fault::Malformed, 3);
-    let (run, report) = Reaper::against(&sandbox).json();
+    let (run, report) = reaper(&sandbox).json();
     run.code(0);
     assert_eq!(sandbox.deleted().len(), 30);
     assert_eq!(with_outcome(&report, "deleted").len(), 30);
@@ -88,7 +93,7 @@ fn a_malformed_answer_to_a_delete_still_counts_the_delete() {
 fn a_next_range_that_repeats_stops_the_run_before_any_delete() {
     let sandbox = start(Seed::default());
     sandbox.inject("GET /apps", Fault::RepeatNextRange, 1);
-    let run = Reaper::against(&sandbox).run();
+    let run = reaper(&sandbox).run();
     run.code(1)
         .stderr_has("`Next-Range` repeats")
         .stderr_has("instead of paging forever");
@@ -100,7 +105,7 @@ fn a_next_range_that_repeats_stops_the_run_before_any_delete() {
 fn a_next_range_that_never_ends_stops_at_the_first_page_that_brings_nothing() {
     let sandbox = start(Seed::default());
     sandbox.inject("GET /apps", Fault::EndlessNextRange, 1);
-    let run = Reaper::against(&sandbox).run();
+    let run = reaper(&sandbox).run();
     run.code(1).stderr_has("brought no app not seen already");
     assert_eq!(deletes_sent(&sandbox), 0);
     assert_eq!(sandbox.stats().by_status["GET /apps 206"], 2);
@@ -117,9 +122,7 @@ fn a_delete_whose_answer_is_lost_is_reported_deleted_with_the_response_lost() {
         Fault::Lost(Loss::Held(Duration::from_secs(2))),
         1,
     );
-    let (run, report) = Reaper::against(&sandbox)
-        .args(["--timeout", "300ms"])
-        .json();
+    let (run, report) = reaper(&sandbox).args(["--timeout", "300ms"]).json();
     run.code(0);
     assert_eq!(sandbox.deleted().len(), 30);
     let lost = with_outcome(&report, "deleted-response-lost");
@@ -135,7 +138,7 @@ fn a_delete_whose_answer_is_lost_is_reported_deleted_with_the_response_lost() {
 fn a_delete_slower_than_the_timeout_is_followed_through_not_reported_failed() {
     let sandbox = start(one_stale());
     sandbox.inject(DELETE, Fault::Delay(Duration::from_millis(800)), 1);
-    let (run, report) = Reaper::against(&sandbox)
+    let (run, report) = reaper(&sandbox)
         .args(["--timeout", "300ms", "--retries", "1"])
         .json();
     run.code(0);
@@ -148,7 +151,7 @@ fn a_delete_slower_than_the_timeout_is_followed_through_not_reported_failed() {
 fn with_no_retries_an_unanswered_delete_is_settled_by_a_follow_up_listing() {
     let sandbox = start(one_stale());
     sandbox.inject(DELETE, Fault::Lost(Loss::Cut), 1);
-    let (run, report) = Reaper::against(&sandbox).args(["--retries", "0"]).json();
+    let (run, report) = reaper(&sandbox).args(["--retries", "0"]).json();
     run.code(0);
     assert_eq!(with_outcome(&report, "deleted-response-lost").len(), 1);
     assert_eq!(sandbox.stats().by_status["GET /apps 200"], 2);
@@ -159,7 +162,7 @@ fn with_no_retries_an_unanswered_delete_is_settled_by_a_follow_up_listing() {
 fn an_unanswered_delete_still_listed_gets_one_more_delete() {
     let sandbox = start(one_stale());
     sandbox.inject(DELETE, Fault::Reset, 1);
-    let (run, report) = Reaper::against(&sandbox).args(["--retries", "0"]).json();
+    let (run, report) = reaper(&sandbox).args(["--retries", "0"]).json();
     run.code(0);
     // The reset came before the server acted, so the follow-up DELETE did the work.
     assert_eq!(with_outcome(&report, "deleted").len(), 1);
@@ -172,7 +175,7 @@ fn an_unanswered_delete_stays_unknown_only_when_the_follow_up_fails_too() {
     let sandbox = start(one_stale());
     sandbox.inject(DELETE, Fault::Lost(Loss::Cut), 1);
     sandbox.inject_after("GET /apps", 1, Fault::Status(503), 1);
-    let (run, report) = Reaper::against(&sandbox).args(["--retries", "0"]).json();
+    let (run, report) = reaper(&sandbox).args(["--retries", "0"]).json();
     run.code(1);
     let unknown = with_outcome(&report, "unknown");
     assert_eq!(unknown.len(), 1, "{report}");
@@ -199,7 +202,7 @@ fn a_failure_after_a_lost_attempt_is_unknown_not_failed() {
     sandbox.inject(DELETE, Fault::Status(500), 1);
     // The follow-up listing fails too, retry included.
     sandbox.inject_after("GET /apps", 1, Fault::Status(503), 2);
-    let (run, report) = Reaper::against(&sandbox).args(["--retries", "1"]).json();
+    let (run, report) = reaper(&sandbox).args(["--retries", "1"]).json();
     run.code(1);
     assert_eq!(with_outcome(&report, "unknown").len(), 1, "{report}");
     assert_eq!(report["counts"]["failed"], 0);
@@ -218,7 +221,7 @@ fn a_short_429_storm_is_ridden_out() {
     let sandbox = start(Seed::default());
     sandbox.inject(DELETE, Fault::Status(429), 6);
     sandbox.inject("GET /apps", Fault::Status(429), 3);
-    let (run, report) = Reaper::against(&sandbox)
+    let (run, report) = reaper(&sandbox)
         .args(["--rate-limit-refill", "60000"])
         .json();
     run.code(0);
