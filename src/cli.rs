@@ -106,7 +106,13 @@ pub struct ReapArgs {
 
     /// Make sure fewer than N matching apps remain: when all of them are younger than
     /// the TTL, wait for the oldest to pass it, reap it, and go on
-    #[arg(long, value_name = "N", env = "HEROKU_REAPER_APP_LIMIT", value_parser = whole::<usize>, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "N",
+        env = "HEROKU_REAPER_APP_LIMIT",
+        value_parser = whole::<usize>,
+        allow_negative_numbers = true
+    )]
     pub app_limit: Option<usize>,
 
     /// What to do when another reaper deleted an app first
@@ -144,11 +150,23 @@ pub struct ReapArgs {
 
     /// Refuse, before deleting anything, if the plan would delete more than N apps;
     /// 0 means no cap [default: 500]
-    #[arg(long, value_name = "N", env = "HEROKU_REAPER_MAX_DELETES", value_parser = whole::<usize>, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "N",
+        env = "HEROKU_REAPER_MAX_DELETES",
+        value_parser = whole::<usize>,
+        allow_negative_numbers = true
+    )]
     pub max_deletes: Option<usize>,
 
     /// Deletes in flight at once, all under one shared rate throttle [default: 4]
-    #[arg(long, value_name = "N", env = "HEROKU_REAPER_CONCURRENCY", value_parser = whole::<usize>, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "N",
+        env = "HEROKU_REAPER_CONCURRENCY",
+        value_parser = whole::<usize>,
+        allow_negative_numbers = true
+    )]
     pub concurrency: Option<usize>,
 
     /// Take turns with other reapers on this machine
@@ -181,7 +199,13 @@ pub struct ReapArgs {
     pub timeout: Option<String>,
 
     /// Retries of a request after a 5xx, a reset connection or a timeout [default: 3]
-    #[arg(long, value_name = "N", env = "HEROKU_REAPER_RETRIES", value_parser = whole::<u32>, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "N",
+        env = "HEROKU_REAPER_RETRIES",
+        value_parser = whole::<u32>,
+        allow_negative_numbers = true
+    )]
     pub retries: Option<u32>,
 
     /// The server's rate-limit refill per minute; Heroku's is 75. Change it only for a
