@@ -15,7 +15,8 @@ Exit codes:
   2  bad usage or configuration, missing or rejected credentials, or a plan over
      `--max-deletes`: nothing was deleted
   3  stopped at `--reserve-rate-limit`: stale apps are left so the tests keep their
-     rate-limit budget";
+     rate-limit budget
+  130, 143  interrupted by SIGINT or SIGTERM: the report says which deletes were confirmed";
 
 const CREDENTIALS: &str = "\
 Credentials, as the Heroku CLI looks them up: `HEROKU_API_KEY`, else the
@@ -108,7 +109,13 @@ pub struct ReapArgs {
 
     /// Make sure fewer than N matching apps remain: when all of them are younger than
     /// the TTL, wait for the oldest to pass it, reap it, and go on
-    #[arg(long, value_name = "N", env = "HEROKU_REAPER_APP_LIMIT")]
+    #[arg(
+        long,
+        value_name = "N",
+        env = "HEROKU_REAPER_APP_LIMIT",
+        value_parser = whole::<usize>,
+        allow_negative_numbers = true
+    )]
     pub app_limit: Option<usize>,
 
     /// What to do when another reaper deleted an app first
@@ -146,12 +153,24 @@ pub struct ReapArgs {
 
     /// Refuse, before deleting anything, if the plan would delete more than N apps;
     /// 0 means no cap [default: 500]
-    #[arg(long, value_name = "N", env = "HEROKU_REAPER_MAX_DELETES")]
+    #[arg(
+        long,
+        value_name = "N",
+        env = "HEROKU_REAPER_MAX_DELETES",
+        value_parser = whole::<usize>,
+        allow_negative_numbers = true
+    )]
     pub max_deletes: Option<usize>,
 
     /// Deletes in flight at once, all under one shared rate throttle that slows them down
     /// as the rate-limit pool empties [default: 16]
-    #[arg(long, value_name = "N", env = "HEROKU_REAPER_CONCURRENCY")]
+    #[arg(
+        long,
+        value_name = "N",
+        env = "HEROKU_REAPER_CONCURRENCY",
+        value_parser = whole::<usize>,
+        allow_negative_numbers = true
+    )]
     pub concurrency: Option<usize>,
 
     /// Take turns with other reapers on this machine
@@ -184,12 +203,23 @@ pub struct ReapArgs {
     pub timeout: Option<String>,
 
     /// Retries of a request after a 5xx, a reset connection or a timeout [default: 3]
-    #[arg(long, value_name = "N", env = "HEROKU_REAPER_RETRIES")]
+    #[arg(
+        long,
+        value_name = "N",
+        env = "HEROKU_REAPER_RETRIES",
+        value_parser = whole::<u32>,
+        allow_negative_numbers = true
+    )]
     pub retries: Option<u32>,
 
     /// The server's rate-limit refill per minute; Heroku's is 75. Change it only for a
     /// server that differs, such as a sandbox run faster than real time [default: 75]
-    #[arg(long, value_name = "N", env = "HEROKU_REAPER_RATE_LIMIT_REFILL")]
+    #[arg(
+        long,
+        value_name = "N",
+        env = "HEROKU_REAPER_RATE_LIMIT_REFILL",
+        allow_negative_numbers = true
+    )]
     pub rate_limit_refill: Option<f64>,
 
     // Many reapers at once.
@@ -202,6 +232,21 @@ pub struct ReapArgs {
     /// tests that follow need them; 0 means no floor [default: 500]
     #[arg(long, value_name = "R", env = "HEROKU_REAPER_RESERVE_RATE_LIMIT")]
     pub reserve_rate_limit: Option<u32>,
+
+    // Faults, signals and bad input.
+    /// After SIGINT or SIGTERM, how long the DELETEs in flight may take to answer before
+    /// the report is written; a second signal exits at once [default: 5s]
+    #[arg(long, value_name = "TIME", env = "HEROKU_REAPER_GRACE")]
+    pub grace: Option<String>,
+
+    /// The first pause before a retry after a 5xx, a reset or a timeout; it doubles with
+    /// each retry of the same request [default: 500ms]
+    #[arg(long, value_name = "TIME", env = "HEROKU_REAPER_RETRY_BACKOFF")]
+    pub retry_backoff: Option<String>,
+
+    /// Not accepted: the process list shows command lines. Set `HEROKU_API_KEY` instead
+    #[arg(long, value_name = "KEY", hide = true)]
+    pub api_key: Option<String>,
 
     /// More log lines on stderr (-v info, -vv debug, -vvv trace); `RUST_LOG` also works
     #[arg(short, long, action = clap::ArgAction::Count)]
@@ -299,6 +344,22 @@ pub struct ServerArgs {
     /// Pool refill per minute (Heroku: 75)
     #[arg(long, default_value_t = 75.0)]
     pub rate_limit_refill: f64,
+
+    // Faults, drawn at random.
+    /// Faults to draw for each request, with their odds: `5xx`, `429` (a storm of them),
+    /// `reset`, `slow`, `malformed`, `repeat-range`, `endless-range`, `lost-delete`;
+    /// e.g. `5xx=0.05,reset=0.02,lost-delete=0.05`
+    #[arg(long, value_name = "KIND=RATE,...", value_parser = parse_faults)]
+    pub faults: Option<crate::sandbox::FaultMix>,
+
+    /// Seed of the fault draws, so a mix can be repeated
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub fault_seed: u64,
+
+    /// How long a `slow` fault delays an answer, and a lost DELETE holds its answer;
+    /// longer than the client's timeout
+    #[arg(long, value_name = "TIME", default_value = "2s", value_parser = parse_duration)]
+    pub fault_delay: Duration,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -313,6 +374,17 @@ pub struct DemoArgs {
     /// Latency of each DELETE in the sandbox (±50%)
     #[arg(long, default_value = "150ms", value_parser = parse_duration)]
     pub delete_latency: Duration,
+}
+
+/// Counts: a clap error that says what a count looks like, negative numbers included.
+fn whole<T: std::str::FromStr>(text: &str) -> Result<T, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a whole number; give 0 or more, such as `4`"))
+}
+
+fn parse_faults(text: &str) -> Result<crate::sandbox::FaultMix, String> {
+    text.parse()
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {

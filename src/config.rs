@@ -24,6 +24,7 @@ const DEFAULT_RESERVE: u32 = 500;
 const MAX_CONCURRENCY: usize = 64;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_RETRIES: u32 = 10;
+const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 
 /// Names that a rule which means to match test apps should not match all of.
 const UNRELATED_NAMES: [&str; 5] = ["a", "api", "production", "www-prod-1", "billing-api-prod"];
@@ -38,6 +39,8 @@ pub struct Settings {
     pub format: Format,
     pub report: Option<PathBuf>,
     pub verbose: u8,
+    /// After SIGINT or SIGTERM: how long the DELETEs in flight may take to answer.
+    pub grace: Duration,
 }
 
 /// Bad usage: the message names the problem and the fix.
@@ -63,6 +66,11 @@ impl Settings {
         args: &ReapArgs,
         prefix_source: PrefixSource,
     ) -> Result<Settings, ConfigError> {
+        if args.api_key.is_some() {
+            return refuse(
+                "`--api-key` is not accepted: every user of this machine can read a command line in the process list. Set `HEROKU_API_KEY` (or `heroku login`, which writes `~/.netrc`), and rotate the key you typed",
+            );
+        }
         let matcher = matcher(args, prefix_source)?;
         let age = age(args)?;
         let keep = args
@@ -126,6 +134,11 @@ impl Settings {
             format: args.format,
             report: args.report.clone(),
             verbose: args.verbose,
+            grace: match &args.grace {
+                None => DEFAULT_GRACE,
+                Some(text) => duration::parse(text)
+                    .map_err(|error| ConfigError(format!("`--grace`: {error}")))?,
+            },
         })
     }
 }
@@ -137,8 +150,13 @@ fn matcher(args: &ReapArgs, prefix_source: PrefixSource) -> Result<Matcher, Conf
         }
         let regex = Regex::new(&format!("^(?:{pattern})$")).map_err(|error| {
             ConfigError(format!(
-                "`--match {pattern}` is not a regular expression: {}",
-                error.to_string().lines().last().unwrap_or("invalid")
+                "`--match {pattern}` is not a regular expression: {}; fix it (it matches whole names, as in `ci-[0-9]+-review`)",
+                error
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or("invalid")
+                    .trim_start_matches("error: ")
             ))
         })?;
         let matches_anything =
@@ -277,12 +295,18 @@ fn client_options(args: &ReapArgs) -> Result<ClientOptions, ConfigError> {
             "`--rate-limit-refill {refill}` must be a positive number of requests a minute (Heroku: 75)"
         ));
     }
+    let retry_backoff = match &args.retry_backoff {
+        None => ClientOptions::default().retry_backoff,
+        Some(text) => duration::parse(text)
+            .map_err(|error| ConfigError(format!("`--retry-backoff`: {error}")))?,
+    };
     Ok(ClientOptions {
         base_url,
         timeout,
         retries,
         refill_per_minute: refill,
         reserve,
+        retry_backoff,
         ..ClientOptions::default()
     })
 }

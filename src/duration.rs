@@ -9,7 +9,7 @@ pub enum DurationError {
         "`{0}` is not a duration; write a number with a unit, such as `90s`, `10m`, `2h` or `1d`"
     )]
     Invalid(String),
-    #[error("`{0}` is too long a duration")]
+    #[error("`{0}` is too long a duration; give one under a few centuries, such as `30d`")]
     TooLong(String),
 }
 

@@ -12,6 +12,7 @@ pub mod reap;
 pub mod report;
 pub mod run;
 pub mod sandbox;
+pub mod signals;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::duration;
 use crate::heroku::Usage;
+use crate::reap::cancel::Interrupt;
 use crate::reap::plan::{Decision, Verdict};
 
 /// What happened to one app the plan said to delete.
@@ -119,6 +120,8 @@ pub enum Status {
     Refused,
     /// The API rejected the key.
     Unauthorized,
+    /// SIGINT or SIGTERM stopped the run (`signal` says which).
+    Interrupted,
 }
 
 impl Status {
@@ -136,6 +139,7 @@ impl Status {
             Status::Failed | Status::LimitHeld => 1,
             Status::Refused | Status::Unauthorized => 2,
             Status::ReserveReached => 3,
+            Status::Interrupted => Interrupt::Sigint.exit_code(),
         }
     }
 }
@@ -170,6 +174,9 @@ pub struct Report {
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The signal that interrupted the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<Interrupt>,
     pub dry_run: bool,
     pub rule: String,
     pub scope: String,
@@ -189,6 +196,7 @@ impl Report {
             version: env!("CARGO_PKG_VERSION"),
             status: Status::Done,
             message: None,
+            signal: None,
             dry_run,
             rule,
             scope,
@@ -199,6 +207,14 @@ impl Report {
             requests: Usage::default(),
             rate_limit_remaining: None,
             apps: Vec::new(),
+        }
+    }
+
+    /// The exit code: the status's, or 128 + the signal's number when interrupted.
+    pub fn exit_code(&self) -> u8 {
+        match (self.status, self.signal) {
+            (Status::Interrupted, Some(signal)) => signal.exit_code(),
+            (status, _) => status.exit_code(),
         }
     }
 
@@ -333,6 +349,7 @@ fn status_words(report: &Report) -> &'static str {
         Status::ReserveReached => "stopped at the rate-limit reserve",
         Status::Refused => "refused: nothing deleted",
         Status::Unauthorized => "unauthorized: nothing deleted",
+        Status::Interrupted => "interrupted",
     }
 }
 

@@ -13,8 +13,10 @@ use crate::config::Settings;
 use crate::credentials::{self, Credentials};
 use crate::heroku::Client;
 use crate::lock::{self, Acquired};
+use crate::reap::cancel::Cancel;
 use crate::reap::{self, Events};
 use crate::report::{self, AppEntry, Outcome, Report, Status};
+use crate::signals;
 
 /// Exit code for bad usage or configuration: nothing was sent.
 pub const USAGE: u8 = 2;
@@ -87,7 +89,10 @@ pub fn reap_command(settings: Settings) -> ExitCode {
 async fn run_engine(settings: &Settings, credentials: &Credentials) -> anyhow::Result<Report> {
     let client = Arc::new(Client::new(settings.client.clone(), &credentials.key)?);
     let events = Printer::new(settings.format);
-    let report = reap::reap(client, &settings.engine, &events).await;
+    let cancel = Cancel::default();
+    signals::watch(cancel.clone(), settings.grace)
+        .map_err(|error| anyhow::anyhow!("cannot watch for SIGINT and SIGTERM: {error}"))?;
+    let report = reap::reap_until(client, &settings.engine, &events, cancel, settings.grace).await;
     events.done();
     Ok(report)
 }
@@ -122,7 +127,7 @@ fn finish(settings: &Settings, credentials: &Credentials, mut report: Report) ->
         Format::Human => write!(stdout, "{}", report::summary(&report)),
     };
     drop(printed);
-    let code = report.status.exit_code();
+    let code = report.exit_code();
     if code != 0
         && let Some(message) = &report.message
     {

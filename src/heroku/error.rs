@@ -50,12 +50,17 @@ pub enum ApiError {
         status: u16,
         location: String,
     },
+    /// An earlier attempt got no answer, so it may have been carried out; then a later
+    /// attempt failed. Whether the request took effect is unknown.
+    #[error("{0}; an earlier attempt got no answer and may have been carried out")]
+    AfterLostAttempt(Box<ApiError>),
 }
 
 impl ApiError {
     pub fn status(&self) -> Option<u16> {
         match self {
             ApiError::Status { status, .. } => Some(*status),
+            ApiError::AfterLostAttempt(error) => error.status(),
             _ => None,
         }
     }
@@ -63,6 +68,7 @@ impl ApiError {
     pub fn id(&self) -> Option<&str> {
         match self {
             ApiError::Status { id, .. } => Some(id),
+            ApiError::AfterLostAttempt(error) => error.id(),
             _ => None,
         }
     }
@@ -72,6 +78,7 @@ impl ApiError {
             ApiError::Status { request_id, .. } | ApiError::Decode { request_id, .. } => {
                 request_id.as_deref()
             }
+            ApiError::AfterLostAttempt(error) => error.request_id(),
             _ => None,
         }
     }
@@ -83,7 +90,19 @@ impl ApiError {
 
     /// A failure where the request may have reached the server and been carried out.
     pub fn outcome_unknown(&self) -> bool {
-        matches!(self, ApiError::Transport { .. })
+        matches!(
+            self,
+            ApiError::Transport { .. } | ApiError::AfterLostAttempt(_)
+        )
+    }
+
+    /// Marks a failure that followed an attempt with no answer.
+    pub fn after_lost_attempt(self, lost: bool) -> ApiError {
+        match self {
+            ApiError::Transport { .. } | ApiError::AfterLostAttempt(_) => self,
+            error if lost => ApiError::AfterLostAttempt(Box::new(error)),
+            error => error,
+        }
     }
 }
 

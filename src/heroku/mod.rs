@@ -69,9 +69,12 @@ pub enum Deletion {
         status: u16,
         request_id: Option<String>,
     },
-    /// 404 after an earlier attempt of this same DELETE got no answer: that attempt
-    /// most likely deleted it.
-    GoneAfterLostResponse { request_id: Option<String> },
+    /// 404, or 403 `forbidden`, after an earlier attempt of this same DELETE got no
+    /// answer: that attempt most likely deleted it (or is deleting it).
+    GoneAfterLostResponse {
+        status: u16,
+        request_id: Option<String>,
+    },
 }
 
 /// Counters of what this client sent, for the report.
@@ -180,23 +183,18 @@ impl Client {
                 app: serde_json::from_slice(&answer.body).ok(),
                 request_id: answer.request_id,
             }),
-            404 if lost_earlier => Ok(Deletion::GoneAfterLostResponse {
-                request_id: answer.request_id,
-            }),
             status @ (403 | 404) => {
                 let body: ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
                 // 403 means "gone or going" only with the `forbidden` id; a 403 for any
                 // other reason (a suspended account) is a real failure.
-                if status == 404 || body.id == "forbidden" {
-                    Ok(Deletion::AlreadyGone {
-                        status,
-                        request_id: answer.request_id,
-                    })
-                } else {
-                    Err(status_error(line, answer))
+                let request_id = answer.request_id.clone();
+                match (status == 404 || body.id == "forbidden", lost_earlier) {
+                    (true, true) => Ok(Deletion::GoneAfterLostResponse { status, request_id }),
+                    (true, false) => Ok(Deletion::AlreadyGone { status, request_id }),
+                    (false, _) => Err(status_error(line, answer).after_lost_attempt(lost_earlier)),
                 }
             }
-            _ => Err(status_error(line, answer)),
+            _ => Err(status_error(line, answer).after_lost_attempt(lost_earlier)),
         }
     }
 
@@ -238,6 +236,7 @@ impl Client {
             reason,
         };
         let mut apps = Vec::new();
+        let mut ids = HashSet::new();
         let mut range = range::FIRST_PAGE.to_string();
         let mut seen = HashSet::new();
         for _ in 0..MAX_PAGES {
@@ -247,9 +246,21 @@ impl Client {
             }
             self.counters.list_pages.fetch_add(1, Ordering::Relaxed);
             let page: Vec<App> = decode(&line, &answer)?;
-            apps.extend(page);
+            let before = ids.len();
+            for app in page {
+                if ids.insert(app.id.clone()) {
+                    apps.push(app);
+                }
+            }
             if answer.status != StatusCode::PARTIAL_CONTENT {
                 return Ok(apps);
+            }
+            // Each page starts after the last id of the one before, so a page that
+            // brings no app unseen means the paging goes round in circles or nowhere.
+            if ids.len() == before {
+                return Err(paging_error(
+                    "a 206 Partial Content page brought no app not seen already".into(),
+                ));
             }
             let next = answer.next_range.ok_or_else(|| {
                 paging_error("206 Partial Content without a `Next-Range` header".into())
@@ -282,15 +293,16 @@ impl Client {
         let mut lost = false;
         let counted = path != RATE_LIMITS;
         loop {
-            let ticket =
-                self.throttle
-                    .turn(counted)
-                    .await
-                    .map_err(|reached| ApiError::Reserve {
-                        request: line.clone(),
-                        remaining: reached.remaining,
-                        reserve: reached.reserve,
-                    })?;
+            let ticket = self.throttle.turn(counted).await.map_err(|reached| {
+                // A retry not sent after an attempt with no answer leaves the
+                // outcome unknown, not "not attempted".
+                ApiError::Reserve {
+                    request: line.clone(),
+                    remaining: reached.remaining,
+                    reserve: reached.reserve,
+                }
+                .after_lost_attempt(lost)
+            })?;
             self.counters.requests.fetch_add(1, Ordering::Relaxed);
             let mut request = self
                 .http
@@ -310,7 +322,7 @@ impl Client {
                     rate_limited += 1;
                     tracing::debug!(%line, request_id = answer.request_id.as_deref().unwrap_or("-"), "429 rate_limit; throttling");
                     if rate_limited >= MAX_RATE_LIMITED {
-                        return Err(status_error(line, answer));
+                        return Err(status_error(line, answer).after_lost_attempt(lost));
                     }
                 }
                 Ok(answer) => {
@@ -321,11 +333,24 @@ impl Client {
                             request: line,
                             status: answer.status.as_u16(),
                             location: answer.location.unwrap_or_default(),
-                        });
+                        }
+                        .after_lost_attempt(lost));
                     }
-                    if answer.status.is_server_error() && failures < self.options.retries {
+                    // A GET answered with broken JSON failed on the way, like a 5xx: asking
+                    // again is safe. A DELETE's 2xx is never repeated: it was carried out.
+                    let broken = method == Method::GET
+                        && answer.status.is_success()
+                        && serde_json::from_slice::<serde::de::IgnoredAny>(&answer.body).is_err();
+                    if (answer.status.is_server_error() || broken)
+                        && failures < self.options.retries
+                    {
                         failures += 1;
-                        tracing::warn!(%line, status = answer.status.as_u16(), request_id = answer.request_id.as_deref().unwrap_or("-"), "server error; retrying");
+                        let problem = if broken {
+                            "unreadable JSON"
+                        } else {
+                            "server error"
+                        };
+                        tracing::warn!(%line, status = answer.status.as_u16(), request_id = answer.request_id.as_deref().unwrap_or("-"), "{problem}; retrying");
                         self.pause_before_retry(failures).await;
                         continue;
                     }

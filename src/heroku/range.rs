@@ -135,6 +135,21 @@ mod tests {
         assert_eq!(range.max, None);
     }
 
+    /// What the `range` fuzz target checks, on the shapes most likely to break it.
+    #[test]
+    fn a_parsed_range_prints_as_one_that_parses_the_same() {
+        for value in [
+            "id ]]x..",
+            "id  a....b",
+            "name a,b..c; max=05, order=asc",
+            "updated_at ]2012-01-01T12:00:00Z..; order=desc",
+            " id ..; max=7,",
+        ] {
+            let range = Range::parse(value).unwrap();
+            assert_eq!(Range::parse(&range.to_string()), Ok(range), "{value:?}");
+        }
+    }
+
     #[test]
     fn rejects_malformed_values() {
         for bad in [

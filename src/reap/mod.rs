@@ -2,10 +2,12 @@
 //!
 //! Deciding is pure (`plan`, `walk`); this module does the I/O around it.
 
+pub mod cancel;
 pub mod plan;
 pub mod walk;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,6 +18,7 @@ use crate::cli::OnConflict;
 use crate::duration;
 use crate::heroku::{ApiError, App, Client, Deletion};
 use crate::report::{AppEntry, Outcome, Report, Status};
+use cancel::{Cancel, Interrupt};
 use plan::{Age, Decision, Policy, Scope, SoleOwner, Verdict};
 use walk::Walk;
 
@@ -62,6 +65,18 @@ pub trait Events: Send + Sync {
 
 /// Runs one cleanup and reports it. Errors end up in the report, never as a panic.
 pub async fn reap(client: Arc<Client>, options: &Options, events: &dyn Events) -> Report {
+    reap_until(client, options, events, Cancel::default(), Duration::ZERO).await
+}
+
+/// As [`reap`], until `cancel` is interrupted: then no new DELETE is sent, the ones in
+/// flight have `grace` to answer, and the report says which were confirmed.
+pub async fn reap_until(
+    client: Arc<Client>,
+    options: &Options,
+    events: &dyn Events,
+    cancel: Cancel,
+    grace: Duration,
+) -> Report {
     let started = Instant::now();
     let ttl = match options.policy.age {
         Age::OlderThan(ttl) => Some(ttl),
@@ -88,6 +103,8 @@ pub async fn reap(client: Arc<Client>, options: &Options, events: &dyn Events) -
         delete_latency: Duration::ZERO,
         deletes_sent: 0,
         failures_in_a_row: 0,
+        cancel,
+        grace,
     };
     let ended = run.rounds().await;
     run.finish(ended, started).await
@@ -115,6 +132,7 @@ enum Step {
 enum Stop {
     Status(Status, String),
     Api(ApiError),
+    Interrupted(Interrupt),
 }
 
 impl From<ApiError> for Stop {
@@ -140,6 +158,9 @@ struct Run<'a> {
     deletes_sent: usize,
     /// Failed deletes since the last one that worked, across batches.
     failures_in_a_row: usize,
+    cancel: Cancel,
+    /// After an interrupt, how long the DELETEs in flight may take to answer.
+    grace: Duration,
 }
 
 impl Run<'_> {
@@ -230,8 +251,7 @@ impl Run<'_> {
             duration::format(wait),
             oldest.app.name
         ));
-        tokio::time::sleep(wait).await;
-        Ok(())
+        self.pause(wait).await
     }
 
     fn check_cap(&self, stale: usize, first: bool) -> Result<(), Stop> {
@@ -298,7 +318,7 @@ impl Run<'_> {
             self.delete_batch(&mut walk, 1).await?;
             self.delete_latency = probe_started.elapsed();
             if !walk.others_seen() {
-                tokio::time::sleep(self.delete_latency * PROBE_PAUSE).await;
+                self.pause(self.delete_latency * PROBE_PAUSE).await?;
                 self.relist(&mut walk).await?;
             }
         }
@@ -321,7 +341,7 @@ impl Run<'_> {
     async fn see_others_through(&mut self, walk: &mut Walk) -> Result<(), Stop> {
         // Their last deletes are still landing when ours are done.
         let mut pause = self.delete_latency.max(BACKOFF_START);
-        tokio::time::sleep(pause).await;
+        self.pause(pause).await?;
         let mut last_left = usize::MAX;
         let (mut stalls, mut waits) = (0, 0);
         loop {
@@ -349,7 +369,7 @@ impl Run<'_> {
                 continue;
             }
             pause = (pause * 2).min(BACKOFF_CAP);
-            tokio::time::sleep(pause).await;
+            self.pause(pause).await?;
         }
     }
 
@@ -359,9 +379,12 @@ impl Run<'_> {
     /// requests already sent are still recorded.
     async fn delete_batch(&mut self, walk: &mut Walk, concurrency: usize) -> Result<(), Stop> {
         let mut in_flight: JoinSet<(String, Result<Deletion, ApiError>)> = JoinSet::new();
+        // Ids in flight, so those still unanswered when the grace ends can be told.
+        let mut flying: HashSet<String> = HashSet::new();
         let mut conflicts_in_a_row = 0u32;
         let mut paused = false;
         let mut stop: Option<Stop> = None;
+        let mut grace_ends: Option<Instant> = None;
         loop {
             // Until the account is known for sure, one delete at a time: its answer
             // confirms that the presumed owner is this account.
@@ -370,7 +393,7 @@ impl Run<'_> {
             } else {
                 1
             };
-            while !paused && stop.is_none() && in_flight.len() < width {
+            while !paused && stop.is_none() && grace_ends.is_none() && in_flight.len() < width {
                 let Some(id) = walk.next_app().map(str::to_string) else {
                     break;
                 };
@@ -379,12 +402,41 @@ impl Run<'_> {
                 }
                 let client = Arc::clone(&self.client);
                 self.deletes_sent += 1;
+                flying.insert(id.clone());
                 in_flight.spawn(async move {
                     let result = client.delete_app(&id).await;
                     (id, result)
                 });
             }
-            let Some(joined) = in_flight.join_next().await else {
+            let landed = match grace_ends {
+                None => tokio::select! {
+                    landed = in_flight.join_next() => landed,
+                    signal = self.cancel.wait() => {
+                        grace_ends = Some(Instant::now() + self.grace);
+                        stop = Some(Stop::Interrupted(signal));
+                        continue;
+                    }
+                },
+                Some(ends) => {
+                    match tokio::time::timeout_at(ends.into(), in_flight.join_next()).await {
+                        Ok(landed) => landed,
+                        Err(_) => {
+                            in_flight.abort_all();
+                            for id in flying.drain() {
+                                self.finish_entry(
+                                    &id,
+                                    Outcome::Unknown,
+                                    None,
+                                    None,
+                                    Some(UNANSWERED_IN_GRACE.to_string()),
+                                );
+                            }
+                            return Err(stop.unwrap_or(Stop::Interrupted(Interrupt::Sigint)));
+                        }
+                    }
+                }
+            };
+            let Some(joined) = landed else {
                 if let Some(stop) = stop {
                     return Err(stop);
                 }
@@ -394,12 +446,13 @@ impl Run<'_> {
                 // Everything in flight has landed after a conflict: decide, then go on.
                 self.stop_if_under_limit()?;
                 let pause = BACKOFF_START * 2u32.pow(conflicts_in_a_row.saturating_sub(1).min(5));
-                tokio::time::sleep(pause.min(BACKOFF_CAP)).await;
+                self.pause(pause.min(BACKOFF_CAP)).await?;
                 self.relist(walk).await?;
                 paused = false;
                 continue;
             };
             let (id, result) = joined.expect("delete tasks do not panic");
+            flying.remove(&id);
             match self.record_deletion(&id, result).await {
                 Ok(Step::Done) => conflicts_in_a_row = 0,
                 Ok(Step::Skipped) => {}
@@ -447,12 +500,12 @@ impl Run<'_> {
                 self.confirm_owner(app.as_ref()).await?;
                 Ok(Step::Done)
             }
-            Ok(Deletion::GoneAfterLostResponse { request_id }) => {
+            Ok(Deletion::GoneAfterLostResponse { status, request_id }) => {
                 self.failures_in_a_row = 0;
                 self.finish_entry(
                     id,
                     Outcome::DeletedResponseLost,
-                    Some(404),
+                    Some(status),
                     request_id,
                     None,
                 );
@@ -462,7 +515,8 @@ impl Run<'_> {
                 if status == 403 && matches!(self.owner, Owner::Presumed(_)) {
                     // A 403 is also what deleting someone else's app gets: settle whose
                     // apps these are before counting it as a conflict.
-                    self.owner = Owner::Known(self.client.account().await?.id);
+                    self.owner =
+                        Owner::Known(self.unless_interrupted(self.client.account()).await??.id);
                     if self.disown_others() {
                         return Ok(Step::Skipped);
                     }
@@ -500,18 +554,20 @@ impl Run<'_> {
     }
 
     /// Lists the apps in scope and remembers which ids are there.
-    async fn list(&mut self) -> Result<Vec<App>, ApiError> {
+    async fn list(&mut self) -> Result<Vec<App>, Stop> {
         let team = match &self.options.policy.scope {
             Scope::Account => None,
             Scope::Team(team) => Some(team.as_str()),
         };
-        let apps = self.client.list_apps(team).await?;
+        let apps = self
+            .unless_interrupted(self.client.list_apps(team))
+            .await??;
         self.listed = apps.iter().map(|app| app.id.clone()).collect();
         Ok(apps)
     }
 
     /// Lists again: the walk learns what others deleted, the report too.
-    async fn relist(&mut self, walk: &mut Walk) -> Result<(), ApiError> {
+    async fn relist(&mut self, walk: &mut Walk) -> Result<(), Stop> {
         self.list().await?;
         let listed = &self.listed;
         let present: HashSet<&str> = listed.iter().map(String::as_str).collect();
@@ -532,7 +588,7 @@ impl Run<'_> {
 
     /// Settles whose apps are the account's own: from the listing when it shows one
     /// owner, from `GET /account` when it shows several or a dry run must be exact.
-    async fn learn_owner(&mut self, apps: &[App]) -> Result<(), ApiError> {
+    async fn learn_owner(&mut self, apps: &[App]) -> Result<(), Stop> {
         if self.options.policy.scope != Scope::Account || matches!(self.owner, Owner::Known(_)) {
             return Ok(());
         }
@@ -540,7 +596,8 @@ impl Run<'_> {
             SoleOwner::NoApps => {}
             SoleOwner::One(id) if !self.options.dry_run => self.owner = Owner::Presumed(id),
             SoleOwner::One(_) | SoleOwner::Several => {
-                self.owner = Owner::Known(self.client.account().await?.id);
+                let account = self.unless_interrupted(self.client.account()).await??;
+                self.owner = Owner::Known(account.id);
             }
         }
         Ok(())
@@ -580,6 +637,20 @@ impl Run<'_> {
             }
         }
         changed
+    }
+
+    /// Sleeps, unless interrupted first.
+    async fn pause(&self, pause: Duration) -> Result<(), Stop> {
+        self.unless_interrupted(tokio::time::sleep(pause)).await
+    }
+
+    /// Waits for `work`, unless interrupted first.
+    async fn unless_interrupted<T>(&self, work: impl Future<Output = T>) -> Result<T, Stop> {
+        tokio::select! {
+            biased;
+            signal = self.cancel.wait() => Err(Stop::Interrupted(signal)),
+            done = work => Ok(done),
+        }
     }
 
     fn owner_id(&self) -> Option<&str> {
@@ -658,27 +729,78 @@ impl Run<'_> {
             .count()
     }
 
-    /// Settles apps whose DELETE got no answer, then fills in the report.
-    async fn finish(mut self, ended: Result<(), Stop>, started: Instant) -> Report {
+    /// Apps whose DELETE got no answer: a listing tells which are gone, and one more
+    /// DELETE settles those still listed. An app stays `unknown` only when that check
+    /// fails too, and its error says so.
+    async fn settle_unknown(&mut self) {
         let unknown: Vec<String> = self
             .entries
             .values()
             .filter(|e| e.outcome == Some(Outcome::Unknown))
             .map(|e| e.id.clone())
             .collect();
-        if !unknown.is_empty() && self.list().await.is_ok() {
-            for id in unknown {
-                let still_listed = self.listed.contains(&id);
+        if unknown.is_empty() {
+            return;
+        }
+        if let Err(stop) = self.list().await {
+            let why = match stop {
+                Stop::Api(error) => error.to_string(),
+                _ => "the run was interrupted".to_string(),
+            };
+            for id in &unknown {
+                if let Some(entry) = self.entries.get_mut(id) {
+                    let first = entry.error.take().unwrap_or_default();
+                    entry.error = Some(format!("{first}; the follow-up listing failed too: {why}"));
+                }
+            }
+            return;
+        }
+        for id in unknown {
+            if !self.listed.contains(&id) {
                 if let Some(entry) = self.entries.get_mut(&id) {
-                    if still_listed {
-                        entry.outcome = Some(Outcome::Failed);
-                    } else {
-                        entry.outcome = Some(Outcome::DeletedResponseLost);
-                        entry.error = None;
-                    }
+                    entry.outcome = Some(Outcome::DeletedResponseLost);
+                    entry.error = None;
+                }
+                continue;
+            }
+            let Ok(result) = self.unless_interrupted(self.client.delete_app(&id)).await else {
+                return;
+            };
+            match result {
+                Ok(Deletion::Deleted { request_id, .. }) => {
+                    self.finish_entry(&id, Outcome::Deleted, Some(200), request_id, None);
+                }
+                Ok(
+                    Deletion::AlreadyGone { status, request_id }
+                    | Deletion::GoneAfterLostResponse { status, request_id },
+                ) => {
+                    // Its first DELETE, or someone's, took effect after the listing.
+                    let outcome = Outcome::DeletedResponseLost;
+                    self.finish_entry(&id, outcome, Some(status), request_id, None);
+                }
+                Err(error) => {
+                    // The first DELETE may still take effect, so "failed" would be a guess.
+                    let message = format!(
+                        "still listed after a DELETE with no answer, and one more DELETE failed: {error}"
+                    );
+                    let request_id = error.request_id().map(str::to_string);
+                    let outcome = Outcome::Unknown;
+                    self.finish_entry(&id, outcome, error.status(), request_id, Some(message));
                 }
             }
         }
+    }
+
+    /// Settles apps whose DELETE got no answer, then fills in the report.
+    async fn finish(mut self, ended: Result<(), Stop>, started: Instant) -> Report {
+        // After an interrupt, exit promptly: what was not confirmed stays unknown.
+        if self.cancel.interrupted().is_none() {
+            self.settle_unknown().await;
+        }
+        let ended = match self.cancel.interrupted() {
+            Some(signal) => Err(Stop::Interrupted(signal)),
+            None => ended,
+        };
         let (status, message) = match ended {
             Ok(()) => (Status::Done, None),
             Err(Stop::Status(status, message)) => {
@@ -692,6 +814,14 @@ impl Run<'_> {
                 (Status::ReserveReached, Some(error.to_string()))
             }
             Err(Stop::Api(error)) => (Status::Failed, Some(error.to_string())),
+            Err(Stop::Interrupted(signal)) => (
+                Status::Interrupted,
+                Some(format!(
+                    "interrupted by {}: no DELETE was sent after it; those in flight had {} to answer",
+                    signal.name(),
+                    duration::format(self.grace)
+                )),
+            ),
         };
         for entry in self.entries.values_mut() {
             if entry.verdict == Verdict::Delete && entry.outcome.is_none() {
@@ -711,12 +841,17 @@ impl Run<'_> {
             status => status,
         };
         report.message = message;
+        report.signal = self.cancel.interrupted();
         report.requests = self.client.usage();
         report.rate_limit_remaining = self.client.rate_limit_remaining();
         report.elapsed_seconds = started.elapsed().as_secs_f64();
         report
     }
 }
+
+/// The error of an app whose DELETE was in flight at an interrupt and stayed so.
+const UNANSWERED_IN_GRACE: &str =
+    "in flight when the run was interrupted, and no answer came within the grace";
 
 fn limit_held(present: usize, limit: usize, why: &str) -> Stop {
     Stop::Status(

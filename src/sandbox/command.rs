@@ -54,6 +54,14 @@ fn summary(options: &Options, url: &str) -> String {
     let starting = server
         .rate_limit_remaining
         .unwrap_or(server.rate_limit_pool);
+    let faults = match &server.faults {
+        Some(mix) => format!(
+            "faults: {mix} (seed {}); slow and held answers take {}\n",
+            server.fault_seed,
+            duration::format(server.fault_delay)
+        ),
+        None => String::new(),
+    };
     format!(
         "\
 sandbox: a Heroku-compatible API listens on {url}
@@ -64,7 +72,7 @@ seeded {total} apps (seed {seed_number}):
   {team_apps:>5} team    `{prefix}…` of team `{team}`: reaped only with `--team {team}`
   {shared:>5} shared  `{prefix}…` of another user: the account may not delete them
 rate limit: {starting} of {pool} requests left, refilling {refill}/min; latency {latency}
-point heroku-reaper at it:
+{faults}point heroku-reaper at it:
   export HEROKU_API_URL={url} HEROKU_API_KEY={token}
   heroku-reaper --dry-run
 counters: curl -s {url}/__sandbox/stats
@@ -172,6 +180,13 @@ mod tests {
         options.server.delete_latency = Some(Duration::from_millis(150));
         options.server.jitter = 0.5;
         let text = summary(&options, "http://127.0.0.1:4567");
+        assert!(!text.contains("faults:"), "{text}");
+        options.server.faults = Some("reset=0.1".parse().unwrap());
+        let with_faults = summary(&options, "http://127.0.0.1:4567");
+        assert!(
+            with_faults.contains("faults: reset=0.1 (seed 1); slow and held answers take 2s\n"),
+            "{with_faults}"
+        );
         for expected in [
             "listens on http://127.0.0.1:4567",
             "seeded 50 apps (seed 1)",

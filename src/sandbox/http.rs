@@ -1,24 +1,30 @@
 //! The sandbox's HTTP face: the routes, the checks every API request passes in
 //! Heroku's order (Accept, then credentials, then the rate limit), and the latency.
 
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Extension, MatchedPath, Path, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use http_body::Frame;
 use serde::Serialize;
 use tokio::time::{Instant, sleep_until};
 
+use super::Shared;
+use super::faults::{self, Fault, Loss};
 use super::json::{AccountJson, AppJson, ErrorJson, date_time};
 use super::model::App;
 use super::range::{self, ACCEPT_RANGES, Field, Range, RangeError};
 use super::seed::uuid_v4;
 use super::store::Refusal;
-use super::{Fault, Shared};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 const RATE_LIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
@@ -191,18 +197,40 @@ async fn serve_api(shared: Arc<Shared>, mut request: Request, next: Next) -> Res
     let mut deadline = Instant::now() + shared.latency(&method);
     shared.store().count_request();
 
+    let mut held = Duration::ZERO;
     let (mut response, remaining) = match admit(&shared, request.headers(), &route) {
         Ok(remaining) => match take_fault(&shared, &method, &route) {
             Some(Fault::Status(status)) => {
                 let remaining = if status == 429 { 0 } else { remaining };
                 (ApiError::injected(status).into_response(), Some(remaining))
             }
+            Some(Fault::Reset) => (reset(), Some(remaining)),
+            Some(Fault::Redirect(to)) => (redirect(to, request.uri()), Some(remaining)),
             fault => {
                 if let Some(Fault::Delay(delay)) = fault {
                     deadline += delay;
                 }
+                let range = request.headers().get(header::RANGE).cloned();
                 request.extensions_mut().insert(Deadline(deadline));
-                (next.run(request).await, Some(remaining))
+                let response = next.run(request).await;
+                let response = match fault {
+                    Some(Fault::Malformed) => malformed(response).await,
+                    Some(Fault::RepeatNextRange) => {
+                        let again = range.unwrap_or(HeaderValue::from_static("id ..; max=200"));
+                        more_pages(response, again)
+                    }
+                    Some(Fault::EndlessNextRange) => {
+                        let first = HeaderValue::from_str(&faults::endless_next_range(1));
+                        more_pages(response, first.expect("the marker is ASCII"))
+                    }
+                    Some(Fault::Lost(Loss::Cut)) => cut_short(response).await,
+                    Some(Fault::Lost(Loss::Held(hold))) => {
+                        held = hold;
+                        response
+                    }
+                    _ => response,
+                };
+                (response, Some(remaining))
             }
         },
         Err((error, remaining)) => (error.into_response(), remaining),
@@ -217,8 +245,78 @@ async fn serve_api(shared: Arc<Shared>, mut request: Request, next: Next) -> Res
         .store()
         .count_response(format!("{method} {route} {status}"));
     tracing::debug!(%method, route, status, request_id, "sandbox answered");
-    sleep_until(deadline).await;
+    sleep_until(deadline + held).await;
     response
+}
+
+/// A 200 whose body breaks off: the route never ran.
+fn reset() -> Response {
+    let head = Bytes::from_static(b"[{\"id\": \"");
+    (StatusCode::OK, Body::new(BreaksOff(Some(head)))).into_response()
+}
+
+/// The route ran, but its answer is cut partway through the body.
+async fn cut_short(response: Response) -> Response {
+    let (parts, half) = first_half(response).await;
+    Response::from_parts(parts, Body::new(BreaksOff(Some(half))))
+}
+
+/// The route ran, and its answer's JSON stops halfway, as if truncated by a proxy.
+async fn malformed(response: Response) -> Response {
+    let (parts, half) = first_half(response).await;
+    Response::from_parts(parts, Body::from(half))
+}
+
+/// The answer's head, and the first half of its body.
+async fn first_half(response: Response) -> (axum::http::response::Parts, Bytes) {
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    (parts, bytes.slice(..bytes.len() / 2))
+}
+
+/// A list page that says more follow, at `next`, however many there really are.
+fn more_pages(mut response: Response, next: HeaderValue) -> Response {
+    if response.status().is_success() {
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+        response.headers_mut().insert(NEXT_RANGE, next);
+    }
+    response
+}
+
+/// `307` to the same path and query on `to`.
+fn redirect(to: SocketAddr, uri: &Uri) -> Response {
+    let path = uri.path_and_query().map_or("/", |path| path.as_str());
+    let location = format!("http://{to}{path}");
+    let mut response = StatusCode::TEMPORARY_REDIRECT.into_response();
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// A body that sends its head, then fails, so the server drops the connection
+/// before the answer is complete.
+struct BreaksOff(Option<Bytes>);
+
+impl HttpBody for BreaksOff {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        Poll::Ready(Some(match self.0.take() {
+            Some(head) => Ok(Frame::data(head)),
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "the sandbox cut this answer short",
+            )),
+        }))
+    }
 }
 
 fn take_fault(shared: &Shared, method: &axum::http::Method, route: &str) -> Option<Fault> {
@@ -304,6 +402,9 @@ async fn list_apps(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    if let Some(page) = endless_page(&headers) {
+        return Ok(page);
+    }
     let range = read_range(&headers, &shared)?;
     // The account sees every app the sandbox holds: its own, its team's, and those it
     // collaborates on.
@@ -323,10 +424,22 @@ async fn team_apps(
             "Couldn't find that team.",
         ));
     }
+    if let Some(page) = endless_page(&headers) {
+        return Ok(page);
+    }
     let range = read_range(&headers, &shared)?;
     Ok(list(&shared, &range, |app| {
         app.team.as_ref().is_some_and(|team| team.id == known.id)
     }))
+}
+
+/// A later page of an endless listing (see [`Fault::EndlessNextRange`]): empty, and
+/// pointing at yet another page.
+fn endless_page(headers: &HeaderMap) -> Option<Response> {
+    let step = faults::endless_step(headers.get(header::RANGE)?.to_str().ok()?)?;
+    let next = HeaderValue::from_str(&faults::endless_next_range(step + 1)).ok()?;
+    let empty: [AppJson; 0] = [];
+    Some(more_pages(json_response(StatusCode::OK, &empty), next))
 }
 
 fn read_range(headers: &HeaderMap, shared: &Shared) -> Result<Range, ApiError> {

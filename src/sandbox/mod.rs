@@ -4,9 +4,11 @@
 //! `GET /apps`, `GET /teams/{team}/apps`, `GET` and `DELETE /apps/{app}`) with Heroku's
 //! status codes, headers, Range paging and GCRA rate limit, over apps seeded from a
 //! number so runs repeat. `GET /__sandbox/stats` and `GET /__sandbox/apps` let test
-//! scripts see what happened; they need no credentials and are not counted.
+//! scripts see what happened; they need no credentials and are not counted. Faults
+//! (`faults.rs`) are injected one at a time or drawn from a seeded mix.
 
 mod command;
+mod faults;
 mod gcra;
 mod http;
 mod json;
@@ -32,8 +34,10 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 pub use command::run;
+pub use faults::{Fault, FaultMix, Kind as FaultKind, Loss};
 pub use options::{DEFAULT_TOKEN, Options, Seed, Server};
 
+use faults::RandomFaults;
 use gcra::Pool;
 use model::{Identity, Team, World, is_valid_app_name};
 use store::Store;
@@ -54,16 +58,6 @@ pub enum Role {
     Collaborator,
     /// Added by a test after start.
     Added,
-}
-
-/// What an injected fault does to a request that reaches its route (after the
-/// Accept, credentials and rate-limit checks, as a real server's failure would).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Fault {
-    /// Answer with this status and Heroku's error body for it instead of serving.
-    Status(u16),
-    /// Serve, but this much later.
-    Delay(Duration),
 }
 
 /// An app as tests see it.
@@ -94,6 +88,8 @@ pub struct Stats {
     pub conflicts: u64,
     /// 429s.
     pub rate_limited: u64,
+    /// Faults met, by name (`"reset"`, `"lost-cut"`, see [`Fault::name`]).
+    pub faults: BTreeMap<String, u64>,
     /// The lowest `RateLimit-Remaining` sent (the starting pool before any).
     pub min_remaining: u32,
     /// Tokens in the pool now.
@@ -212,7 +208,14 @@ impl Sandbox {
             server.rate_limit_refill_per_minute,
         );
         let latency = Rng::with_seed(seed.seed ^ LATENCY_STREAM);
-        let store = Store::new(world.account.identity.id.clone(), apps, pool, rng, latency);
+        let mut store = Store::new(world.account.identity.id.clone(), apps, pool, rng, latency);
+        if let Some(mix) = &server.faults {
+            store.draw_faults(RandomFaults::new(
+                mix.clone(),
+                server.fault_seed,
+                server.fault_delay,
+            ));
+        }
         let shared = Arc::new(Shared {
             token,
             server,
@@ -337,7 +340,12 @@ impl Sandbox {
     /// The next `times` requests to `route` meet `fault`. `route` is the method and the
     /// route's template, as in [`Stats::by_status`]: `"GET /apps"`, `"DELETE /apps/{app}"`.
     pub fn inject(&self, route: &str, fault: Fault, times: usize) {
-        self.shared.store().inject(route, fault, times);
+        self.shared.store().inject(route, 0, fault, times);
+    }
+
+    /// As [`Sandbox::inject`], after letting the next `skip` requests to `route` through.
+    pub fn inject_after(&self, route: &str, skip: usize, fault: Fault, times: usize) {
+        self.shared.store().inject(route, skip, fault, times);
     }
 
     /// Empties or fills the rate-limit pool to `remaining` (at most its capacity).

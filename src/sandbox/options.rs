@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use anyhow::{bail, ensure};
 
+use super::FaultMix;
 use super::model::is_valid_app_name;
 use crate::cli::{SandboxArgs, SeedArgs, ServerArgs};
 
@@ -43,6 +44,11 @@ pub struct Server {
     pub rate_limit_refill_per_minute: f64,
     pub page_default: usize,
     pub page_max: usize,
+    /// Faults drawn at random for requests that meet no injected one.
+    pub faults: Option<FaultMix>,
+    pub fault_seed: u64,
+    /// How long a `slow` fault delays, and a held lost DELETE holds, an answer.
+    pub fault_delay: Duration,
 }
 
 /// The key a sandbox accepts unless told otherwise, as `heroku-reaper sandbox` does.
@@ -87,6 +93,9 @@ impl Default for Server {
             rate_limit_refill_per_minute: 75.0,
             page_default: 200,
             page_max: 1000,
+            faults: None,
+            fault_seed: 1,
+            fault_delay: Duration::from_secs(2),
         }
     }
 }
@@ -128,6 +137,9 @@ impl From<&ServerArgs> for Server {
             rate_limit_pool: args.rate_limit_pool,
             rate_limit_remaining: args.rate_limit_remaining,
             rate_limit_refill_per_minute: args.rate_limit_refill,
+            faults: args.faults.clone().filter(|mix| !mix.is_empty()),
+            fault_seed: args.fault_seed,
+            fault_delay: args.fault_delay,
             ..Server::default()
         }
     }
@@ -261,6 +273,11 @@ mod tests {
             (options.server.page_default, options.server.page_max),
             (200, 1000)
         );
+        assert_eq!(options.server.faults, server.faults);
+        assert_eq!(
+            (options.server.fault_seed, options.server.fault_delay),
+            (server.fault_seed, server.fault_delay)
+        );
         options.validate().unwrap();
     }
 
@@ -280,6 +297,9 @@ mod tests {
             "--rate-limit-pool=10",
             "--rate-limit-remaining=3",
             "--rate-limit-refill=600",
+            "--faults=5xx=0.1,lost-delete=0.05",
+            "--fault-seed=4",
+            "--fault-delay=300ms",
         ]));
         assert_eq!((options.port, options.token.as_str()), (8123, "t0k"));
         assert_eq!((options.seed.stale, options.seed.seed), (7, 9));
@@ -302,6 +322,10 @@ mod tests {
             (10, Some(3))
         );
         assert_eq!(options.server.rate_limit_refill_per_minute, 600.0);
+        let mix = options.server.faults.expect("a fault mix");
+        assert_eq!(mix.to_string(), "5xx=0.1,lost-delete=0.05");
+        assert_eq!(options.server.fault_seed, 4);
+        assert_eq!(options.server.fault_delay, Duration::from_millis(300));
     }
 
     #[test]

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use fastrand::Rng;
 
+use super::Stats;
+use super::faults::{Fault, RandomFaults};
 use super::gcra::Pool;
 use super::model::App;
-use super::{Fault, Stats};
 
 /// Why a DELETE is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,11 +39,15 @@ pub struct Store {
     latency: Rng,
     /// Faults a test asked for, taken in order by the requests they match.
     faults: Vec<Injected>,
+    /// Faults drawn at random, when there is no injected one.
+    random: Option<RandomFaults>,
 }
 
 /// A fault waiting for `times` more requests to `route` (`"METHOD /route"`).
 struct Injected {
     route: String,
+    /// Requests to let through first.
+    skip: usize,
     fault: Fault,
     times: usize,
 }
@@ -64,34 +69,57 @@ impl Store {
             ids,
             latency,
             faults: Vec::new(),
+            random: None,
         }
     }
 
-    /// The next `times` requests to `route` (`"GET /apps"`) meet `fault`.
-    pub fn inject(&mut self, route: &str, fault: Fault, times: usize) {
+    /// After `skip` requests to `route` (`"GET /apps"`), the next `times` meet `fault`.
+    pub fn inject(&mut self, route: &str, skip: usize, fault: Fault, times: usize) {
         self.faults.push(Injected {
             route: route.to_string(),
+            skip,
             fault,
             times,
         });
     }
 
-    /// The fault this request to `route` meets, if any; injected ones go first-in first-out.
+    /// From now on, requests that meet no injected fault draw one from `random`.
+    pub fn draw_faults(&mut self, random: RandomFaults) {
+        self.random = Some(random);
+    }
+
+    /// The fault this request to `route` meets, if any: the injected ones first-in
+    /// first-out, then a random one.
     pub fn take_fault(&mut self, route: &str) -> Option<Fault> {
         let index = self
             .faults
             .iter()
-            .position(|injected| injected.route == route && injected.times > 0)?;
-        let injected = &mut self.faults[index];
-        injected.times -= 1;
-        let fault = injected.fault;
-        if injected.times == 0 {
-            self.faults.remove(index);
-        }
+            .position(|injected| injected.route == route && injected.times > 0);
+        let fault = match index {
+            Some(index) if self.faults[index].skip > 0 => {
+                self.faults[index].skip -= 1;
+                return None;
+            }
+            Some(index) => {
+                let injected = &mut self.faults[index];
+                injected.times -= 1;
+                let fault = injected.fault;
+                if injected.times == 0 {
+                    self.faults.remove(index);
+                }
+                fault
+            }
+            None => self.random.as_mut()?.next(route)?,
+        };
         if matches!(fault, Fault::Status(429)) {
             self.stats.rate_limited += 1;
             self.stats.min_remaining = 0;
         }
+        *self
+            .stats
+            .faults
+            .entry(fault.name().to_string())
+            .or_default() += 1;
         Some(fault)
     }
 
@@ -301,6 +329,32 @@ mod tests {
         store.finish_delete(&app.id);
         assert!(store.insert(mine).is_some());
         assert_eq!(store.find("mine").unwrap().name, "mine");
+    }
+
+    #[test]
+    fn injected_faults_come_after_the_skipped_requests_then_random_ones() {
+        use crate::sandbox::faults::{FaultMix, Kind, RandomFaults};
+        let mut store = store(Pool::new(10, 10, 0.0));
+        store.inject("GET /apps", 1, Fault::Reset, 2);
+        store.inject("GET /apps", 0, Fault::Status(429), 1);
+        let taken: Vec<_> = (0..4).map(|_| store.take_fault("GET /apps")).collect();
+        assert_eq!(
+            taken,
+            [
+                None,
+                Some(Fault::Reset),
+                Some(Fault::Reset),
+                Some(Fault::Status(429))
+            ]
+        );
+        assert_eq!(store.take_fault("GET /apps"), None);
+        let mix = FaultMix::new([(Kind::Malformed, 1.0)]);
+        store.draw_faults(RandomFaults::new(mix, 1, Duration::ZERO));
+        assert_eq!(store.take_fault("GET /account"), Some(Fault::Malformed));
+        let stats = store.stats(Duration::ZERO);
+        assert_eq!(stats.faults["reset"], 2);
+        assert_eq!(stats.faults["malformed"], 1);
+        assert_eq!(stats.rate_limited, 1);
     }
 
     #[test]

@@ -2,9 +2,14 @@
 //! the real `heroku-reaper` binary, or the sandbox, over real HTTP on loopback.
 
 mod failures;
+mod faults;
 mod many;
 mod reap;
 mod reaper;
 mod sandbox;
 mod secrets;
+#[cfg(unix)]
+mod signals;
+mod soak;
 mod support;
+mod usage;

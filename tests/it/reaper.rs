@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use heroku_reaper::sandbox::Sandbox;
 use serde_json::Value;
@@ -100,6 +101,42 @@ impl Reaper {
             )
         });
         (run, report)
+    }
+
+    /// Runs it, failing the test if it has not ended within `limit` (a bound on a run
+    /// that could hang, not a measure of speed). Output goes through files, so a chatty
+    /// run never blocks on a full pipe.
+    pub fn run_within(mut self, limit: Duration) -> Run {
+        let stdout = self.home.path().join("stdout");
+        let stderr = self.home.path().join("stderr");
+        let file = |path: &Path| std::fs::File::create(path).expect("an output file");
+        let mut child = self
+            .command
+            .stdout(file(&stdout))
+            .stderr(file(&stderr))
+            .spawn()
+            .expect("the binary starts");
+        let give_up = Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("the child can be waited for") {
+                break status;
+            }
+            if Instant::now() > give_up {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "the run did not end within {limit:?}; stderr:\n{}",
+                    std::fs::read_to_string(&stderr).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: read(&stdout),
+            stderr: read(&stderr),
+        }
     }
 
     /// Starts it without waiting; the home stays alive with the returned guard.

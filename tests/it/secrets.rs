@@ -1,6 +1,6 @@
 //! The API key never appears in any output, at any log level, even when things fail.
 
-use heroku_reaper::sandbox::{Fault, Options, Sandbox, Seed};
+use heroku_reaper::sandbox::{Fault, FaultMix, Options, Sandbox, Seed, Server};
 
 use crate::reaper::Reaper;
 
@@ -77,4 +77,163 @@ fn nor_from_netrc_or_a_dry_run() {
     let run = reaper.env("RUST_LOG", "trace").args(["--dry-run"]).run();
     run.code(0);
     assert_no_key(&run);
+}
+
+/// A second host on loopback that records the head of every request it gets.
+struct Recorder {
+    addr: std::net::SocketAddr,
+    heads: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Recorder {
+    fn start() -> Recorder {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = std::thread::spawn({
+            let (heads, stop) = (heads.clone(), stop.clone());
+            move || {
+                for stream in listener.incoming() {
+                    if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        return;
+                    }
+                    let Ok(mut stream) = stream else { continue };
+                    let mut buffer = [0u8; 8192];
+                    let n = stream.read(&mut buffer).unwrap_or(0);
+                    heads
+                        .lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&buffer[..n]).into_owned());
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n[]",
+                    );
+                }
+            }
+        });
+        Recorder {
+            addr,
+            heads,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accepting thread so it sees the flag.
+        let _ = std::net::TcpStream::connect(self.addr);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[test]
+fn a_redirect_to_another_host_never_carries_the_key_there() {
+    let recorder = Recorder::start();
+    for route in ["GET /apps", "DELETE /apps/{app}"] {
+        let sandbox = sandbox();
+        sandbox.inject(route, Fault::Redirect(recorder.addr), 1_000);
+        let run = Reaper::against(&sandbox)
+            .env("RUST_LOG", "trace")
+            .args(["--retries", "0"])
+            .run();
+        run.code(1)
+            .stderr_has("answered 307 with a redirect")
+            .stderr_has("the key is not sent on redirects");
+        assert!(run.stderr.contains(&recorder.addr.to_string()));
+        assert_no_key(&run);
+        let route_307 = format!("{route} 307");
+        assert!(
+            sandbox.stats().by_status[&route_307] >= 1,
+            "no redirect served"
+        );
+    }
+    let heads = recorder.heads.lock().unwrap();
+    assert!(
+        heads.is_empty(),
+        "the other host was sent {} requests: {heads:?}",
+        heads.len()
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_lock_file_is_private_to_its_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let lock_file = dir.path().join("reaper.lock");
+    Reaper::against(&sandbox)
+        .env("HEROKU_REAPER_LOCK_FILE", &lock_file)
+        .run()
+        .code(0);
+    let mode = std::fs::metadata(&lock_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_lock_file_planted_as_a_symlink_is_not_followed() {
+    let sandbox = sandbox();
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("precious");
+    std::fs::write(&target, "precious").unwrap();
+    let lock_file = dir.path().join("reaper.lock");
+    std::os::unix::fs::symlink(&target, &lock_file).unwrap();
+    let run = Reaper::against(&sandbox)
+        .env("HEROKU_REAPER_LOCK_FILE", &lock_file)
+        .run();
+    run.code(2)
+        .stderr_has("cannot take the lock")
+        .stderr_has("--lock-file");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious");
+    assert_eq!(sandbox.stats().requests, 0);
+}
+
+#[test]
+fn nor_at_any_log_level_under_faults_nor_in_the_report_file() {
+    let mix: FaultMix = "5xx=0.1,reset=0.1,malformed=0.1,lost-delete=0.2,429=0.05"
+        .parse()
+        .unwrap();
+    for (level, verbosity) in ["", "-v", "-vv", "-vvv"].into_iter().enumerate() {
+        let sandbox = Sandbox::start(Options {
+            token: KEY.to_string(),
+            server: Server {
+                faults: Some(mix.clone()),
+                fault_seed: level as u64,
+                fault_delay: std::time::Duration::from_millis(300),
+                ..Server::default()
+            },
+            ..Options::default()
+        })
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("report.json");
+        let mut reaper = Reaper::against(&sandbox).args([
+            "--timeout",
+            "100ms",
+            "--retry-backoff",
+            "1ms",
+            "--rate-limit-refill",
+            "60000",
+            "--report",
+        ]);
+        reaper = reaper.args([report.as_os_str()]);
+        if !verbosity.is_empty() {
+            reaper = reaper.args([verbosity]);
+        }
+        let run = reaper.run();
+        assert!(matches!(run.code, 0 | 1 | 3), "{verbosity}: {}", run.stderr);
+        assert_no_key(&run);
+        let written = std::fs::read_to_string(&report).unwrap();
+        assert!(!written.contains(KEY) && !written.contains(&KEY[5..20]));
+        assert!(sandbox.stats().faults.values().sum::<u64>() > 0);
+    }
 }

@@ -1,0 +1,184 @@
+//! SIGINT and SIGTERM sent to a real reaper process mid-run: no new DELETE, a bounded
+//! grace for those in flight, a truthful report, the lock released, exit 130 or 143.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use heroku_reaper::lock::{self, Acquired};
+use heroku_reaper::sandbox::{Fault, Options, Sandbox, Seed, Server};
+use serde_json::Value;
+
+use crate::faults::with_outcome;
+use crate::reaper::{Reaper, Run};
+use crate::support::eventually;
+
+fn slow_deletes(latency: Duration) -> Sandbox {
+    Sandbox::start(Options {
+        seed: Seed {
+            stale: 30,
+            ..Seed::default()
+        },
+        server: Server {
+            delete_latency: Some(latency),
+            ..Server::default()
+        },
+        ..Options::default()
+    })
+    .unwrap()
+}
+
+fn send(signal: &str, child: &Child) {
+    let status = Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .expect("`kill` runs");
+    assert!(status.success(), "kill -{signal} failed");
+}
+
+/// Waits for the child, failing the test if it is still running after `limit`.
+fn wait_within(mut child: Child, limit: Duration) -> Run {
+    let give_up = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > give_up {
+            let _ = child.kill();
+            panic!("still running {limit:?} after the signal");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Run::from(child.wait_with_output().unwrap())
+}
+
+/// Reads the child's stderr until `text` shows.
+fn await_stderr(child: &mut Child, text: &str) -> String {
+    let stderr = child.stderr.as_mut().unwrap();
+    let mut seen = String::new();
+    let mut buffer = [0u8; 512];
+    while !seen.contains(text) {
+        let n = stderr.read(&mut buffer).unwrap();
+        assert!(n > 0, "stderr ended before {text:?}: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    seen
+}
+
+fn ids(report: &Value, outcome: &str) -> HashSet<String> {
+    report["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|app| app["outcome"] == outcome)
+        .map(|app| app["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn sigterm_mid_run_lets_deletes_in_flight_land_then_reports_and_exits_143() {
+    let sandbox = slow_deletes(Duration::from_millis(200));
+    let dir = tempfile::tempdir().unwrap();
+    let report_file = dir.path().join("report.json");
+    let reaper = Reaper::against(&sandbox)
+        .args(["--format", "json", "--concurrency", "4", "--report"])
+        .args([report_file.as_os_str()]);
+    let lock_file = reaper.lock_file();
+    let (child, _home) = reaper.spawn();
+    // Mid-run: some apps deleted, more deletes in flight.
+    eventually("deletes are under way", || {
+        sandbox.deleted().len() >= 3 && !sandbox.deleting().is_empty()
+    });
+    send("TERM", &child);
+    let run = wait_within(child, Duration::from_secs(20));
+    run.code(143)
+        .stderr_has("SIGTERM: sending no new DELETE")
+        .stderr_has("error: interrupted by SIGTERM");
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["status"], "interrupted");
+    assert_eq!(report["signal"], "SIGTERM");
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_file).unwrap()).unwrap();
+    assert_eq!(written, report);
+
+    // Every DELETE sent answered within the grace, and was confirmed; none was sent
+    // after the signal, so the rest are not attempted and still there.
+    let deleted: HashSet<String> = sandbox.deleted().into_iter().map(|app| app.id).collect();
+    assert_eq!(ids(&report, "deleted"), deleted);
+    assert!(sandbox.deleting().is_empty());
+    assert_eq!(
+        sandbox.stats().by_status["DELETE /apps/{app} 200"],
+        deleted.len() as u64
+    );
+    let not_attempted = ids(&report, "not-attempted");
+    assert_eq!(not_attempted.len() + deleted.len(), 30, "{report}");
+    assert!(!not_attempted.is_empty());
+    let present: HashSet<String> = sandbox.apps().into_iter().map(|app| app.id).collect();
+    assert!(not_attempted.is_subset(&present));
+    assert_eq!(report["counts"]["unknown"], 0);
+    // The lock is free again.
+    assert!(matches!(
+        lock::acquire(&lock_file, false, |_| {}).unwrap(),
+        Acquired::Held(_)
+    ));
+}
+
+#[test]
+fn sigint_past_the_grace_leaves_unanswered_deletes_unknown_and_exits_130() {
+    let sandbox = slow_deletes(Duration::from_millis(1_500));
+    let (child, _home) = Reaper::against(&sandbox).args(["--grace", "50ms"]).spawn();
+    eventually("the first delete is in flight", || {
+        !sandbox.deleting().is_empty()
+    });
+    send("INT", &child);
+    let run = wait_within(child, Duration::from_secs(20));
+    run.code(130).stderr_has("interrupted by SIGINT");
+    assert!(run.stdout.contains("(interrupted)"), "{}", run.stdout);
+    let unknown = run
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("unknown"))
+        .unwrap_or_else(|| panic!("no unknown app in:\n{}", run.stdout));
+    assert!(
+        unknown.contains("no answer came within the grace"),
+        "{unknown}"
+    );
+    assert!(
+        run.stdout.contains("  unknown               1"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("  not attempted        29"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_signal_while_listing_stops_at_once_with_no_delete() {
+    let sandbox = slow_deletes(Duration::ZERO);
+    sandbox.inject("GET /apps", Fault::Delay(Duration::from_secs(3)), 1);
+    let (child, _home) = Reaper::against(&sandbox).args(["--format", "json"]).spawn();
+    eventually("the listing is asked for", || sandbox.stats().requests >= 1);
+    send("TERM", &child);
+    let run = wait_within(child, Duration::from_secs(20));
+    run.code(143);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["status"], "interrupted");
+    assert!(with_outcome(&report, "deleted").is_empty());
+    assert_eq!(sandbox.stats().deletes, 0);
+}
+
+#[test]
+fn a_second_signal_exits_at_once() {
+    let sandbox = slow_deletes(Duration::from_millis(1_500));
+    // With an hour of grace, only the second signal can end the run soon.
+    let (mut child, _home) = Reaper::against(&sandbox).args(["--grace", "1h"]).spawn();
+    eventually("the first delete is in flight", || {
+        !sandbox.deleting().is_empty()
+    });
+    send("TERM", &child);
+    await_stderr(&mut child, "send it again to exit at once");
+    send("INT", &child);
+    let run = wait_within(child, Duration::from_secs(20));
+    run.code(130).stderr_has("SIGINT again: exiting at once");
+}
