@@ -256,6 +256,16 @@ pub struct SeedArgs {
     /// Seed for ids, names and latency jitter, so runs can be repeated
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+
+    /// A pipeline named after each stale and fresh app and coupled to it, as Hatchet's
+    /// CI tests make them
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub coupled_pipelines: bool,
+
+    /// Old matching pipelines that no app is coupled to: the ones `--pipelines` deletes
+    /// besides those of the stale apps
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub orphan_pipelines: usize,
 }
 
 /// How the sandbox behaves: latency, paging and the rate-limit pool.
