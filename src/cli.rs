@@ -188,6 +188,30 @@ pub struct ReapArgs {
     #[arg(long, value_name = "N", env = "HEROKU_REAPER_RATE_LIMIT_REFILL")]
     pub rate_limit_refill: Option<f64>,
 
+    // GitHub-aware reaping and orphaned pipelines.
+    /// Also reap matching apps created before every live GitHub Actions run of these
+    /// repositories (`GITHUB_REPOSITORY` and `--github-repo`), even when younger than the
+    /// TTL. Reads `GITHUB_TOKEN` (it needs `actions: read`) and `GITHUB_API_URL`; if GitHub
+    /// cannot be read, it warns and keeps to the TTL. Only for an account that nothing but
+    /// the CI of these repositories uses
+    #[arg(long, env = "HEROKU_REAPER_GITHUB_LIVE_RUNS")]
+    pub github_live_runs: bool,
+
+    /// With `--github-live-runs`: another repository whose runs share the Heroku account;
+    /// repeatable, or comma-separated in the environment variable
+    #[arg(
+        long = "github-repo",
+        value_name = "OWNER/NAME",
+        env = "HEROKU_REAPER_GITHUB_REPO",
+        value_delimiter = ','
+    )]
+    pub github_repos: Vec<String>,
+
+    /// With `--github-live-runs`: the margin for the clocks of GitHub and Heroku, taken
+    /// off the earliest live run's start [default: 2m]
+    #[arg(long, value_name = "TIME", env = "HEROKU_REAPER_SKEW")]
+    pub skew: Option<String>,
+
     /// More log lines on stderr (-v info, -vv debug, -vvv trace); `RUST_LOG` also works
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,

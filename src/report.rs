@@ -159,6 +159,25 @@ pub struct Counts {
     pub remaining: usize,
 }
 
+/// What GitHub said, with `--github-live-runs`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GithubReport {
+    pub repos: Vec<String>,
+    /// Matching apps created before this belong to no live run; absent when GitHub
+    /// could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cutoff: Option<DateTime<Utc>>,
+    /// `owner/name run ID, started HH:MM:SSZ`: the run the cutoff comes from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earliest: Option<String>,
+    pub live_runs: usize,
+    /// Apps younger than the TTL that the cutoff made stale.
+    pub orphaned: usize,
+    /// Why GitHub could not be read, and the TTL rule alone was used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub version: &'static str,
@@ -176,6 +195,8 @@ pub struct Report {
     pub requests: Usage,
     pub rate_limit_remaining: Option<u32>,
     pub apps: Vec<AppEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub github: Option<GithubReport>,
 }
 
 impl Report {
@@ -194,6 +215,7 @@ impl Report {
             requests: Usage::default(),
             rate_limit_remaining: None,
             apps: Vec::new(),
+            github: None,
         }
     }
 
@@ -307,10 +329,33 @@ pub fn summary(report: &Report) -> String {
     for (name, value) in rows {
         out.push_str(&format!("  {name:<16} {value:>6}\n"));
     }
+    if let Some(github) = &report.github {
+        out.push_str(&github_line(github));
+    }
     if let Some(message) = &report.message {
         out.push_str(&format!("{message}\n"));
     }
     out
+}
+
+fn github_line(github: &GithubReport) -> String {
+    match (&github.warning, github.cutoff) {
+        (Some(warning), _) => format!("github: not read, so only the TTL decided: {warning}\n"),
+        (None, Some(cutoff)) => format!(
+            "github: {} live runs in {}; {} {} younger than the TTL created before the cutoff, {}{}\n",
+            github.live_runs,
+            github.repos.join(", "),
+            github.orphaned,
+            if github.orphaned == 1 { "app" } else { "apps" },
+            cutoff.format("%Y-%m-%dT%H:%M:%SZ"),
+            github
+                .earliest
+                .as_ref()
+                .map(|run| format!(" (the earliest run, {run}, less the skew)"))
+                .unwrap_or_default()
+        ),
+        (None, None) => String::new(),
+    }
 }
 
 fn status_words(report: &Report) -> &'static str {
@@ -421,6 +466,20 @@ mod tests {
         };
         report.tally();
         report
+    }
+
+    #[test]
+    fn a_github_warning_says_only_the_ttl_decided() {
+        let mut report = sample(false);
+        report.github = Some(GithubReport {
+            repos: vec!["heroku/heroku-buildpack-ruby".into()],
+            warning: Some("`GITHUB_TOKEN` is not set".into()),
+            ..GithubReport::default()
+        });
+        assert!(
+            summary(&report)
+                .contains("github: not read, so only the TTL decided: `GITHUB_TOKEN` is not set\n")
+        );
     }
 
     #[test]

@@ -10,11 +10,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{Format, LockMode};
 use crate::config::Settings;
-use crate::credentials::{self, Credentials};
+use crate::credentials::{self, ApiKey, Credentials};
+use crate::github;
 use crate::heroku::Client;
 use crate::lock::{self, Acquired};
 use crate::reap::{self, Events};
-use crate::report::{self, AppEntry, Outcome, Report, Status};
+use crate::report::{self, AppEntry, GithubReport, Outcome, Report, Status};
 
 /// Exit code for bad usage or configuration: nothing was sent.
 pub const USAGE: u8 = 2;
@@ -87,9 +88,55 @@ pub fn reap_command(settings: Settings) -> ExitCode {
 async fn run_engine(settings: &Settings, credentials: &Credentials) -> anyhow::Result<Report> {
     let client = Arc::new(Client::new(settings.client.clone(), &credentials.key)?);
     let events = Printer::new(settings.format);
-    let report = reap::reap(client, &settings.engine, &events).await;
+    let mut engine = settings.engine.clone();
+    let github = match &settings.github {
+        Some(github) => Some(live_runs(github, &mut engine, &events).await),
+        None => None,
+    };
+    let mut report = reap::reap(client, &engine, &events).await;
     events.done();
+    report.github = github.map(|mut github| {
+        github.orphaned = report
+            .apps
+            .iter()
+            .filter(|app| app.verdict == reap::plan::Verdict::Delete)
+            .filter(|app| app.reason.starts_with(reap::plan::ORPHANED))
+            .count();
+        github
+    });
     Ok(report)
+}
+
+/// `--github-live-runs`: the cutoff goes into the policy; when GitHub cannot be read,
+/// one warning, and the TTL rule alone.
+async fn live_runs(
+    settings: &github::Settings,
+    engine: &mut reap::Options,
+    events: &dyn reap::Events,
+) -> GithubReport {
+    let token = std::env::var("GITHUB_TOKEN")
+        .ok()
+        .filter(|token| !token.trim().is_empty())
+        .map(|token| ApiKey::new(token.trim()));
+    let mut report = GithubReport {
+        repos: settings.repos.clone(),
+        ..GithubReport::default()
+    };
+    match github::check(settings, token.as_ref()).await {
+        Ok(cutoff) => {
+            report.cutoff = Some(cutoff.at);
+            report.live_runs = cutoff.live_runs;
+            report.earliest = cutoff.earliest_run();
+            engine.policy.cutoff = Some(cutoff);
+        }
+        Err(error) => {
+            events.note(&format!(
+                "warning: cannot read GitHub's live workflow runs, so only the TTL decides: {error}"
+            ));
+            report.warning = Some(error.to_string());
+        }
+    }
+    report
 }
 
 fn finish(settings: &Settings, credentials: &Credentials, mut report: Report) -> ExitCode {

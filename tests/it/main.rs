@@ -2,6 +2,8 @@
 //! the real `heroku-reaper` binary, or the sandbox, over real HTTP on loopback.
 
 mod failures;
+mod fake_github;
+mod github;
 mod many;
 mod reap;
 mod reaper;
