@@ -212,6 +212,11 @@ pub struct ReapArgs {
     #[arg(long, value_name = "TIME", env = "HEROKU_REAPER_SKEW")]
     pub skew: Option<String>,
 
+    /// Also delete matching pipelines older than the TTL that no app is coupled to,
+    /// after the apps
+    #[arg(long, env = "HEROKU_REAPER_PIPELINES")]
+    pub pipelines: bool,
+
     /// More log lines on stderr (-v info, -vv debug, -vvv trace); `RUST_LOG` also works
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,

@@ -120,6 +120,7 @@ impl Settings {
                 dry_run: args.dry_run,
                 max_deletes,
                 concurrency,
+                pipelines: args.pipelines,
             },
             client,
             lock: args.lock,

@@ -15,7 +15,7 @@ use crate::github;
 use crate::heroku::Client;
 use crate::lock::{self, Acquired};
 use crate::reap::{self, Events};
-use crate::report::{self, AppEntry, GithubReport, Outcome, Report, Status};
+use crate::report::{self, AppEntry, GithubReport, Outcome, PipelineEntry, Report, Status};
 
 /// Exit code for bad usage or configuration: nothing was sent.
 pub const USAGE: u8 = 2;
@@ -266,6 +266,16 @@ impl Events for Printer {
             }
             None => println!("{line}"),
         }
+    }
+
+    fn pipeline_outcome(&self, entry: &PipelineEntry) {
+        if self.format != Format::Human {
+            return;
+        }
+        println!(
+            "{}",
+            self.paint(report::pipeline_line(entry), entry.outcome)
+        );
     }
 
     fn note(&self, text: &str) {

@@ -5,6 +5,7 @@ mod failures;
 mod fake_github;
 mod github;
 mod many;
+mod pipelines;
 mod reap;
 mod reaper;
 mod sandbox;
