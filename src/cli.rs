@@ -248,6 +248,35 @@ pub struct ReapArgs {
     #[arg(long, value_name = "KEY", hide = true)]
     pub api_key: Option<String>,
 
+    // GitHub-aware reaping and orphaned pipelines.
+    /// Also reap matching apps created before every live GitHub Actions run of these
+    /// repositories (`GITHUB_REPOSITORY` and `--github-repo`), even when younger than the
+    /// TTL. Reads `GITHUB_TOKEN` (it needs `actions: read`) and `GITHUB_API_URL`; if GitHub
+    /// cannot be read, it warns and keeps to the TTL. Only for an account that nothing but
+    /// the CI of these repositories uses
+    #[arg(long, env = "HEROKU_REAPER_GITHUB_LIVE_RUNS")]
+    pub github_live_runs: bool,
+
+    /// With `--github-live-runs`: another repository whose runs share the Heroku account;
+    /// repeatable, or comma-separated in the environment variable
+    #[arg(
+        long = "github-repo",
+        value_name = "OWNER/NAME",
+        env = "HEROKU_REAPER_GITHUB_REPO",
+        value_delimiter = ','
+    )]
+    pub github_repos: Vec<String>,
+
+    /// With `--github-live-runs`: the margin for the clocks of GitHub and Heroku, taken
+    /// off the earliest live run's start [default: 2m]
+    #[arg(long, value_name = "TIME", env = "HEROKU_REAPER_SKEW")]
+    pub skew: Option<String>,
+
+    /// Also delete matching pipelines older than the TTL that no app is coupled to,
+    /// after the apps
+    #[arg(long, env = "HEROKU_REAPER_PIPELINES")]
+    pub pipelines: bool,
+
     /// More log lines on stderr (-v info, -vv debug, -vvv trace); `RUST_LOG` also works
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -316,6 +345,16 @@ pub struct SeedArgs {
     /// Seed for ids, names and latency jitter, so runs can be repeated
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+
+    /// A pipeline named after each stale and fresh app and coupled to it, as Hatchet's
+    /// CI tests make them
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub coupled_pipelines: bool,
+
+    /// Old matching pipelines that no app is coupled to: the ones `--pipelines` deletes
+    /// besides those of the stale apps
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub orphan_pipelines: usize,
 }
 
 /// How the sandbox behaves: latency, paging and the rate-limit pool.

@@ -8,6 +8,7 @@ use regex::Regex;
 
 use crate::cli::{Format, LockMode, OnConflict, ReapArgs};
 use crate::duration;
+use crate::github;
 use crate::heroku::ClientOptions;
 use crate::heroku::throttle::HEROKU_POOL;
 use crate::lock;
@@ -41,6 +42,8 @@ pub struct Settings {
     pub verbose: u8,
     /// After SIGINT or SIGTERM: how long the DELETEs in flight may take to answer.
     pub grace: Duration,
+    /// `--github-live-runs`: where to read the live workflow runs.
+    pub github: Option<github::Settings>,
 }
 
 /// Bad usage: the message names the problem and the fix.
@@ -113,6 +116,8 @@ impl Settings {
             0 => None,
             cap => Some(cap),
         };
+        let client = client_options(args)?;
+        let github = github_settings(args, &client, &|name| std::env::var(name).ok())?;
         Ok(Settings {
             engine: Options {
                 policy: Policy {
@@ -121,14 +126,16 @@ impl Settings {
                     age,
                     scope,
                     shard: shard(args)?,
+                    cutoff: None,
                 },
                 app_limit,
                 on_conflict,
                 dry_run: args.dry_run,
                 max_deletes,
                 concurrency,
+                pipelines: args.pipelines,
             },
-            client: client_options(args)?,
+            client,
             lock: args.lock,
             lock_file: args.lock_file.clone().unwrap_or_else(lock::default_path),
             format: args.format,
@@ -139,6 +146,7 @@ impl Settings {
                 Some(text) => duration::parse(text)
                     .map_err(|error| ConfigError(format!("`--grace`: {error}")))?,
             },
+            github,
         })
     }
 }
@@ -307,17 +315,19 @@ fn client_options(args: &ReapArgs) -> Result<ClientOptions, ConfigError> {
         refill_per_minute: refill,
         reserve,
         retry_backoff,
-        ..ClientOptions::default()
     })
 }
 
 /// The API's base URL: https anywhere, plain http only to this machine, because the key
 /// travels in every request.
 fn api_url(text: &str) -> Result<String, ConfigError> {
+    base_url(&format!("--api-url {text}"), text, "https://api.heroku.com")
+}
+
+/// A base URL that a secret is sent to; `shown` names where it came from in messages.
+fn base_url(shown: &str, text: &str, example: &str) -> Result<String, ConfigError> {
     let url = reqwest::Url::parse(text.trim()).map_err(|error| {
-        ConfigError(format!(
-            "`--api-url {text}` is not a URL ({error}); use `https://api.heroku.com`"
-        ))
+        ConfigError(format!("`{shown}` is not a URL ({error}); use `{example}`"))
     })?;
     let host = url.host_str().unwrap_or_default();
     match url.scheme() {
@@ -325,21 +335,21 @@ fn api_url(text: &str) -> Result<String, ConfigError> {
         "http" if is_loopback(host) => {}
         "http" => {
             return refuse(format!(
-                "`--api-url {text}` is plain http to another machine; the API key would travel unencrypted. Use https (plain http is allowed only to 127.0.0.1, ::1 or localhost)"
+                "`{shown}` is plain http to another machine; the key would travel unencrypted. Use https (plain http is allowed only to 127.0.0.1, ::1 or localhost)"
             ));
         }
         scheme => {
             return refuse(format!(
-                "`--api-url {text}` uses `{scheme}`; use an http(s) URL such as `https://api.heroku.com`"
+                "`{shown}` uses `{scheme}`; use an http(s) URL such as `{example}`"
             ));
         }
     }
     if host.is_empty() {
-        return refuse(format!("`--api-url {text}` has no host"));
+        return refuse(format!("`{shown}` has no host"));
     }
     if url.query().is_some() || url.fragment().is_some() {
         return refuse(format!(
-            "`--api-url {text}` has a query or fragment; give the API's base URL only"
+            "`{shown}` has a query or fragment; give the API's base URL only"
         ));
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
@@ -351,6 +361,93 @@ fn is_loopback(host: &str) -> bool {
         || host
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `--github-live-runs` and what goes with it. `env` reads GitHub Actions' variables
+/// (`GITHUB_REPOSITORY`, `GITHUB_RUN_ID`, `GITHUB_API_URL`), so that tests can give their own.
+fn github_settings(
+    args: &ReapArgs,
+    client: &ClientOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<github::Settings>, ConfigError> {
+    let env = |name: &str| env(name).filter(|value| !value.trim().is_empty());
+    let named: Vec<&String> = args
+        .github_repos
+        .iter()
+        .filter(|repo| !repo.trim().is_empty())
+        .collect();
+    let skew = args.skew.as_deref().filter(|text| !text.trim().is_empty());
+    if !args.github_live_runs {
+        if let Some(repo) = named.first() {
+            return refuse(format!(
+                "`--github-repo {repo}` has no effect without `--github-live-runs`; add it (Action input `github-live-runs: true`), or drop `--github-repo`"
+            ));
+        }
+        if let Some(skew) = skew {
+            return refuse(format!(
+                "`--skew {skew}` has no effect without `--github-live-runs`; add it, or drop `--skew`"
+            ));
+        }
+        return Ok(None);
+    }
+    let mut repos: Vec<String> = Vec::new();
+    let own = env("GITHUB_REPOSITORY")
+        .map(|text| {
+            github::parse_repo(&text).map_err(|why| {
+                ConfigError(format!(
+                    "`GITHUB_REPOSITORY`: {why}; GitHub Actions sets it, so unset it outside Actions"
+                ))
+            })
+        })
+        .transpose()?;
+    for repo in own.iter().chain(named) {
+        let repo = github::parse_repo(repo)
+            .map_err(|why| ConfigError(format!("`--github-repo`: {why}")))?;
+        if !repos.iter().any(|seen| seen.eq_ignore_ascii_case(&repo)) {
+            repos.push(repo);
+        }
+    }
+    if repos.is_empty() {
+        return refuse(
+            "`--github-live-runs` needs the repositories whose runs may own apps: run it in GitHub Actions (which sets `GITHUB_REPOSITORY`), or pass `--github-repo OWNER/NAME`",
+        );
+    }
+    let current_run = match (env("GITHUB_RUN_ID"), &own) {
+        (None, _) => None,
+        (Some(id), Some(repo)) => match id.trim().parse::<u64>() {
+            Ok(id) => Some((repo.clone(), id)),
+            Err(_) => {
+                return refuse(format!(
+                    "`GITHUB_RUN_ID` is `{id}`, not a run id; GitHub Actions sets it, so unset it outside Actions"
+                ));
+            }
+        },
+        (Some(_), None) => {
+            return refuse(
+                "`GITHUB_RUN_ID` is set but `GITHUB_REPOSITORY` is not; set both (as GitHub Actions does) or neither",
+            );
+        }
+    };
+    let api_url = env("GITHUB_API_URL").unwrap_or_else(|| github::DEFAULT_API_URL.to_string());
+    let api_url = base_url(
+        &format!("GITHUB_API_URL={api_url}"),
+        &api_url,
+        github::DEFAULT_API_URL,
+    )?;
+    let skew = match skew {
+        None => github::DEFAULT_SKEW,
+        Some(text) => {
+            duration::parse(text).map_err(|error| ConfigError(format!("`--skew`: {error}")))?
+        }
+    };
+    Ok(Some(github::Settings {
+        api_url,
+        repos,
+        current_run,
+        skew,
+        timeout: client.timeout,
+        retries: client.retries,
+    }))
 }
 
 #[cfg(test)]
@@ -455,6 +552,108 @@ mod tests {
                 .base_url,
             "http://127.0.0.1:5000"
         );
+    }
+
+    /// `--github-live-runs` settings with this environment instead of the process's.
+    fn github(args: &[&str], env: &[(&str, &str)]) -> Result<Option<github::Settings>, String> {
+        let cli = Cli::try_parse_from(std::iter::once("heroku-reaper").chain(args.iter().copied()))
+            .unwrap();
+        let client = client_options(&cli.reap).unwrap();
+        let lookup = |name: &str| {
+            env.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_string())
+        };
+        github_settings(&cli.reap, &client, &lookup).map_err(|error| error.0)
+    }
+
+    #[test]
+    fn github_settings_come_from_actions_variables_and_flags() {
+        let actions = [
+            ("GITHUB_REPOSITORY", "heroku/ruby"),
+            ("GITHUB_RUN_ID", "42"),
+        ];
+        let settings = github(
+            &[
+                "--github-live-runs",
+                "--github-repo",
+                "heroku/python,Heroku/Ruby",
+                "--github-repo",
+                "heroku/go",
+            ],
+            &actions,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            settings.repos,
+            ["heroku/ruby", "heroku/python", "heroku/go"]
+        );
+        assert_eq!(settings.current_run, Some(("heroku/ruby".into(), 42)));
+        assert_eq!(settings.api_url, "https://api.github.com");
+        assert_eq!(settings.skew, Duration::from_secs(120));
+        assert_eq!((settings.timeout, settings.retries), (DEFAULT_TIMEOUT, 3));
+
+        let enterprise = github(
+            &["--github-live-runs", "--skew", "30s"],
+            &[
+                ("GITHUB_REPOSITORY", "acme/app"),
+                ("GITHUB_API_URL", "https://github.acme.com/api/v3/"),
+                ("GITHUB_RUN_ID", ""),
+            ],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(enterprise.api_url, "https://github.acme.com/api/v3");
+        assert_eq!(enterprise.current_run, None);
+        assert_eq!(enterprise.skew, Duration::from_secs(30));
+
+        // Off unless asked; Actions' variables alone change nothing.
+        assert_eq!(github(&[], &actions), Ok(None));
+    }
+
+    #[test]
+    fn bad_github_settings_name_the_flag_or_variable() {
+        let refused = |args: &[&str], env: &[(&str, &str)]| github(args, env).unwrap_err();
+        assert!(refused(&["--github-live-runs"], &[]).contains("`GITHUB_REPOSITORY`"));
+        assert!(
+            refused(&["--github-live-runs", "--github-repo", "ruby"], &[])
+                .contains("`--github-repo`: `ruby` is not `OWNER/NAME`")
+        );
+        assert!(
+            refused(&["--github-live-runs"], &[("GITHUB_REPOSITORY", "a/b/c")])
+                .starts_with("`GITHUB_REPOSITORY`:")
+        );
+        assert!(
+            refused(
+                &["--github-live-runs"],
+                &[("GITHUB_REPOSITORY", "a/b"), ("GITHUB_RUN_ID", "x")]
+            )
+            .contains("not a run id")
+        );
+        assert!(
+            refused(
+                &["--github-live-runs", "--github-repo", "a/b"],
+                &[("GITHUB_RUN_ID", "7")]
+            )
+            .contains("`GITHUB_REPOSITORY` is not")
+        );
+        assert!(
+            refused(
+                &["--github-live-runs", "--github-repo", "a/b"],
+                &[("GITHUB_API_URL", "http://ghe.example.com")]
+            )
+            .contains("unencrypted")
+        );
+        assert!(
+            refused(
+                &["--github-live-runs", "--github-repo", "a/b", "--skew", "x"],
+                &[]
+            )
+            .starts_with("`--skew`:")
+        );
+        assert!(refused(&["--github-repo", "a/b"], &[]).contains("without `--github-live-runs`"));
+        assert!(refused(&["--skew", "1m"], &[]).contains("without `--github-live-runs`"));
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod config;
 pub mod credentials;
 pub mod demo;
 pub mod duration;
+pub mod github;
 pub mod heroku;
 pub mod lock;
 pub mod reap;

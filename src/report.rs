@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::duration;
-use crate::heroku::Usage;
+use crate::heroku::{ApiError, Usage};
 use crate::reap::cancel::Interrupt;
+use crate::reap::pipeline_plan::{PipelineDecision, PipelineVerdict};
 use crate::reap::plan::{Decision, Verdict};
 
 /// What happened to one app the plan said to delete.
@@ -46,6 +47,16 @@ impl Outcome {
             Outcome::Unknown => "unknown",
             Outcome::Planned => "would delete",
             Outcome::NotAttempted => "not attempted",
+        }
+    }
+
+    /// What a DELETE that failed with `error` ended in: unknown when it may have gone
+    /// through unanswered.
+    pub fn of_failure(error: &ApiError) -> Outcome {
+        if error.outcome_unknown() {
+            Outcome::Unknown
+        } else {
+            Outcome::Failed
         }
     }
 
@@ -166,6 +177,88 @@ pub struct Counts {
     pub other_shards: usize,
     /// Matching apps still listed at the end.
     pub remaining: usize,
+    /// With `--pipelines`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipelines: Option<PipelineCounts>,
+}
+
+/// What happened to the matching pipelines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PipelineCounts {
+    pub matched: usize,
+    /// Old enough, of this account or team, and with no app left coupled.
+    pub stale: usize,
+    pub deleted: usize,
+    pub conflicts: usize,
+    pub deleted_by_others: usize,
+    pub failed: usize,
+    pub unknown: usize,
+    pub not_attempted: usize,
+    pub coupled: usize,
+    pub kept: usize,
+    pub too_young: usize,
+    pub not_owned: usize,
+}
+
+/// One matching pipeline and what became of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineEntry {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub age_seconds: u64,
+    pub age: String,
+    pub verdict: PipelineVerdict,
+    pub reason: String,
+    /// The apps still coupled to it, by name when the run listed them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub coupled_apps: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl PipelineEntry {
+    pub fn from_decision(decision: &PipelineDecision) -> PipelineEntry {
+        PipelineEntry {
+            id: decision.pipeline.id.clone(),
+            name: decision.pipeline.name.clone(),
+            created_at: decision.pipeline.created_at,
+            age_seconds: decision.age.as_secs(),
+            age: duration::format(decision.age),
+            verdict: decision.verdict,
+            reason: decision.reason.clone(),
+            coupled_apps: decision.coupled_apps.clone(),
+            outcome: None,
+            http_status: None,
+            request_id: None,
+            error: None,
+        }
+    }
+}
+
+/// What GitHub said, with `--github-live-runs`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GithubReport {
+    pub repos: Vec<String>,
+    /// Matching apps created before this belong to no live run; absent when GitHub
+    /// could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cutoff: Option<DateTime<Utc>>,
+    /// `owner/name run ID, started HH:MM:SSZ`: the run the cutoff comes from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earliest: Option<String>,
+    pub live_runs: usize,
+    /// Apps younger than the TTL that the cutoff made stale.
+    pub orphaned: usize,
+    /// Why GitHub could not be read, and the TTL rule alone was used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -188,6 +281,11 @@ pub struct Report {
     pub requests: Usage,
     pub rate_limit_remaining: Option<u32>,
     pub apps: Vec<AppEntry>,
+    /// With `--pipelines`: every matching pipeline, oldest first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipelines: Option<Vec<PipelineEntry>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub github: Option<GithubReport>,
 }
 
 impl Report {
@@ -207,6 +305,8 @@ impl Report {
             requests: Usage::default(),
             rate_limit_remaining: None,
             apps: Vec::new(),
+            pipelines: None,
+            github: None,
         }
     }
 
@@ -246,8 +346,44 @@ impl Report {
                 Some(Outcome::Planned) | None => {}
             }
         }
+        counts.pipelines = self.pipelines.as_deref().map(pipeline_counts);
         self.counts = counts;
     }
+
+    /// Failed or unsettled deletes, apps and pipelines together.
+    pub fn failures(&self) -> usize {
+        let pipelines = self
+            .counts
+            .pipelines
+            .map_or(0, |counts| counts.failed + counts.unknown);
+        self.counts.failed + self.counts.unknown + pipelines
+    }
+}
+
+fn pipeline_counts(entries: &[PipelineEntry]) -> PipelineCounts {
+    let mut counts = PipelineCounts {
+        matched: entries.len(),
+        ..PipelineCounts::default()
+    };
+    for entry in entries {
+        match entry.verdict {
+            PipelineVerdict::Delete => counts.stale += 1,
+            PipelineVerdict::Coupled => counts.coupled += 1,
+            PipelineVerdict::Keep => counts.kept += 1,
+            PipelineVerdict::TooYoung => counts.too_young += 1,
+            PipelineVerdict::NotOwned => counts.not_owned += 1,
+        }
+        match entry.outcome {
+            Some(Outcome::Deleted | Outcome::DeletedResponseLost) => counts.deleted += 1,
+            Some(Outcome::Conflict) => counts.conflicts += 1,
+            Some(Outcome::DeletedByAnother) => counts.deleted_by_others += 1,
+            Some(Outcome::Failed) => counts.failed += 1,
+            Some(Outcome::Unknown) => counts.unknown += 1,
+            Some(Outcome::NotAttempted) => counts.not_attempted += 1,
+            Some(Outcome::LeftToAnother | Outcome::Planned) | None => {}
+        }
+    }
+    counts
 }
 
 /// The JSON document of `--format json` and `--report`.
@@ -265,7 +401,20 @@ pub fn app_line(entry: &AppEntry) -> String {
     line
 }
 
-/// The plan of a dry run: every matching app, its age, verdict and why.
+/// One line for a pipeline acted on, as it happens.
+pub fn pipeline_line(entry: &PipelineEntry) -> String {
+    let outcome = entry.outcome.map_or("", Outcome::label);
+    let mut line = format!(
+        "{outcome:<34} {:<30} {:>7}  pipeline",
+        entry.name, entry.age
+    );
+    if let Some(error) = &entry.error {
+        line.push_str(&format!("  {error}"));
+    }
+    line
+}
+
+/// The plan of a dry run: every matching app (and pipeline), its age, verdict and why.
 pub fn plan_table(report: &Report) -> String {
     let mut out = format!("{:<11} {:<30} {:>7}  {}\n", "verdict", "app", "age", "why");
     for entry in &report.apps {
@@ -276,6 +425,21 @@ pub fn plan_table(report: &Report) -> String {
             entry.age,
             entry.reason
         ));
+    }
+    if let Some(pipelines) = &report.pipelines {
+        out.push_str(&format!(
+            "\n{:<11} {:<30} {:>7}  {}\n",
+            "verdict", "pipeline", "age", "why"
+        ));
+        for entry in pipelines {
+            out.push_str(&format!(
+                "{:<11} {:<30} {:>7}  {}\n",
+                entry.verdict.label(),
+                entry.name,
+                entry.age,
+                entry.reason
+            ));
+        }
     }
     out
 }
@@ -332,10 +496,66 @@ pub fn summary(report: &Report) -> String {
     for (name, value) in rows {
         out.push_str(&format!("  {name:<16} {value:>6}\n"));
     }
+    if let Some(pipelines) = &c.pipelines {
+        out.push_str(&pipelines_line(pipelines, report.dry_run));
+    }
+    if let Some(github) = &report.github {
+        out.push_str(&github_line(github));
+    }
     if let Some(message) = &report.message {
         out.push_str(&format!("{message}\n"));
     }
     out
+}
+
+fn pipelines_line(c: &PipelineCounts, dry_run: bool) -> String {
+    let mut parts = vec![format!("{} matched", c.matched)];
+    if dry_run {
+        parts.push(format!("{} would delete", c.stale));
+    } else {
+        parts.push(format!("{} deleted", c.deleted));
+        parts.push(format!("{} conflicts", c.conflicts));
+        for (count, what) in [
+            (c.deleted_by_others, "by other reapers"),
+            (c.failed + c.unknown, "failed"),
+            (c.not_attempted, "not attempted"),
+        ] {
+            if count > 0 {
+                parts.push(format!("{count} {what}"));
+            }
+        }
+    }
+    for (count, what) in [
+        (c.coupled, "coupled"),
+        (c.kept, "kept"),
+        (c.too_young, "too young"),
+        (c.not_owned, "not owned"),
+    ] {
+        if count > 0 {
+            parts.push(format!("{count} {what}"));
+        }
+    }
+    format!("pipelines: {}\n", parts.join(", "))
+}
+
+fn github_line(github: &GithubReport) -> String {
+    match (&github.warning, github.cutoff) {
+        (Some(warning), _) => format!("github: not read, so only the TTL decided: {warning}\n"),
+        (None, Some(cutoff)) => format!(
+            "github: {} live runs in {}; {} {} younger than the TTL created before the cutoff, {}{}\n",
+            github.live_runs,
+            github.repos.join(", "),
+            github.orphaned,
+            if github.orphaned == 1 { "app" } else { "apps" },
+            cutoff.format("%Y-%m-%dT%H:%M:%SZ"),
+            github
+                .earliest
+                .as_ref()
+                .map(|run| format!(" (the earliest run, {run}, less the skew)"))
+                .unwrap_or_default()
+        ),
+        (None, None) => String::new(),
+    }
 }
 
 fn status_words(report: &Report) -> &'static str {
@@ -448,6 +668,146 @@ mod tests {
         };
         report.tally();
         report
+    }
+
+    fn pipeline(
+        name: &str,
+        verdict: PipelineVerdict,
+        reason: &str,
+        outcome: Option<Outcome>,
+    ) -> PipelineEntry {
+        PipelineEntry {
+            id: format!("id-{name}"),
+            name: name.to_string(),
+            created_at: "2026-11-27T11:00:00Z".parse().unwrap(),
+            age_seconds: 3600,
+            age: "60m".to_string(),
+            verdict,
+            reason: reason.to_string(),
+            coupled_apps: Vec::new(),
+            outcome,
+            http_status: None,
+            request_id: None,
+            error: None,
+        }
+    }
+
+    /// The sample with `--github-live-runs` and `--pipelines`: an orphaned young app, and
+    /// a pipeline of each verdict.
+    fn sample_with_github_and_pipelines(dry_run: bool) -> Report {
+        let mut report = sample(dry_run);
+        let orphaned = "orphaned: created before every live run; earliest is heroku/heroku-buildpack-ruby run 123, started 11:58:01Z";
+        let outcome = if dry_run {
+            Outcome::Planned
+        } else {
+            Outcome::Deleted
+        };
+        report.apps.insert(
+            3,
+            entry(
+                "hatchet-t-abcdef0123",
+                8,
+                Verdict::Delete,
+                orphaned,
+                Some(outcome),
+            ),
+        );
+        let mut coupled = pipeline(
+            "hatchet-t-1234567890",
+            PipelineVerdict::Coupled,
+            "still coupled to `hatchet-t-1234567890`",
+            None,
+        );
+        coupled.coupled_apps = vec!["hatchet-t-1234567890".into()];
+        report.pipelines = Some(vec![
+            pipeline(
+                "hatchet-t-0a1b2c3d4e",
+                PipelineVerdict::Delete,
+                "older than 10m; its apps go first (`hatchet-t-0a1b2c3d4e`)",
+                Some(outcome),
+            ),
+            pipeline(
+                "hatchet-t-99887766aa",
+                PipelineVerdict::Delete,
+                "older than 10m; no app is coupled to it",
+                Some(if dry_run {
+                    Outcome::Planned
+                } else {
+                    Outcome::Conflict
+                }),
+            ),
+            coupled,
+            PipelineEntry {
+                age_seconds: 180,
+                age: "3m".into(),
+                ..pipeline(
+                    "hatchet-t-young00001",
+                    PipelineVerdict::TooYoung,
+                    "younger than 10m; a test may still use it",
+                    None,
+                )
+            },
+        ]);
+        report.github = Some(GithubReport {
+            repos: vec![
+                "heroku/heroku-buildpack-ruby".into(),
+                "heroku/heroku-buildpack-python".into(),
+            ],
+            cutoff: Some("2026-11-27T11:56:01Z".parse().unwrap()),
+            earliest: Some("heroku/heroku-buildpack-ruby run 123, started 11:58:01Z".into()),
+            live_runs: 4,
+            orphaned: 1,
+            warning: None,
+        });
+        report.tally();
+        report
+    }
+
+    #[test]
+    fn dry_run_plan_with_github_and_pipelines() {
+        let report = sample_with_github_and_pipelines(true);
+        insta::assert_snapshot!(format!("{}\n{}", plan_table(&report), summary(&report)));
+    }
+
+    #[test]
+    fn json_document_with_github_and_pipelines() {
+        let report = sample_with_github_and_pipelines(false);
+        let counts = report.counts.pipelines.unwrap();
+        assert_eq!(
+            (
+                counts.matched,
+                counts.stale,
+                counts.deleted,
+                counts.conflicts
+            ),
+            (4, 2, 1, 1)
+        );
+        assert_eq!((counts.coupled, counts.too_young), (1, 1));
+        insta::assert_snapshot!(json(&report));
+    }
+
+    #[test]
+    fn a_github_warning_says_only_the_ttl_decided() {
+        let mut report = sample(false);
+        report.github = Some(GithubReport {
+            repos: vec!["heroku/heroku-buildpack-ruby".into()],
+            warning: Some("`GITHUB_TOKEN` is not set".into()),
+            ..GithubReport::default()
+        });
+        assert!(
+            summary(&report)
+                .contains("github: not read, so only the TTL decided: `GITHUB_TOKEN` is not set\n")
+        );
+        let line = pipeline_line(&pipeline(
+            "hatchet-t-0a1b2c3d4e",
+            PipelineVerdict::Delete,
+            "",
+            Some(Outcome::Deleted),
+        ));
+        assert_eq!(
+            line,
+            "deleted                            hatchet-t-0a1b2c3d4e               60m  pipeline"
+        );
     }
 
     #[test]

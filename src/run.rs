@@ -10,12 +10,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{Format, LockMode};
 use crate::config::Settings;
-use crate::credentials::{self, Credentials};
+use crate::credentials::{self, ApiKey, Credentials};
+use crate::github;
 use crate::heroku::Client;
 use crate::lock::{self, Acquired};
 use crate::reap::cancel::Cancel;
 use crate::reap::{self, Events};
-use crate::report::{self, AppEntry, Outcome, Report, Status};
+use crate::report::{self, AppEntry, GithubReport, Outcome, PipelineEntry, Report, Status};
 use crate::signals;
 
 /// Exit code for bad usage or configuration: nothing was sent.
@@ -92,9 +93,55 @@ async fn run_engine(settings: &Settings, credentials: &Credentials) -> anyhow::R
     let cancel = Cancel::default();
     signals::watch(cancel.clone(), settings.grace)
         .map_err(|error| anyhow::anyhow!("cannot watch for SIGINT and SIGTERM: {error}"))?;
-    let report = reap::reap_until(client, &settings.engine, &events, cancel, settings.grace).await;
+    let mut engine = settings.engine.clone();
+    let github = match &settings.github {
+        Some(github) => Some(live_runs(github, &mut engine, &events).await),
+        None => None,
+    };
+    let mut report = reap::reap_until(client, &engine, &events, cancel, settings.grace).await;
     events.done();
+    report.github = github.map(|mut github| {
+        github.orphaned = report
+            .apps
+            .iter()
+            .filter(|app| app.verdict == reap::plan::Verdict::Delete)
+            .filter(|app| app.reason.starts_with(reap::plan::ORPHANED))
+            .count();
+        github
+    });
     Ok(report)
+}
+
+/// `--github-live-runs`: the cutoff goes into the policy; when GitHub cannot be read,
+/// one warning, and the TTL rule alone.
+async fn live_runs(
+    settings: &github::Settings,
+    engine: &mut reap::Options,
+    events: &dyn reap::Events,
+) -> GithubReport {
+    let token = std::env::var("GITHUB_TOKEN")
+        .ok()
+        .filter(|token| !token.trim().is_empty())
+        .map(|token| ApiKey::new(token.trim()));
+    let mut report = GithubReport {
+        repos: settings.repos.clone(),
+        ..GithubReport::default()
+    };
+    match github::check(settings, token.as_ref()).await {
+        Ok(cutoff) => {
+            report.cutoff = Some(cutoff.at);
+            report.live_runs = cutoff.live_runs;
+            report.earliest = cutoff.earliest_run();
+            engine.policy.cutoff = Some(cutoff);
+        }
+        Err(error) => {
+            events.note(&format!(
+                "warning: cannot read GitHub's live workflow runs, so only the TTL decides: {error}"
+            ));
+            report.warning = Some(error.to_string());
+        }
+    }
+    report
 }
 
 fn finish(settings: &Settings, credentials: &Credentials, mut report: Report) -> ExitCode {
@@ -224,6 +271,16 @@ impl Events for Printer {
             }
             None => println!("{line}"),
         }
+    }
+
+    fn pipeline_outcome(&self, entry: &PipelineEntry) {
+        if self.format != Format::Human {
+            return;
+        }
+        println!(
+            "{}",
+            self.paint(report::pipeline_line(entry), entry.outcome)
+        );
     }
 
     fn note(&self, text: &str) {

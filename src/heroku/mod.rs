@@ -14,7 +14,10 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 
 pub use error::{ApiError, RequestLine};
-pub use types::{Account, App, ErrorBody, Identity, RateLimit, Team};
+pub use types::{
+    Account, App, Coupling, ErrorBody, Identity, Listed, Pipeline, PipelineOwner, RateLimit,
+    Reference, Team,
+};
 
 use crate::credentials::ApiKey;
 use range::Range;
@@ -172,7 +175,46 @@ impl Client {
 
     /// `DELETE /apps/{id}`.
     pub async fn delete_app(&self, id: &str) -> Result<Deletion, ApiError> {
-        let path = format!("/apps/{}", encode_segment(id));
+        self.delete(format!("/apps/{}", encode_segment(id))).await
+    }
+
+    /// `GET /teams/{team}`: for the team's id.
+    pub async fn team(&self, team: &str) -> Result<Team, ApiError> {
+        self.get_json(&format!("/teams/{}", encode_segment(team)))
+            .await
+    }
+
+    /// Every pipeline the account can see (`GET /pipelines`), all pages.
+    pub async fn list_pipelines(&self) -> Result<Vec<Pipeline>, ApiError> {
+        self.list("/pipelines").await
+    }
+
+    /// `GET /pipelines/{id}/pipeline-couplings`: the apps coupled to a pipeline.
+    pub async fn pipeline_couplings(&self, id: &str) -> Result<Vec<Coupling>, ApiError> {
+        self.get_json(&format!(
+            "/pipelines/{}/pipeline-couplings",
+            encode_segment(id)
+        ))
+        .await
+    }
+
+    /// `DELETE /pipelines/{id}`: answers as an app's DELETE does.
+    pub async fn delete_pipeline(&self, id: &str) -> Result<Deletion, ApiError> {
+        let deletion = self
+            .delete(format!("/pipelines/{}", encode_segment(id)))
+            .await?;
+        Ok(match deletion {
+            // The body is a pipeline, not an app.
+            Deletion::Deleted { request_id, .. } => Deletion::Deleted {
+                request_id,
+                app: None,
+            },
+            other => other,
+        })
+    }
+
+    /// One DELETE: 200 deleted it; 404, or 403 `forbidden`, means someone else did.
+    async fn delete(&self, path: String) -> Result<Deletion, ApiError> {
         let line = RequestLine {
             method: "DELETE",
             path: path.clone(),
@@ -226,7 +268,7 @@ impl Client {
         decode(&line, &answer)
     }
 
-    async fn list(&self, path: &str) -> Result<Vec<App>, ApiError> {
+    async fn list<T: DeserializeOwned + Listed>(&self, path: &str) -> Result<Vec<T>, ApiError> {
         let line = RequestLine {
             method: "GET",
             path: path.to_string(),
@@ -245,11 +287,11 @@ impl Client {
                 return Err(status_error(line, answer));
             }
             self.counters.list_pages.fetch_add(1, Ordering::Relaxed);
-            let page: Vec<App> = decode(&line, &answer)?;
+            let page: Vec<T> = decode(&line, &answer)?;
             let before = ids.len();
-            for app in page {
-                if ids.insert(app.id.clone()) {
-                    apps.push(app);
+            for item in page {
+                if ids.insert(item.id().to_string()) {
+                    apps.push(item);
                 }
             }
             if answer.status != StatusCode::PARTIAL_CONTENT {

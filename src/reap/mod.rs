@@ -3,6 +3,8 @@
 //! Deciding is pure (`plan`, `walk`); this module does the I/O around it.
 
 pub mod cancel;
+pub mod pipeline_plan;
+mod pipelines;
 pub mod plan;
 pub mod walk;
 
@@ -17,7 +19,7 @@ use tokio::task::JoinSet;
 use crate::cli::OnConflict;
 use crate::duration;
 use crate::heroku::{ApiError, App, Client, Deletion};
-use crate::report::{AppEntry, Outcome, Report, Status};
+use crate::report::{AppEntry, Outcome, PipelineEntry, Report, Status};
 use cancel::{Cancel, Interrupt};
 use plan::{Age, Decision, Policy, Scope, SoleOwner, Verdict};
 use walk::Walk;
@@ -45,6 +47,8 @@ pub struct Options {
     /// `None`: no cap.
     pub max_deletes: Option<usize>,
     pub concurrency: usize,
+    /// `--pipelines`: also reap orphaned pipelines, after the apps.
+    pub pipelines: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +65,8 @@ pub trait Events: Send + Sync {
     fn outcome(&self, entry: &AppEntry);
     /// Something worth a line: waiting, stopping, taking over.
     fn note(&self, text: &str);
+    /// A pipeline was acted on.
+    fn pipeline_outcome(&self, _entry: &PipelineEntry) {}
 }
 
 /// Runs one cleanup and reports it. Errors end up in the report, never as a panic.
@@ -105,8 +111,10 @@ pub async fn reap_until(
         failures_in_a_row: 0,
         cancel,
         grace,
+        pipelines: None,
     };
     let ended = run.rounds().await;
+    let ended = run.pipelines(ended).await;
     run.finish(ended, started).await
 }
 
@@ -161,6 +169,8 @@ struct Run<'a> {
     cancel: Cancel,
     /// After an interrupt, how long the DELETEs in flight may take to answer.
     grace: Duration,
+    /// With `--pipelines`, once the apps are done: every matching pipeline.
+    pipelines: Option<Vec<PipelineEntry>>,
 }
 
 impl Run<'_> {
@@ -527,11 +537,7 @@ impl Run<'_> {
             // Not sent: the app is left for a run with budget to spare.
             Err(error @ ApiError::Reserve { .. }) => Err(Stop::Api(error)),
             Err(error) => {
-                let outcome = if error.outcome_unknown() {
-                    Outcome::Unknown
-                } else {
-                    Outcome::Failed
-                };
+                let outcome = Outcome::of_failure(&error);
                 let request_id = error.request_id().map(str::to_string);
                 let message = error.to_string();
                 self.finish_entry(id, outcome, error.status(), request_id, Some(message));
@@ -831,13 +837,14 @@ impl Run<'_> {
         let remaining = self.remaining_matching();
         let mut report = self.report;
         report.apps = self.entries.into_values().collect();
+        report.pipelines = self.pipelines;
         report
             .apps
             .sort_by(|a, b| (a.created_at, &a.name).cmp(&(b.created_at, &b.name)));
         report.counts.remaining = remaining;
         report.tally();
         report.status = match status {
-            Status::Done if report.counts.failed + report.counts.unknown > 0 => Status::Failed,
+            Status::Done if report.failures() > 0 => Status::Failed,
             status => status,
         };
         report.message = message;

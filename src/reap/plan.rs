@@ -7,7 +7,11 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::duration;
+use crate::github::Cutoff;
 use crate::heroku::App;
+
+/// How the reason of an app that the GitHub cutoff made stale begins.
+pub const ORPHANED: &str = "orphaned: ";
 
 pub const NOT_OWNED: &str = "owned by another user; this account only collaborates on it";
 
@@ -57,6 +61,8 @@ pub struct Policy {
     pub keep: Vec<glob::Pattern>,
     pub age: Age,
     pub scope: Scope,
+    /// `--github-live-runs`: apps created before it belong to no live run.
+    pub cutoff: Option<Cutoff>,
     /// `--shard I/N`: this reaper deletes only its share of the stale apps.
     pub shard: Option<Shard>,
 }
@@ -171,26 +177,37 @@ fn verdict(app: &App, age: Duration, policy: &Policy, owner: Option<&str>) -> (V
             return (Verdict::NotOwned, NOT_OWNED.to_string());
         }
     }
-    let stale_reason = match policy.age {
-        Age::OlderThan(ttl) if age <= ttl => {
-            let reason = format!(
-                "younger than {}; a test may still use it",
-                duration::format(ttl)
-            );
-            return (Verdict::TooYoung, reason);
-        }
-        Age::OlderThan(ttl) => format!("older than {}", duration::format(ttl)),
-        Age::Any => "`--all`: any age".to_string(),
-    };
-    match policy.shard {
-        Some(shard) if !shard.owns(&app.id) => {
+    match (by_age(app.created_at, age, policy), policy.shard) {
+        ((Verdict::Delete, stale), Some(shard)) if !shard.owns(&app.id) => {
             let theirs = shard_of(&app.id, shard.count);
             (
                 Verdict::OtherShard,
-                format!("{stale_reason}; shard {theirs}/{} deletes it", shard.count),
+                format!("{stale}; shard {theirs}/{} deletes it", shard.count),
             )
         }
-        _ => (Verdict::Delete, stale_reason),
+        (decided, _) => decided,
+    }
+}
+
+/// The age rule alone: `--all`, the TTL, or else the GitHub cutoff, which may only add
+/// apps to delete. Gives `Delete` or `TooYoung`, and why.
+pub fn by_age(created_at: DateTime<Utc>, age: Duration, policy: &Policy) -> (Verdict, String) {
+    match (policy.age, &policy.cutoff) {
+        (Age::Any, _) => (Verdict::Delete, "`--all`: any age".to_string()),
+        (Age::OlderThan(ttl), _) if age > ttl => (
+            Verdict::Delete,
+            format!("older than {}", duration::format(ttl)),
+        ),
+        (Age::OlderThan(_), Some(cutoff)) if created_at < cutoff.at => {
+            (Verdict::Delete, format!("{ORPHANED}{}", cutoff.reason()))
+        }
+        (Age::OlderThan(ttl), _) => (
+            Verdict::TooYoung,
+            format!(
+                "younger than {}; a test may still use it",
+                duration::format(ttl)
+            ),
+        ),
     }
 }
 
@@ -256,6 +273,7 @@ mod tests {
             age: Age::OlderThan(Duration::from_secs(600)),
             scope: Scope::Account,
             shard: None,
+            cutoff: None,
         }
     }
 
@@ -400,6 +418,51 @@ mod tests {
             .collect();
         let decisions = plan(&apps, now(), &policy, Some(ME));
         assert!(decisions.iter().all(|d| d.verdict == Verdict::TooYoung));
+    }
+
+    #[test]
+    fn the_github_cutoff_adds_young_orphans_and_nothing_else() {
+        let mut policy = policy();
+        let started = now() - chrono::Duration::minutes(4);
+        let earliest = crate::github::LiveRun::new("o/r", 123, started, Some(started));
+        // The cutoff: 4 minutes ago, less 2 of skew.
+        policy.cutoff = Some(crate::github::cutoff(
+            &[earliest],
+            None,
+            now(),
+            Duration::from_secs(120),
+        ));
+        let apps = [
+            app("hatchet-t-old", 30),
+            app("hatchet-t-orphan", 8),
+            app("hatchet-t-atcutoff", 6),
+            app("hatchet-t-inskew", 5),
+            app("hatchet-t-new", 1),
+        ];
+        let decisions = plan(&apps, now(), &policy, Some(ME));
+        assert_eq!(
+            verdicts(&decisions),
+            [
+                ("hatchet-t-old", Verdict::Delete),
+                ("hatchet-t-orphan", Verdict::Delete),
+                ("hatchet-t-atcutoff", Verdict::TooYoung),
+                ("hatchet-t-inskew", Verdict::TooYoung),
+                ("hatchet-t-new", Verdict::TooYoung),
+            ]
+        );
+        assert_eq!(decisions[0].reason, "older than 10m");
+        assert_eq!(
+            decisions[1].reason,
+            "orphaned: created before every live run; earliest is o/r run 123, started 11:56:00Z"
+        );
+        assert_eq!(
+            decisions[4].reason,
+            "younger than 10m; a test may still use it"
+        );
+        // Never instead of the other rules: a kept orphan stays kept.
+        policy.keep = vec![glob::Pattern::new("hatchet-t-orphan").unwrap()];
+        let decisions = plan(&apps[1..2], now(), &policy, Some(ME));
+        assert_eq!(decisions[0].verdict, Verdict::Keep);
     }
 
     #[test]

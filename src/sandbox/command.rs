@@ -51,6 +51,11 @@ fn summary(options: &Options, url: &str) -> String {
     if server.jitter > 0.0 {
         latency.push_str(&format!(" (±{:.0}%)", server.jitter * 100.0));
     }
+    let coupled_pipelines = if seed.coupled_pipelines {
+        seed.stale + seed.fresh
+    } else {
+        0
+    };
     let starting = server
         .rate_limit_remaining
         .unwrap_or(server.rate_limit_pool);
@@ -71,6 +76,7 @@ seeded {total} apps (seed {seed_number}):
   {other:>5} other   names that do not start with `{prefix}`
   {team_apps:>5} team    `{prefix}…` of team `{team}`: reaped only with `--team {team}`
   {shared:>5} shared  `{prefix}…` of another user: the account may not delete them
+and {pipelines} pipelines: {coupled}{orphans} old `{prefix}…` ones with no app (`--pipelines`)
 rate limit: {starting} of {pool} requests left, refilling {refill}/min; latency {latency}
 {faults}point heroku-reaper at it:
   export HEROKU_API_URL={url} HEROKU_API_KEY={token}
@@ -89,6 +95,13 @@ Ctrl-C to stop.
         pool = server.rate_limit_pool,
         refill = server.rate_limit_refill_per_minute,
         token = options.token,
+        pipelines = coupled_pipelines + seed.orphan_pipelines,
+        coupled = if seed.coupled_pipelines {
+            "one named after and coupled to each stale and fresh app, and "
+        } else {
+            ""
+        },
+        orphans = seed.orphan_pipelines,
     )
 }
 
@@ -195,6 +208,7 @@ mod tests {
             "5 other",
             "3 team    `hatchet-t-…` of team `hatchet-ci`: reaped only with `--team hatchet-ci`",
             "2 shared",
+            "and 43 pipelines: one named after and coupled to each stale and fresh app, and 3 old `hatchet-t-…` ones with no app (`--pipelines`)",
             "4500 of 4500 requests left, refilling 75/min; latency 0s, DELETE 150ms (±50%)",
             "export HEROKU_API_URL=http://127.0.0.1:4567 HEROKU_API_KEY=sandbox-token",
             "curl -s http://127.0.0.1:4567/__sandbox/stats",

@@ -13,15 +13,17 @@ use axum::extract::{Extension, MatchedPath, Path, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get};
 use http_body::Frame;
 use serde::Serialize;
 use tokio::time::{Instant, sleep_until};
 
 use super::Shared;
 use super::faults::{self, Fault, Loss};
-use super::json::{AccountJson, AppJson, ErrorJson, date_time};
-use super::model::App;
+use super::json::{
+    AccountJson, AppJson, CouplingJson, ErrorJson, PipelineJson, TeamJson, date_time,
+};
+use super::model::{App, Pipeline};
 use super::range::{self, ACCEPT_RANGES, Field, Range, RangeError};
 use super::seed::uuid_v4;
 use super::store::Refusal;
@@ -40,6 +42,13 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/apps", get(list_apps))
         .route("/apps/{app}", get(app_info).delete(delete_app))
         .route("/teams/{team}/apps", get(team_apps))
+        .route("/teams/{team}", get(team_info))
+        .route("/pipelines", get(list_pipelines))
+        .route("/pipelines/{pipeline}", delete(delete_pipeline))
+        .route(
+            "/pipelines/{pipeline}/pipeline-couplings",
+            get(pipeline_couplings),
+        )
         // A route layer: unknown routes skip the checks and the counters.
         .route_layer(middleware::from_fn_with_state(shared.clone(), gate));
     let inspection = Router::new()
@@ -97,6 +106,22 @@ impl ApiError {
                 "Your account reached the API rate limit. Please wait a few minutes before making new requests.",
             )
         }
+    }
+
+    fn pipeline_not_found() -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Couldn't find that pipeline.",
+        )
+    }
+
+    fn team_not_found() -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Couldn't find that team.",
+        )
     }
 
     fn app_not_found() -> ApiError {
@@ -418,11 +443,7 @@ async fn team_apps(
 ) -> Result<Response, ApiError> {
     let known = &shared.world.team;
     if team != known.name && team != known.id {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "Couldn't find that team.",
-        ));
+        return Err(ApiError::team_not_found());
     }
     if let Some(page) = endless_page(&headers) {
         return Ok(page);
@@ -478,20 +499,24 @@ fn list(shared: &Shared, range: &Range, wanted: impl Fn(&App) -> bool) -> Respon
         .iter()
         .map(|&at| AppJson::from(apps[at]))
         .collect();
-    let status = match page.next_range {
+    let response = paged(&body, page.next_range);
+    store.count_list_page();
+    response
+}
+
+/// A page: 206 with `Next-Range` while more follow, else 200.
+fn paged(body: &impl Serialize, next_range: Option<String>) -> Response {
+    let status = match next_range {
         Some(_) => StatusCode::PARTIAL_CONTENT,
         None => StatusCode::OK,
     };
-    let mut response = json_response(status, &body);
-    store.count_list_page();
-    drop(store);
-
+    let mut response = json_response(status, body);
     let headers = response.headers_mut();
     headers.insert(
         header::ACCEPT_RANGES,
         HeaderValue::from_static(ACCEPT_RANGES),
     );
-    if let Some(next) = page.next_range {
+    if let Some(next) = next_range {
         // Ids, names and date-times are ASCII, so the header always forms.
         if let Ok(next) = HeaderValue::from_str(&next) {
             headers.insert(NEXT_RANGE, next);
@@ -540,6 +565,87 @@ async fn delete_app(
     sleep_until(deadline).await;
     let deleted = shared.store().finish_delete(&app.id).unwrap_or(app);
     Ok(json_response(StatusCode::OK, &AppJson::from(&deleted)))
+}
+
+async fn team_info(
+    State(shared): State<Arc<Shared>>,
+    Path(team): Path<String>,
+) -> Result<Response, ApiError> {
+    let world = &shared.world;
+    if team != world.team.name && team != world.team.id {
+        return Err(ApiError::team_not_found());
+    }
+    let body = TeamJson::new(&world.team, world.account.created_at);
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// `GET /pipelines`: every pipeline, paged like the apps.
+async fn list_pipelines(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let range = read_range(&headers, &shared)?;
+    let store = shared.store();
+    let pipelines = store.pipelines();
+    let keys: Vec<String> = pipelines
+        .iter()
+        .map(|pipeline| pipeline_sort_key(pipeline, range.field))
+        .collect();
+    let page = range::page(&keys, &range);
+    let body: Vec<PipelineJson> = page
+        .indices
+        .iter()
+        .map(|&at| PipelineJson::from(&pipelines[at]))
+        .collect();
+    Ok(paged(&body, page.next_range))
+}
+
+fn pipeline_sort_key(pipeline: &Pipeline, field: Field) -> String {
+    match field {
+        Field::Id => pipeline.id.clone(),
+        Field::Name => pipeline.name.clone(),
+        Field::UpdatedAt => date_time(pipeline.created_at),
+    }
+}
+
+async fn pipeline_couplings(
+    State(shared): State<Arc<Shared>>,
+    Path(pipeline): Path<String>,
+) -> Result<Response, ApiError> {
+    let store = shared.store();
+    let couplings = store
+        .couplings_of(&pipeline)
+        .ok_or_else(ApiError::pipeline_not_found)?;
+    let body: Vec<CouplingJson> = couplings.into_iter().map(CouplingJson::from).collect();
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+async fn delete_pipeline(
+    State(shared): State<Arc<Shared>>,
+    Path(pipeline): Path<String>,
+    Extension(Deadline(deadline)): Extension<Deadline>,
+) -> Result<Response, ApiError> {
+    let begun = shared.store().begin_delete_pipeline(&pipeline);
+    let pipeline = begun.map_err(|refusal| match refusal {
+        Refusal::Unknown | Refusal::Gone => ApiError::pipeline_not_found(),
+        Refusal::Deleting => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("Pipeline `{pipeline}` is being deleted already."),
+        ),
+        Refusal::NotOwner => ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("Only the owner of pipeline `{pipeline}` can delete it."),
+        ),
+    })?;
+    // As for apps: listed, and refusing other DELETEs, for the whole latency.
+    sleep_until(deadline).await;
+    let deleted = shared
+        .store()
+        .finish_delete_pipeline(&pipeline.id)
+        .unwrap_or(pipeline);
+    Ok(json_response(StatusCode::OK, &PipelineJson::from(&deleted)))
 }
 
 async fn sandbox_stats(State(shared): State<Arc<Shared>>) -> Response {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::model::{Account, App, Team};
+use super::model::{Account, App, Coupling, Pipeline, Team};
 use super::range::DATE_TIME;
 
 /// The stack and build generation every sandbox app runs on.
@@ -157,6 +157,111 @@ impl<'a> AccountJson<'a> {
             two_factor_authentication: true,
             updated_at: date_time(account.created_at),
             verified: true,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Id<'a> {
+    pub id: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct PipelineOwnerJson<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+}
+
+/// `definitions.pipeline` of the schema, every property.
+#[derive(Serialize)]
+pub struct PipelineJson<'a> {
+    created_at: String,
+    generation: Named<'a>,
+    id: &'a str,
+    name: &'a str,
+    owner: PipelineOwnerJson<'a>,
+    updated_at: String,
+}
+
+impl<'a> From<&'a Pipeline> for PipelineJson<'a> {
+    fn from(pipeline: &'a Pipeline) -> PipelineJson<'a> {
+        PipelineJson {
+            created_at: date_time(pipeline.created_at),
+            generation: GENERATION,
+            id: &pipeline.id,
+            name: &pipeline.name,
+            owner: PipelineOwnerJson {
+                id: &pipeline.owner_id,
+                kind: pipeline.owner_type,
+            },
+            updated_at: date_time(pipeline.created_at),
+        }
+    }
+}
+
+/// `definitions.pipeline-coupling` of the schema, every property.
+#[derive(Serialize)]
+pub struct CouplingJson<'a> {
+    app: Id<'a>,
+    created_at: String,
+    id: &'a str,
+    pipeline: Id<'a>,
+    stage: &'a str,
+    updated_at: String,
+}
+
+impl<'a> From<&'a Coupling> for CouplingJson<'a> {
+    fn from(coupling: &'a Coupling) -> CouplingJson<'a> {
+        CouplingJson {
+            app: Id {
+                id: &coupling.app_id,
+            },
+            created_at: date_time(coupling.created_at),
+            id: &coupling.id,
+            pipeline: Id {
+                id: &coupling.pipeline_id,
+            },
+            stage: coupling.stage,
+            updated_at: date_time(coupling.created_at),
+        }
+    }
+}
+
+/// `definitions.team` of the schema, every property: a small team outside any
+/// enterprise account.
+#[derive(Serialize)]
+pub struct TeamJson<'a> {
+    created_at: String,
+    credit_card_collections: bool,
+    default: bool,
+    enterprise_account: Option<()>,
+    id: &'a str,
+    identity_provider: Option<()>,
+    membership_limit: Option<u32>,
+    name: &'a str,
+    provisioned_licenses: bool,
+    role: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    updated_at: String,
+}
+
+impl<'a> TeamJson<'a> {
+    pub fn new(team: &'a Team, created_at: DateTime<Utc>) -> TeamJson<'a> {
+        TeamJson {
+            created_at: date_time(created_at),
+            credit_card_collections: true,
+            default: true,
+            enterprise_account: None,
+            id: &team.id,
+            identity_provider: None,
+            membership_limit: Some(25),
+            name: &team.name,
+            provisioned_licenses: false,
+            role: "member",
+            kind: "team",
+            updated_at: date_time(created_at),
         }
     }
 }

@@ -72,6 +72,17 @@ pub struct SandboxApp {
     pub owner_id: String,
 }
 
+/// A pipeline as tests see it.
+#[derive(Clone, Debug, Serialize)]
+pub struct SandboxPipeline {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub owner_id: String,
+    /// Ids of the apps coupled to it.
+    pub apps: Vec<String>,
+}
+
 /// What the sandbox has answered so far.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Stats {
@@ -90,6 +101,10 @@ pub struct Stats {
     pub rate_limited: u64,
     /// Faults met, by name (`"reset"`, `"lost-cut"`, see [`Fault::name`]).
     pub faults: BTreeMap<String, u64>,
+    /// DELETEs that deleted a pipeline.
+    pub pipeline_deletes: u64,
+    /// Pipeline DELETEs refused because another DELETE removed it or is removing it.
+    pub pipeline_conflicts: u64,
     /// The lowest `RateLimit-Remaining` sent (the starting pool before any).
     pub min_remaining: u32,
     /// Tokens in the pool now.
@@ -176,6 +191,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// does not change the ids of apps added later.
 const LATENCY_STREAM: u64 = 0x9e37_79b9_7f4a_7c15;
 
+/// Pipelines draw from their own stream too, so seeding them changes no app's id.
+const PIPELINE_STREAM: u64 = 0x85eb_ca6b_c2b2_ae35;
+
 /// A running sandbox; dropping it stops the server.
 pub struct Sandbox {
     shared: Arc<Shared>,
@@ -199,6 +217,8 @@ impl Sandbox {
         let mut rng = Rng::with_seed(seed.seed);
         let world = seed::world(&mut rng, &seed.team_name, now);
         let apps = seed::apps(&seed, &world, now, &mut rng);
+        let mut pipeline_rng = Rng::with_seed(seed.seed ^ PIPELINE_STREAM);
+        let (pipelines, couplings) = seed::pipelines(&seed, &world, &apps, now, &mut pipeline_rng);
         let starting = server
             .rate_limit_remaining
             .unwrap_or(server.rate_limit_pool);
@@ -208,7 +228,8 @@ impl Sandbox {
             server.rate_limit_refill_per_minute,
         );
         let latency = Rng::with_seed(seed.seed ^ LATENCY_STREAM);
-        let mut store = Store::new(world.account.identity.id.clone(), apps, pool, rng, latency);
+        let mut store = Store::new(world.account.identity.id.clone(), apps, pool, rng, latency)
+            .with_pipelines(pipelines, couplings);
         if let Some(mix) = &server.faults {
             store.draw_faults(RandomFaults::new(
                 mix.clone(),
@@ -335,6 +356,59 @@ impl Sandbox {
         let added = store.insert(app).map(model::App::summary);
         drop(store);
         added.unwrap_or_else(|| panic!("an app named `{name}` exists already"))
+    }
+
+    /// The pipelines that exist now, with the apps coupled to each.
+    pub fn pipelines(&self) -> Vec<SandboxPipeline> {
+        let store = self.shared.store();
+        let couplings = store.couplings();
+        store
+            .pipelines()
+            .iter()
+            .map(|pipeline| pipeline.summary(couplings))
+            .collect()
+    }
+
+    /// The pipelines deleted so far, in order of deletion.
+    pub fn deleted_pipelines(&self) -> Vec<SandboxPipeline> {
+        let store = self.shared.store();
+        store
+            .deleted_pipelines()
+            .iter()
+            .map(|pipeline| pipeline.summary(&[]))
+            .collect()
+    }
+
+    /// Adds a pipeline owned by the account, created `age` ago.
+    ///
+    /// # Panics
+    /// If `name` breaks Heroku's naming rule for pipelines or one of that name exists.
+    pub fn add_pipeline(&self, name: &str, age: Duration) -> SandboxPipeline {
+        assert!(
+            model::is_valid_pipeline_name(name),
+            "`{name}` is not a pipeline name Heroku allows: `^[a-z][a-z0-9-]{{2,29}}$`"
+        );
+        let created_at = seed::ago(Utc::now().trunc_subsecs(0), age);
+        let owner = &self.shared.world.account.identity;
+        let mut store = self.shared.store();
+        let pipeline = seed::pipeline(store.id_rng(), name, created_at, owner);
+        let added = store.insert_pipeline(pipeline).map(|p| p.summary(&[]));
+        drop(store);
+        added.unwrap_or_else(|| panic!("a pipeline named `{name}` exists already"))
+    }
+
+    /// Couples the app `app_id` to the pipeline `pipeline_id`.
+    ///
+    /// # Panics
+    /// If either does not exist.
+    pub fn couple(&self, pipeline_id: &str, app_id: &str) {
+        let mut store = self.shared.store();
+        let created_at = Utc::now().trunc_subsecs(0);
+        let coupling = seed::coupling(store.id_rng(), pipeline_id, app_id, created_at);
+        assert!(
+            store.couple(coupling).is_some(),
+            "no pipeline `{pipeline_id}` or no app `{app_id}` to couple"
+        );
     }
 
     /// The next `times` requests to `route` meet `fault`. `route` is the method and the

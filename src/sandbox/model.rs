@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Role, SandboxApp};
+use super::{Role, SandboxApp, SandboxPipeline};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
@@ -109,6 +109,44 @@ impl App {
     }
 }
 
+/// A pipeline, owned by a user or by a team.
+#[derive(Clone, Debug)]
+pub struct Pipeline {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub owner_id: String,
+    /// `user` or `team`.
+    pub owner_type: &'static str,
+}
+
+/// An app coupled to a pipeline, at a stage.
+#[derive(Clone, Debug)]
+pub struct Coupling {
+    pub id: String,
+    pub pipeline_id: String,
+    pub app_id: String,
+    pub stage: &'static str,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Pipeline {
+    /// What tests see: the pipeline and the ids of the apps coupled to it.
+    pub fn summary(&self, couplings: &[Coupling]) -> SandboxPipeline {
+        SandboxPipeline {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            created_at: self.created_at,
+            owner_id: self.owner_id.clone(),
+            apps: couplings
+                .iter()
+                .filter(|coupling| coupling.pipeline_id == self.id)
+                .map(|coupling| coupling.app_id.clone())
+                .collect(),
+        }
+    }
+}
+
 /// Heroku's rule for app names: `^[a-z][a-z0-9-]{1,28}[a-z0-9]$`.
 pub fn is_valid_app_name(name: &str) -> bool {
     let bytes = name.as_bytes();
@@ -118,6 +156,16 @@ pub fn is_valid_app_name(name: &str) -> bool {
     (3..=30).contains(&bytes.len())
         && first.is_ascii_lowercase()
         && (last.is_ascii_lowercase() || last.is_ascii_digit())
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Heroku's rule for pipeline names: `^[a-z][a-z0-9-]{2,29}$`.
+pub fn is_valid_pipeline_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    (3..=30).contains(&bytes.len())
+        && bytes[0].is_ascii_lowercase()
         && bytes
             .iter()
             .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')

@@ -29,6 +29,10 @@ pub struct Seed {
     pub stale_age: Duration,
     pub fresh_age: Duration,
     pub seed: u64,
+    /// A pipeline named after each stale and fresh app, coupled to it.
+    pub coupled_pipelines: bool,
+    /// Old matching pipelines with no app.
+    pub orphan_pipelines: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -78,6 +82,8 @@ impl Default for Seed {
             stale_age: Duration::from_secs(30 * 60),
             fresh_age: Duration::from_secs(60),
             seed: 1,
+            coupled_pipelines: true,
+            orphan_pipelines: 3,
         }
     }
 }
@@ -124,6 +130,8 @@ impl From<&SeedArgs> for Seed {
             stale_age: args.stale_age,
             fresh_age: args.fresh_age,
             seed: args.seed,
+            coupled_pipelines: args.coupled_pipelines,
+            orphan_pipelines: args.orphan_pipelines,
         }
     }
 }
@@ -248,6 +256,13 @@ mod tests {
             (seed.team_apps, seed.collaborator_apps)
         );
         assert_eq!(options.seed.team_name, seed.team_name);
+        assert_eq!(
+            (
+                options.seed.coupled_pipelines,
+                options.seed.orphan_pipelines
+            ),
+            (seed.coupled_pipelines, seed.orphan_pipelines)
+        );
         assert_eq!(options.seed.prefix, seed.prefix);
         assert_eq!(
             (

@@ -9,7 +9,9 @@ use fastrand::Rng;
 
 use super::Role;
 use super::Seed;
-use super::model::{Account, App, Identity, Region, Release, Team, World, is_valid_app_name};
+use super::model::{
+    Account, App, Coupling, Identity, Pipeline, Region, Release, Team, World, is_valid_app_name,
+};
 
 /// A random version-4 UUID in its canonical lowercase form.
 pub fn uuid_v4(rng: &mut Rng) -> String {
@@ -156,6 +158,67 @@ pub fn apps(seed: &Seed, world: &World, now: DateTime<Utc>, rng: &mut Rng) -> Ve
     apps
 }
 
+/// A pipeline of `owner` (a user), with a fresh id.
+pub fn pipeline(
+    rng: &mut Rng,
+    name: &str,
+    created_at: DateTime<Utc>,
+    owner: &Identity,
+) -> Pipeline {
+    Pipeline {
+        id: uuid_v4(rng),
+        name: name.into(),
+        created_at,
+        owner_id: owner.id.clone(),
+        owner_type: "user",
+    }
+}
+
+/// An app coupled to a pipeline at the stage Hatchet's CI tests use.
+pub fn coupling(
+    rng: &mut Rng,
+    pipeline_id: &str,
+    app_id: &str,
+    created_at: DateTime<Utc>,
+) -> Coupling {
+    Coupling {
+        id: uuid_v4(rng),
+        pipeline_id: pipeline_id.into(),
+        app_id: app_id.into(),
+        stage: "development",
+        created_at,
+    }
+}
+
+/// Hatchet's CI habit: a pipeline named after each stale and fresh app, made with it and
+/// coupled to it; and `orphan_pipelines` old matching pipelines whose apps are gone.
+pub fn pipelines(
+    seed: &Seed,
+    world: &World,
+    apps: &[App],
+    now: DateTime<Utc>,
+    rng: &mut Rng,
+) -> (Vec<Pipeline>, Vec<Coupling>) {
+    let account = &world.account.identity;
+    let mut pipelines = Vec::new();
+    let mut couplings = Vec::new();
+    let coupled = apps
+        .iter()
+        .filter(|app| seed.coupled_pipelines && matches!(app.role, Role::Stale | Role::Fresh));
+    for app in coupled {
+        let pipeline = pipeline(rng, &app.name, app.created_at, account);
+        couplings.push(coupling(rng, &pipeline.id, &app.id, app.created_at));
+        pipelines.push(pipeline);
+    }
+    let mut names: HashSet<String> = apps.iter().map(|app| app.name.clone()).collect();
+    for n in 0..seed.orphan_pipelines {
+        let name = matching_name(rng, &seed.prefix, &mut names);
+        let created_at = ago(now, seed.stale_age + Duration::from_secs(n as u64));
+        pipelines.push(pipeline(rng, &name, created_at, account));
+    }
+    (pipelines, couplings)
+}
+
 /// Hatchet's form: the prefix and 10 hex digits.
 fn matching_name(rng: &mut Rng, prefix: &str, taken: &mut HashSet<String>) -> String {
     loop {
@@ -292,6 +355,52 @@ mod tests {
         }
         let names: HashSet<_> = apps.iter().map(|a| &a.name).collect();
         assert_eq!(names.len(), apps.len());
+    }
+
+    #[test]
+    fn pipelines_follow_hatchets_habit() {
+        let seed = Seed::default();
+        let (world, apps) = seeded(&seed);
+        let (pipelines, couplings) = pipelines(&seed, &world, &apps, now(), &mut Rng::with_seed(9));
+        assert_eq!(pipelines.len(), 30 + 10 + 3);
+        for app in apps
+            .iter()
+            .filter(|a| matches!(a.role, Role::Stale | Role::Fresh))
+        {
+            let pipeline = pipelines.iter().find(|p| p.name == app.name).unwrap();
+            assert_eq!(pipeline.created_at, app.created_at);
+            let coupled: Vec<_> = couplings
+                .iter()
+                .filter(|c| c.pipeline_id == pipeline.id)
+                .map(|c| &c.app_id)
+                .collect();
+            assert_eq!(coupled, [&app.id]);
+        }
+        let names: HashSet<_> = apps.iter().map(|a| &a.name).collect();
+        let orphans: Vec<_> = pipelines
+            .iter()
+            .filter(|p| !names.contains(&p.name))
+            .collect();
+        assert_eq!(orphans.len(), 3);
+        for orphan in orphans {
+            assert!(orphan.name.starts_with("hatchet-t-"));
+            assert!(now() - orphan.created_at >= TimeDelta::minutes(30));
+            assert!(couplings.iter().all(|c| c.pipeline_id != orphan.id));
+        }
+        assert!(
+            pipelines
+                .iter()
+                .all(|p| p.owner_id == world.account.identity.id)
+        );
+
+        let none = Seed {
+            coupled_pipelines: false,
+            orphan_pipelines: 0,
+            ..Seed::default()
+        };
+        let (seeded, coupled) =
+            super::pipelines(&none, &world, &apps, now(), &mut Rng::with_seed(9));
+        assert!(seeded.is_empty() && coupled.is_empty());
     }
 
     #[test]

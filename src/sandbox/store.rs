@@ -10,7 +10,7 @@ use fastrand::Rng;
 use super::Stats;
 use super::faults::{Fault, RandomFaults};
 use super::gcra::Pool;
-use super::model::App;
+use super::model::{App, Coupling, Pipeline};
 
 /// Why a DELETE is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +41,11 @@ pub struct Store {
     faults: Vec<Injected>,
     /// Faults drawn at random, when there is no injected one.
     random: Option<RandomFaults>,
+    pipelines: Vec<Pipeline>,
+    couplings: Vec<Coupling>,
+    /// Ids of the pipelines whose DELETE is in flight.
+    deleting_pipelines: HashSet<String>,
+    deleted_pipelines: Vec<Pipeline>,
 }
 
 /// A fault waiting for `times` more requests to `route` (`"METHOD /route"`).
@@ -70,7 +75,95 @@ impl Store {
             latency,
             faults: Vec::new(),
             random: None,
+            pipelines: Vec::new(),
+            couplings: Vec::new(),
+            deleting_pipelines: HashSet::new(),
+            deleted_pipelines: Vec::new(),
         }
+    }
+
+    /// The store with these pipelines and couplings as well.
+    pub fn with_pipelines(mut self, pipelines: Vec<Pipeline>, couplings: Vec<Coupling>) -> Store {
+        self.pipelines = pipelines;
+        self.couplings = couplings;
+        self
+    }
+
+    pub fn pipelines(&self) -> &[Pipeline] {
+        &self.pipelines
+    }
+
+    pub fn deleted_pipelines(&self) -> &[Pipeline] {
+        &self.deleted_pipelines
+    }
+
+    pub fn couplings(&self) -> &[Coupling] {
+        &self.couplings
+    }
+
+    /// The couplings of a pipeline; `None` if there is no such pipeline.
+    pub fn couplings_of(&self, pipeline_id: &str) -> Option<Vec<&Coupling>> {
+        self.pipelines.iter().find(|p| p.id == pipeline_id)?;
+        Some(
+            self.couplings
+                .iter()
+                .filter(|coupling| coupling.pipeline_id == pipeline_id)
+                .collect(),
+        )
+    }
+
+    /// Adds a pipeline; `None` (and no change) if one of that name exists.
+    pub fn insert_pipeline(&mut self, pipeline: Pipeline) -> Option<&Pipeline> {
+        if self
+            .pipelines
+            .iter()
+            .any(|other| other.name == pipeline.name)
+        {
+            return None;
+        }
+        self.pipelines.push(pipeline);
+        self.pipelines.last()
+    }
+
+    /// Couples an app to a pipeline; `None` (and no change) unless both exist.
+    pub fn couple(&mut self, coupling: Coupling) -> Option<&Coupling> {
+        let known = self.pipelines.iter().any(|p| p.id == coupling.pipeline_id)
+            && self.apps.iter().any(|app| app.id == coupling.app_id);
+        if !known {
+            return None;
+        }
+        self.couplings.push(coupling);
+        self.couplings.last()
+    }
+
+    /// Starts deleting a pipeline by id, as [`Store::begin_delete`] does an app.
+    pub fn begin_delete_pipeline(&mut self, id: &str) -> Result<Pipeline, Refusal> {
+        let refusal = match self.pipelines.iter().find(|p| p.id == id) {
+            Some(p) if self.deleting_pipelines.contains(&p.id) => Refusal::Deleting,
+            Some(p) if p.owner_type == "user" && p.owner_id != self.account_id => Refusal::NotOwner,
+            Some(p) => {
+                let pipeline = p.clone();
+                self.deleting_pipelines.insert(pipeline.id.clone());
+                return Ok(pipeline);
+            }
+            None if self.deleted_pipelines.iter().any(|p| p.id == id) => Refusal::Gone,
+            None => Refusal::Unknown,
+        };
+        if matches!(refusal, Refusal::Deleting | Refusal::Gone) {
+            self.stats.pipeline_conflicts += 1;
+        }
+        Err(refusal)
+    }
+
+    /// Completes a pipeline's DELETE: it goes, and its couplings with it (the apps stay).
+    pub fn finish_delete_pipeline(&mut self, id: &str) -> Option<Pipeline> {
+        self.deleting_pipelines.remove(id);
+        let at = self.pipelines.iter().position(|p| p.id == id)?;
+        let pipeline = self.pipelines.remove(at);
+        self.couplings.retain(|coupling| coupling.pipeline_id != id);
+        self.deleted_pipelines.push(pipeline.clone());
+        self.stats.pipeline_deletes += 1;
+        Some(pipeline)
     }
 
     /// After `skip` requests to `route` (`"GET /apps"`), the next `times` meet `fault`.
@@ -225,6 +318,8 @@ impl Store {
         self.deleting.remove(id);
         let at = self.apps.iter().position(|app| app.id == id)?;
         let app = self.apps.remove(at);
+        // The app leaves its pipeline; the pipeline stays, as Heroku's sometimes do.
+        self.couplings.retain(|coupling| coupling.app_id != id);
         self.deleted.push(app.clone());
         self.stats.deletes += 1;
         Some(app)
@@ -329,6 +424,85 @@ mod tests {
         store.finish_delete(&app.id);
         assert!(store.insert(mine).is_some());
         assert_eq!(store.find("mine").unwrap().name, "mine");
+    }
+
+    /// The store, with a pipeline `p-mine` coupled to the app `mine`.
+    fn with_pipeline() -> (Store, String) {
+        let store = store(Pool::new(10, 10, 0.0));
+        let mut rng = Rng::with_seed(5);
+        let now = chrono::Utc::now();
+        let owner = Identity {
+            id: ACCOUNT.into(),
+            email: "me@example.com".into(),
+        };
+        let pipeline = seed::pipeline(&mut rng, "p-mine", now, &owner);
+        let id = pipeline.id.clone();
+        let app = store.find("mine").unwrap().id.clone();
+        let coupling = seed::coupling(&mut rng, &id, &app, now);
+        (store.with_pipelines(vec![pipeline], vec![coupling]), id)
+    }
+
+    #[test]
+    fn deleting_an_app_uncouples_it_and_leaves_the_pipeline() {
+        let (mut store, pipeline) = with_pipeline();
+        assert_eq!(store.couplings_of(&pipeline).unwrap().len(), 1);
+        let app = store.begin_delete("mine").unwrap();
+        store.finish_delete(&app.id);
+        assert_eq!(store.couplings_of(&pipeline).unwrap().len(), 0);
+        assert_eq!(store.pipelines().len(), 1);
+    }
+
+    #[test]
+    fn racing_and_late_pipeline_deletes_are_conflicts() {
+        let (mut store, pipeline) = with_pipeline();
+        store.begin_delete_pipeline(&pipeline).unwrap();
+        assert_eq!(
+            store.begin_delete_pipeline(&pipeline).unwrap_err(),
+            Refusal::Deleting
+        );
+        assert_eq!(
+            store.finish_delete_pipeline(&pipeline).unwrap().name,
+            "p-mine"
+        );
+        assert_eq!(
+            store.begin_delete_pipeline(&pipeline).unwrap_err(),
+            Refusal::Gone
+        );
+        assert_eq!(
+            store.begin_delete_pipeline("nobody").unwrap_err(),
+            Refusal::Unknown
+        );
+        // Its couplings went with it; the app stays.
+        assert!(store.couplings().is_empty());
+        assert!(store.find("mine").is_some());
+        let stats = store.stats(Duration::ZERO);
+        assert_eq!((stats.pipeline_deletes, stats.pipeline_conflicts), (1, 2));
+        assert_eq!((stats.deletes, stats.conflicts), (0, 0));
+    }
+
+    #[test]
+    fn couplings_need_both_ends() {
+        let (mut store, pipeline) = with_pipeline();
+        let mut rng = Rng::with_seed(6);
+        let now = chrono::Utc::now();
+        assert!(
+            store
+                .couple(seed::coupling(&mut rng, &pipeline, "no-app", now))
+                .is_none()
+        );
+        let app = store.find("ours").unwrap().id.clone();
+        assert!(
+            store
+                .couple(seed::coupling(&mut rng, "no-pipeline", &app, now))
+                .is_none()
+        );
+        assert!(
+            store
+                .couple(seed::coupling(&mut rng, &pipeline, &app, now))
+                .is_some()
+        );
+        assert_eq!(store.couplings_of(&pipeline).unwrap().len(), 2);
+        assert!(store.couplings_of("no-pipeline").is_none());
     }
 
     #[test]

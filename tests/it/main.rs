@@ -2,8 +2,11 @@
 //! the real `heroku-reaper` binary, or the sandbox, over real HTTP on loopback.
 
 mod failures;
+mod fake_github;
 mod faults;
+mod github;
 mod many;
+mod pipelines;
 mod reap;
 mod reaper;
 mod sandbox;

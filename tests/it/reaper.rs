@@ -20,6 +20,10 @@ const READ_FROM_ENVIRONMENT: &[&str] = &[
     "GITHUB_ACTIONS",
     "GITHUB_OUTPUT",
     "GITHUB_STEP_SUMMARY",
+    "GITHUB_TOKEN",
+    "GITHUB_REPOSITORY",
+    "GITHUB_RUN_ID",
+    "GITHUB_API_URL",
 ];
 
 pub struct Reaper {

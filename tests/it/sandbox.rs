@@ -585,7 +585,7 @@ fn the_counters_match_what_was_sent() {
     );
     assert_eq!(request(&api.url, "GET", "/apps", &[]).status, 406);
     // Neither an unknown route nor the sandbox's own endpoints count.
-    assert_eq!(api.get("/pipelines").status, 404);
+    assert_eq!(api.get("/addons").status, 404);
     assert_eq!(request(&api.url, "GET", "/__sandbox/apps", &[]).status, 200);
 
     let stats = sandbox.stats();
@@ -852,4 +852,151 @@ fn the_sandbox_command_reports_a_taken_port() {
         stderr.starts_with(&format!("error: cannot listen on 127.0.0.1:{port}")),
         "{stderr}"
     );
+}
+
+/// The pipeline of a seeded app (they share its name).
+fn pipeline_of(api: &Api, app: &str) -> Value {
+    let (pipelines, _) = api.list_all("/pipelines", Some("name ..; max=1000"));
+    pipelines
+        .into_iter()
+        .find(|pipeline| pipeline["name"] == app)
+        .unwrap_or_else(|| panic!("no pipeline named {app}"))
+}
+
+#[test]
+fn pipelines_and_couplings_follow_the_schema() {
+    let (sandbox, api) = start(|_| {});
+    let schema = Schema::load();
+    let check = |definition: &str, value: &Value| {
+        let keys: BTreeSet<String> = value
+            .as_object()
+            .expect("an object")
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(keys, schema.property_names(definition), "{value}");
+        let violations = schema.violations(schema.definition(definition), value, definition);
+        assert!(violations.is_empty(), "{violations:#?}");
+    };
+
+    let (pipelines, _) = api.list_all("/pipelines", None);
+    // A pipeline for each of the 30 stale and 10 fresh apps, and 3 orphans.
+    assert_eq!(pipelines.len(), 43);
+    for pipeline in &pipelines {
+        check("pipeline", pipeline);
+        assert_eq!(pipeline["owner"]["id"], sandbox.account_id());
+        assert_eq!(pipeline["owner"]["type"], "user");
+    }
+    let stale = sandbox
+        .apps()
+        .into_iter()
+        .find(|app| app.role == Role::Stale)
+        .unwrap();
+    let pipeline = pipeline_of(&api, &stale.name);
+    let id = pipeline["id"].as_str().unwrap();
+    let reply = api.get(&format!("/pipelines/{id}/pipeline-couplings"));
+    assert_eq!(reply.status, 200);
+    let couplings = reply.json();
+    let couplings = couplings.as_array().expect("a list");
+    assert_eq!(couplings.len(), 1);
+    check("pipeline-coupling", &couplings[0]);
+    assert_eq!(couplings[0]["app"]["id"], stale.id.as_str());
+    assert_eq!(couplings[0]["pipeline"]["id"], id);
+
+    let deleted = api.delete(&format!("/pipelines/{id}"));
+    assert_eq!(deleted.status, 200);
+    check("pipeline", &deleted.json());
+    let team = api.get("/teams/hatchet-ci");
+    assert_eq!(team.status, 200);
+    let violations = schema.violations(schema.definition("team"), &team.json(), "team");
+    assert!(violations.is_empty(), "{violations:#?}");
+    assert_eq!(team.json()["id"], sandbox.team_id());
+}
+
+#[test]
+fn pipelines_page_like_apps() {
+    let (_sandbox, api) = start(|_| {});
+    let (all, pages) = api.list_all("/pipelines", Some("id ..; max=20"));
+    assert_eq!(pages, [(206, 20), (206, 20), (200, 3)]);
+    let (by_name, _) = api.list_all("/pipelines", Some("name ..; max=1000"));
+    assert_eq!(all.len(), by_name.len());
+    let names = names(&by_name);
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+}
+
+#[test]
+fn deleting_an_app_uncouples_it_but_its_pipeline_stays() {
+    let (sandbox, api) = start(|_| {});
+    let stale = app_named(&sandbox, Role::Stale);
+    let pipeline = pipeline_of(&api, &stale);
+    let couplings = format!(
+        "/pipelines/{}/pipeline-couplings",
+        pipeline["id"].as_str().unwrap()
+    );
+    assert_eq!(api.get(&couplings).json().as_array().unwrap().len(), 1);
+    assert_eq!(api.delete(&format!("/apps/{stale}")).status, 200);
+    assert_eq!(api.get(&couplings).json(), serde_json::json!([]));
+    assert!(
+        sandbox
+            .pipelines()
+            .iter()
+            .any(|p| p.name == stale && p.apps.is_empty())
+    );
+}
+
+#[test]
+fn a_pipeline_delete_answers_200_then_404_and_takes_its_couplings() {
+    let (sandbox, api) = start(|_| {});
+    let fresh = sandbox
+        .apps()
+        .into_iter()
+        .find(|app| app.role == Role::Fresh)
+        .unwrap();
+    let id = pipeline_of(&api, &fresh.name)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(api.delete(&format!("/pipelines/{id}")).status, 200);
+    let again = api.delete(&format!("/pipelines/{id}"));
+    assert_eq!((again.status, again.error_id()), (404, "not_found".into()));
+    let couplings = api.get(&format!("/pipelines/{id}/pipeline-couplings"));
+    assert_eq!(couplings.status, 404);
+    assert_eq!(api.delete("/pipelines/never-existed").status, 404);
+    // The app stays, uncoupled.
+    assert!(sandbox.apps().iter().any(|app| app.id == fresh.id));
+    assert!(
+        sandbox
+            .pipelines()
+            .iter()
+            .all(|p| !p.apps.contains(&fresh.id))
+    );
+    assert_eq!(sandbox.deleted_pipelines()[0].name, fresh.name);
+    let stats = sandbox.stats();
+    assert_eq!((stats.pipeline_deletes, stats.pipeline_conflicts), (1, 1));
+    assert_eq!(stats.by_status["DELETE /pipelines/{pipeline} 200"], 1);
+    assert_eq!(stats.by_status["DELETE /pipelines/{pipeline} 404"], 2);
+    assert_eq!(stats.deletes, 0);
+}
+
+#[test]
+fn added_pipelines_are_served_and_coupled() {
+    let (sandbox, api) = start(|options| {
+        options.seed.coupled_pipelines = false;
+        options.seed.orphan_pipelines = 0;
+    });
+    assert!(sandbox.pipelines().is_empty());
+    let app = sandbox.add_app("hatchet-t-0a0a0a0a0a", Duration::from_secs(60), Role::Added);
+    let pipeline = sandbox.add_pipeline("hatchet-t-0a0a0a0a0a", Duration::from_secs(90));
+    sandbox.couple(&pipeline.id, &app.id);
+    let (pipelines, _) = api.list_all("/pipelines", None);
+    assert_eq!(names(&pipelines), ["hatchet-t-0a0a0a0a0a"]);
+    let age = chrono::Utc::now() - pipeline.created_at;
+    assert!((89..=92).contains(&age.num_seconds()), "{age}");
+    assert_eq!(sandbox.pipelines()[0].apps, [app.id.as_str()]);
+    let reply = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        sandbox.add_pipeline("Not A Name", Duration::ZERO)
+    }));
+    assert!(reply.is_err());
 }

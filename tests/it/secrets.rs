@@ -237,3 +237,42 @@ fn nor_at_any_log_level_under_faults_nor_in_the_report_file() {
         assert!(sandbox.stats().faults.values().sum::<u64>() > 0);
     }
 }
+
+#[test]
+fn nor_the_github_token_accepted_or_rejected() {
+    use crate::fake_github::{FakeGithub, TOKEN, run};
+    let sandbox = sandbox();
+    let github = FakeGithub::start_at("");
+    github.add(run("heroku/ruby", 1, chrono::Utc::now()));
+    let rejected = "ghs_R3jEcTeDt0kEnW1thNoR1ghtsAtAll";
+    for (token, warned) in [(TOKEN, false), (rejected, true)] {
+        let run = Reaper::against(&sandbox)
+            .env("GITHUB_API_URL", github.url())
+            .env("GITHUB_TOKEN", token)
+            .env("GITHUB_REPOSITORY", "heroku/ruby")
+            .env("RUST_LOG", "trace")
+            .args([
+                "-vvv",
+                "--github-live-runs",
+                "--dry-run",
+                "--format",
+                "json",
+            ])
+            .run();
+        run.code(0);
+        assert_eq!(
+            run.stderr.contains("answered 401"),
+            warned,
+            "{}",
+            run.stderr
+        );
+        for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+            assert!(
+                !text.contains(&token[4..20]),
+                "the token leaked on {stream}"
+            );
+        }
+    }
+    // Five listings with the good token; the rejected one stops at the first.
+    assert_eq!(github.requests().len(), 5 + 1);
+}

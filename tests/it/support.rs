@@ -187,6 +187,15 @@ impl Api {
     }
 }
 
+/// The entry called `name` in a report's list (`report["apps"]`, `report["pipelines"]`).
+pub fn named<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_array()
+        .expect("a list in the report")
+        .iter()
+        .find(|entry| entry["name"] == name)
+        .unwrap_or_else(|| panic!("{name} is not in the report"))
+}
+
 /// Polls `check` until it holds, failing after five seconds.
 pub fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     let give_up = Instant::now() + Duration::from_secs(5);

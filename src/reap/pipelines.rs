@@ -1,0 +1,325 @@
+//! `--pipelines`: after the apps, the pipelines Hatchet's CI tests leave behind. Deleting
+//! an app uncouples it, so pipelines come second: list them, read the couplings of the
+//! stale ones, and delete those left with no app, under the apps' dry run, cap and
+//! conflict rules.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio::task::JoinSet;
+
+use super::pipeline_plan::{self, CoupledApp, PipelineVerdict};
+use super::plan::{Scope, Verdict};
+use super::{FAILURES_BEFORE_GIVING_UP, Owner, Run, Stop};
+use crate::heroku::{ApiError, Coupling, Deletion};
+use crate::report::{Outcome, PipelineEntry, Status};
+
+impl Run<'_> {
+    /// Reaps the pipelines when the apps' rounds `ended` well (or as a dry run), and
+    /// says how the whole run ended.
+    pub(super) async fn pipelines(&mut self, ended: Result<(), Stop>) -> Result<(), Stop> {
+        let dry_run = matches!(&ended, Err(Stop::Status(Status::DryRun, _)));
+        // `Done` also ends `--app-limit` rounds that made room.
+        let apps_done = matches!(&ended, Ok(()) | Err(Stop::Status(Status::Done, _)));
+        if !self.options.pipelines || !(apps_done || dry_run) {
+            return ended;
+        }
+        self.pipelines = Some(Vec::new());
+        self.reap_pipelines(dry_run).await?;
+        ended
+    }
+
+    async fn reap_pipelines(&mut self, dry_run: bool) -> Result<(), Stop> {
+        let listed = self.client.list_pipelines().await?;
+        let matcher = &self.options.policy.matcher;
+        if !listed
+            .iter()
+            .any(|pipeline| matcher.matches(&pipeline.name))
+        {
+            return Ok(());
+        }
+        let owner = self.pipeline_owner().await?;
+        let mut decisions = pipeline_plan::plan(&listed, Utc::now(), &self.options.policy, &owner);
+        let stale: Vec<String> = decisions
+            .iter()
+            .filter(|d| d.verdict == PipelineVerdict::Delete)
+            .map(|d| d.pipeline.id.clone())
+            .collect();
+        let client = Arc::clone(&self.client);
+        let mut answers = Vec::new();
+        let mut stop = None;
+        at_most(
+            self.options.concurrency,
+            stale,
+            move |id| {
+                let client = Arc::clone(&client);
+                async move { client.pipeline_couplings(&id).await }
+            },
+            |id, answer: Result<Vec<Coupling>, ApiError>| {
+                if answer.as_ref().is_err_and(ApiError::is_unauthorized) {
+                    stop = answer.as_ref().err().map(ToString::to_string);
+                }
+                answers.push((id, answer));
+                stop.is_none()
+            },
+        )
+        .await;
+        let mut entries_outcomes = Vec::new();
+        for (id, answer) in answers {
+            let Some(decision) = decisions.iter_mut().find(|d| d.pipeline.id == id) else {
+                continue;
+            };
+            match answer {
+                Ok(couplings) => {
+                    let apps: Vec<CoupledApp> = couplings
+                        .iter()
+                        .map(|coupling| self.coupled_app(&coupling.app.id))
+                        .collect();
+                    pipeline_plan::settle(decision, &apps);
+                }
+                // Gone between the listing and now: another reaper, or Heroku itself.
+                Err(error) if error.status() == Some(404) => {
+                    entries_outcomes.push((id, Outcome::DeletedByAnother, None));
+                }
+                Err(error) => entries_outcomes.push((id, Outcome::Failed, Some(error))),
+            }
+        }
+        let entries = self.pipelines.get_or_insert_with(Vec::new);
+        entries.extend(decisions.iter().map(PipelineEntry::from_decision));
+        for (id, outcome, error) in entries_outcomes {
+            if let Some(entry) = entries.iter_mut().find(|e| e.id == id) {
+                entry.outcome = Some(outcome);
+                if let Some(error) = error {
+                    entry.http_status = error.status();
+                    entry.request_id = error.request_id().map(str::to_string);
+                    entry.error = Some(format!("couplings unread, so kept: {error}"));
+                }
+            }
+        }
+        if let Some(stop) = stop {
+            return Err(Stop::Status(Status::Unauthorized, stop));
+        }
+        let doomed = self.pipelines_to_delete();
+        self.check_pipeline_cap(doomed.len(), dry_run)?;
+        if dry_run {
+            self.set_pipeline_outcomes(&doomed, Outcome::Planned);
+            return Ok(());
+        }
+        self.delete_pipelines(doomed).await?;
+        self.settle_unknown_pipelines().await;
+        Ok(())
+    }
+
+    /// Whose pipelines are this run's: the account's, or the team's with `--team`.
+    async fn pipeline_owner(&mut self) -> Result<String, ApiError> {
+        if let Scope::Team(team) = &self.options.policy.scope {
+            return Ok(self.client.team(team).await?.id);
+        }
+        if let Owner::Known(id) = &self.owner {
+            return Ok(id.clone());
+        }
+        let id = self.client.account().await?.id;
+        self.owner = Owner::Known(id.clone());
+        Ok(id)
+    }
+
+    /// An app coupled to a pipeline, as this run saw it.
+    fn coupled_app(&self, app_id: &str) -> CoupledApp {
+        match self.entries.get(app_id) {
+            Some(entry) => CoupledApp {
+                name: entry.name.clone(),
+                going: entry.verdict == Verdict::Delete
+                    && entry
+                        .outcome
+                        .is_some_and(|outcome| outcome == Outcome::Planned || outcome.gone()),
+            },
+            None => CoupledApp {
+                name: app_id.to_string(),
+                going: false,
+            },
+        }
+    }
+
+    /// Apps and pipelines count together against `--max-deletes`.
+    fn check_pipeline_cap(&mut self, pipelines: usize, dry_run: bool) -> Result<(), Stop> {
+        let Some(cap) = self.options.max_deletes else {
+            return Ok(());
+        };
+        let apps = if dry_run {
+            self.entries
+                .values()
+                .filter(|e| e.outcome == Some(Outcome::Planned))
+                .count()
+        } else {
+            self.deletes_sent
+        };
+        if apps + pipelines <= cap {
+            return Ok(());
+        }
+        let why = format!(
+            "{apps} apps and {pipelines} pipelines are more than `--max-deletes {cap}` (apps and pipelines count together)"
+        );
+        if dry_run {
+            self.events.note(&format!(
+                "note: a real run would stop before the pipelines: {why}"
+            ));
+            return Ok(());
+        }
+        self.set_pipeline_outcomes(&self.pipelines_to_delete(), Outcome::NotAttempted);
+        Err(Stop::Status(
+            Status::Failed,
+            format!("stopped before the pipelines: {why}; raise the cap if the plan is right"),
+        ))
+    }
+
+    /// Deletes `ids` a few at a time, in an order of their own for each reaper (from a
+    /// random place on the ring of ids), so that reapers at once rarely collide.
+    async fn delete_pipelines(&mut self, mut ids: Vec<String>) -> Result<(), Stop> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        ids.sort();
+        let start = fastrand::usize(..ids.len());
+        ids.rotate_left(start);
+        let client = Arc::clone(&self.client);
+        let mut stop = None;
+        let mut failures_in_a_row = 0;
+        at_most(
+            self.options.concurrency,
+            ids,
+            move |id| {
+                let client = Arc::clone(&client);
+                async move { client.delete_pipeline(&id).await }
+            },
+            |id, answer| {
+                self.deletes_sent += 1;
+                let (outcome, status, request_id, error) = match answer {
+                    Ok(Deletion::Deleted { request_id, .. }) => {
+                        (Outcome::Deleted, 200, request_id, None)
+                    }
+                    Ok(Deletion::GoneAfterLostResponse { request_id, status }) => {
+                        (Outcome::DeletedResponseLost, status, request_id, None)
+                    }
+                    Ok(Deletion::AlreadyGone { status, request_id }) => {
+                        (Outcome::Conflict, status, request_id, None)
+                    }
+                    Err(error) => {
+                        let request_id = error.request_id().map(str::to_string);
+                        let status = error.status().unwrap_or_default();
+                        (Outcome::of_failure(&error), status, request_id, Some(error))
+                    }
+                };
+                failures_in_a_row = match &error {
+                    Some(_) => failures_in_a_row + 1,
+                    None => 0,
+                };
+                if let Some(error) = &error {
+                    if error.is_unauthorized() {
+                        stop = Some(Stop::Status(
+                            Status::Unauthorized,
+                            format!("the API rejected the key: {error}"),
+                        ));
+                    } else if failures_in_a_row >= FAILURES_BEFORE_GIVING_UP {
+                        stop = Some(Stop::Status(
+                            Status::Failed,
+                            format!(
+                                "{failures_in_a_row} pipeline deletes failed in a row; stopped sending more (last: {error})"
+                            ),
+                        ));
+                    }
+                }
+                if let Some(entry) = self.pipeline_entry(&id) {
+                    entry.outcome = Some(outcome);
+                    entry.http_status = (status != 0).then_some(status);
+                    entry.request_id = request_id;
+                    entry.error = error.map(|error| error.to_string());
+                    let entry = entry.clone();
+                    self.events.pipeline_outcome(&entry);
+                }
+                stop.is_none()
+            },
+        )
+        .await;
+        match stop {
+            Some(stop) => {
+                self.set_pipeline_outcomes(&self.pipelines_to_delete(), Outcome::NotAttempted);
+                Err(stop)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// A DELETE that got no answer: a fresh listing tells whether it went through.
+    async fn settle_unknown_pipelines(&mut self) {
+        let unknown = |e: &&mut PipelineEntry| e.outcome == Some(Outcome::Unknown);
+        if !self.pipelines.iter_mut().flatten().any(|e| unknown(&e)) {
+            return;
+        }
+        let Ok(listed) = self.client.list_pipelines().await else {
+            return;
+        };
+        let present: HashSet<String> = listed.into_iter().map(|p| p.id).collect();
+        for entry in self.pipelines.iter_mut().flatten().filter(unknown) {
+            if present.contains(&entry.id) {
+                entry.outcome = Some(Outcome::Failed);
+            } else {
+                entry.outcome = Some(Outcome::DeletedResponseLost);
+                entry.error = None;
+            }
+        }
+    }
+
+    /// The pipelines still to delete: stale, uncoupled and not acted on yet.
+    fn pipelines_to_delete(&self) -> Vec<String> {
+        self.pipelines
+            .iter()
+            .flatten()
+            .filter(|e| e.verdict == PipelineVerdict::Delete && e.outcome.is_none())
+            .map(|e| e.id.clone())
+            .collect()
+    }
+
+    fn pipeline_entry(&mut self, id: &str) -> Option<&mut PipelineEntry> {
+        self.pipelines.iter_mut().flatten().find(|e| e.id == id)
+    }
+
+    fn set_pipeline_outcomes(&mut self, ids: &[String], outcome: Outcome) {
+        for id in ids {
+            if let Some(entry) = self.pipeline_entry(id) {
+                entry.outcome = Some(outcome);
+            }
+        }
+    }
+}
+
+/// Runs `task` on every id with at most `width` in flight, and hands each answer to
+/// `answered` as it lands; once `answered` says false, no more are started (those in
+/// flight still land).
+async fn at_most<T, F, Fut>(
+    width: usize,
+    ids: Vec<String>,
+    task: F,
+    mut answered: impl FnMut(String, T) -> bool,
+) where
+    T: Send + 'static,
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = T> + Send + 'static,
+{
+    let mut ids = ids.into_iter();
+    let mut in_flight = JoinSet::new();
+    let mut going = true;
+    loop {
+        while going && in_flight.len() < width.max(1) {
+            let Some(id) = ids.next() else { break };
+            let answer = task(id.clone());
+            in_flight.spawn(async move { (id, answer.await) });
+        }
+        let Some(joined) = in_flight.join_next().await else {
+            return;
+        };
+        let (id, answer) = joined.expect("pipeline tasks do not panic");
+        going &= answered(id, answer);
+    }
+}

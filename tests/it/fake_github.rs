@@ -1,0 +1,296 @@
+//! A fake GitHub REST API on loopback: workflow-run listings with `Link` paging, one run
+//! by id, bearer-token checks, and failures on demand. Just enough for the reaper's
+//! `--github-live-runs`, served by axum on its own thread; dropping it stops it.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+/// A workflow run the fake knows.
+#[derive(Clone, Debug)]
+pub struct FakeRun {
+    pub repo: String,
+    pub id: u64,
+    pub status: &'static str,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    /// Served by id; in the status listings only when true (GitHub's listings lag).
+    pub listed: bool,
+}
+
+/// The next `times` API requests answer `status`; `rate_limited` adds the headers of
+/// an exhausted rate limit.
+#[derive(Clone, Copy, Debug)]
+pub struct Failure {
+    pub status: u16,
+    pub times: usize,
+    pub rate_limited: bool,
+}
+
+struct Fake {
+    token: String,
+    /// `http://127.0.0.1:PORT` and the prefix the routes are under.
+    base: String,
+    runs: Vec<FakeRun>,
+    /// The most runs a page holds, whatever `per_page` asks: small, to make pages.
+    page_size: usize,
+    failure: Option<Failure>,
+    /// `GET /path?query` of every request, in order.
+    requests: Vec<String>,
+}
+
+type Shared = Arc<Mutex<Fake>>;
+
+fn lock(shared: &Shared) -> MutexGuard<'_, Fake> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub struct FakeGithub {
+    shared: Shared,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+pub const TOKEN: &str = "ghs_fAkEt0kEn4Te5tS0nLyZq9Xw8Vu7";
+
+impl FakeGithub {
+    /// Serves under `prefix`: `""` as github.com's API, `/api/v3` as GitHub Enterprise
+    /// Server.
+    pub fn start_at(prefix: &str) -> FakeGithub {
+        let listener =
+            std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let addr: SocketAddr = listener.local_addr().expect("an address");
+        let shared = Arc::new(Mutex::new(Fake {
+            token: TOKEN.to_string(),
+            base: format!("http://{addr}{prefix}"),
+            runs: Vec::new(),
+            page_size: 2,
+            failure: None,
+            requests: Vec::new(),
+        }));
+        let routes = Router::new()
+            .route("/repos/{owner}/{repo}/actions/runs", get(list_runs))
+            .route("/repos/{owner}/{repo}/actions/runs/{id}", get(one_run))
+            .with_state(shared.clone());
+        let router = if prefix.is_empty() {
+            routes
+        } else {
+            Router::new().nest(prefix, routes)
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("a listener");
+                let _ = axum::serve(listener, router)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await;
+            });
+        });
+        FakeGithub {
+            shared,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// The value for `GITHUB_API_URL`.
+    pub fn url(&self) -> String {
+        lock(&self.shared).base.clone()
+    }
+
+    pub fn add(&self, run: FakeRun) {
+        lock(&self.shared).runs.push(run);
+    }
+
+    pub fn fail(&self, failure: Failure) {
+        lock(&self.shared).failure = Some(failure);
+    }
+
+    /// Every request so far, as `GET /path?query`.
+    pub fn requests(&self) -> Vec<String> {
+        lock(&self.shared).requests.clone()
+    }
+}
+
+impl Drop for FakeGithub {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// An in-progress run of `repo`, started `started` (and created a few seconds before).
+pub fn run(repo: &str, id: u64, started: DateTime<Utc>) -> FakeRun {
+    FakeRun {
+        repo: repo.to_string(),
+        id,
+        status: "in_progress",
+        created_at: started - chrono::Duration::seconds(5),
+        started_at: Some(started),
+        listed: true,
+    }
+}
+
+/// The checks before any answer: the recorded request, an injected failure, the token.
+/// Gives the answer when the request is refused.
+fn refusal(shared: &Shared, headers: &HeaderMap, uri: &Uri) -> Option<Response> {
+    let mut state = lock(shared);
+    state.requests.push(format!("GET {uri}"));
+    if let Some(failure) = state.failure.as_mut().filter(|failure| failure.times > 0) {
+        failure.times -= 1;
+        return Some(failed(*failure));
+    }
+    let expected = format!("Bearer {}", state.token);
+    let authorized = headers
+        .get(header::AUTHORIZATION)
+        .is_some_and(|value| value.as_bytes() == expected.as_bytes());
+    (!authorized).then(|| github_error(StatusCode::UNAUTHORIZED, "Bad credentials"))
+}
+
+/// Answers with `respond` once the request passes the checks.
+fn answer(
+    shared: &Shared,
+    headers: &HeaderMap,
+    uri: &Uri,
+    respond: impl FnOnce(&Fake) -> Response,
+) -> Response {
+    match refusal(shared, headers, uri) {
+        Some(refused) => refused,
+        None => respond(&lock(shared)),
+    }
+}
+
+fn failed(failure: Failure) -> Response {
+    let status = StatusCode::from_u16(failure.status).expect("a status");
+    let message = match failure.status {
+        _ if failure.rate_limited => "API rate limit exceeded for installation ID 1.",
+        403 => "Resource not accessible by integration",
+        _ => "Server Error",
+    };
+    let mut response = github_error(status, message);
+    if failure.rate_limited {
+        let headers = response.headers_mut();
+        headers.insert("x-ratelimit-remaining", "0".parse().expect("a value"));
+        let reset = (Utc::now().timestamp() + 3600).to_string();
+        headers.insert("x-ratelimit-reset", reset.parse().expect("a value"));
+    }
+    response
+}
+
+fn github_error(status: StatusCode, message: &str) -> Response {
+    let body = json!({
+        "message": message,
+        "documentation_url": "https://docs.github.com/rest",
+        "status": status.as_u16().to_string(),
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+fn run_json(run: &FakeRun) -> Value {
+    let at = |time: DateTime<Utc>| time.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    json!({
+        "id": run.id,
+        "name": "CI",
+        "run_number": run.id % 1000,
+        "run_attempt": 1,
+        "event": "push",
+        "status": run.status,
+        "conclusion": null,
+        "created_at": at(run.created_at),
+        "updated_at": at(run.started_at.unwrap_or(run.created_at)),
+        "run_started_at": run.started_at.map(at),
+        "html_url": format!("https://github.com/{}/actions/runs/{}", run.repo, run.id),
+    })
+}
+
+async fn list_runs(
+    State(shared): State<Shared>,
+    Path((owner, repo)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    answer(&shared, &headers, &uri, |state| {
+        runs_page(state, &format!("{owner}/{repo}"), &query)
+    })
+}
+
+/// One page of a repository's runs of one status, newest first as GitHub lists them,
+/// with a `Link` header while more pages follow.
+fn runs_page(state: &Fake, full: &str, query: &HashMap<String, String>) -> Response {
+    let status = query.get("status").cloned().unwrap_or_default();
+    let mut runs: Vec<&FakeRun> = state
+        .runs
+        .iter()
+        .filter(|run| run.listed && run.repo == full && (status.is_empty() || run.status == status))
+        .collect();
+    runs.sort_by_key(|run| std::cmp::Reverse((run.created_at, run.id)));
+    let per_page: usize = query
+        .get("per_page")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(30);
+    let size = per_page.min(state.page_size).max(1);
+    let page: usize = query.get("page").and_then(|n| n.parse().ok()).unwrap_or(1);
+    let last = runs.len().div_ceil(size).max(1);
+    let items: Vec<Value> = runs
+        .iter()
+        .skip((page - 1) * size)
+        .take(size)
+        .map(|run| run_json(run))
+        .collect();
+    let body = json!({ "total_count": runs.len(), "workflow_runs": items });
+    let mut response = axum::Json(body).into_response();
+    if page < last {
+        let link = |n: usize, rel: &str| {
+            format!(
+                "<{}/repos/{full}/actions/runs?status={status}&per_page={per_page}&page={n}>; rel=\"{rel}\"",
+                state.base
+            )
+        };
+        let value = format!("{}, {}", link(page + 1, "next"), link(last, "last"));
+        response
+            .headers_mut()
+            .insert(header::LINK, value.parse().expect("a Link header"));
+    }
+    response
+}
+
+async fn one_run(
+    State(shared): State<Shared>,
+    Path((owner, repo, id)): Path<(String, String, u64)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    answer(&shared, &headers, &uri, |state| {
+        let full = format!("{owner}/{repo}");
+        match state
+            .runs
+            .iter()
+            .find(|run| run.repo == full && run.id == id)
+        {
+            Some(run) => axum::Json(run_json(run)).into_response(),
+            None => github_error(StatusCode::NOT_FOUND, "Not Found"),
+        }
+    })
+}
