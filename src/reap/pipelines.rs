@@ -10,6 +10,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use tokio::task::JoinSet;
 
+use super::cancel::Cancel;
 use super::pipeline_plan::{self, CoupledApp, PipelineVerdict};
 use super::plan::{Scope, Verdict};
 use super::{FAILURES_BEFORE_GIVING_UP, Owner, Run, Stop};
@@ -23,7 +24,8 @@ impl Run<'_> {
         let dry_run = matches!(&ended, Err(Stop::Status(Status::DryRun, _)));
         // `Done` also ends `--app-limit` rounds that made room.
         let apps_done = matches!(&ended, Ok(()) | Err(Stop::Status(Status::Done, _)));
-        if !self.options.pipelines || !(apps_done || dry_run) {
+        let interrupted = self.cancel.interrupted().is_some();
+        if !self.options.pipelines || !(apps_done || dry_run) || interrupted {
             return ended;
         }
         self.pipelines = Some(Vec::new());
@@ -51,6 +53,7 @@ impl Run<'_> {
         let mut answers = Vec::new();
         let mut stop = None;
         at_most(
+            &self.cancel.clone(),
             self.options.concurrency,
             stale,
             move |id| {
@@ -187,6 +190,7 @@ impl Run<'_> {
         let mut stop = None;
         let mut failures_in_a_row = 0;
         at_most(
+            &self.cancel.clone(),
             self.options.concurrency,
             ids,
             move |id| {
@@ -194,6 +198,11 @@ impl Run<'_> {
                 async move { client.delete_pipeline(&id).await }
             },
             |id, answer| {
+                // Not sent: the pipeline is left for a run with budget to spare.
+                if let Err(error @ ApiError::Reserve { .. }) = answer {
+                    stop.get_or_insert(Stop::Api(error));
+                    return false;
+                }
                 self.deletes_sent += 1;
                 let (outcome, status, request_id, error) = match answer {
                     Ok(Deletion::Deleted { request_id, .. }) => {
@@ -295,9 +304,10 @@ impl Run<'_> {
 }
 
 /// Runs `task` on every id with at most `width` in flight, and hands each answer to
-/// `answered` as it lands; once `answered` says false, no more are started (those in
-/// flight still land).
+/// `answered` as it lands; once `answered` says false or the run is interrupted, no more
+/// are started (those in flight still land).
 async fn at_most<T, F, Fut>(
+    cancel: &Cancel,
     width: usize,
     ids: Vec<String>,
     task: F,
@@ -311,7 +321,7 @@ async fn at_most<T, F, Fut>(
     let mut in_flight = JoinSet::new();
     let mut going = true;
     loop {
-        while going && in_flight.len() < width.max(1) {
+        while going && cancel.interrupted().is_none() && in_flight.len() < width.max(1) {
             let Some(id) = ids.next() else { break };
             let answer = task(id.clone());
             in_flight.spawn(async move { (id, answer.await) });
