@@ -330,12 +330,7 @@ fn counted(stats: &Stats) -> u64 {
 }
 
 fn free(stats: &Stats) -> u64 {
-    stats
-        .by_status
-        .iter()
-        .filter(|(key, _)| key.starts_with("GET /account/rate-limits"))
-        .map(|(_, n)| n)
-        .sum()
+    stats.sent("GET /account/rate-limits")
 }
 
 fn print_table(rows: &[Row]) {
@@ -345,12 +340,7 @@ fn print_table(rows: &[Row]) {
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for row in rows {
         let stats = &row.stats;
-        let deletes: u64 = stats
-            .by_status
-            .iter()
-            .filter(|(key, _)| key.starts_with("DELETE"))
-            .map(|(_, n)| n)
-            .sum();
+        let deletes = stats.sent("DELETE");
         println!(
             "| {} | {} | {:.1} s | {} (+{} free) | {} | {} | {} | {} | {} | {} | {} |",
             row.id,

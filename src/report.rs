@@ -72,15 +72,19 @@ impl Outcome {
     }
 }
 
+/// What the run decided and did about one app or pipeline.
 #[derive(Debug, Clone, Serialize)]
-pub struct AppEntry {
+pub struct Entry<V> {
     pub id: String,
     pub name: String,
     pub created_at: DateTime<Utc>,
     pub age_seconds: u64,
     pub age: String,
-    pub verdict: Verdict,
+    pub verdict: V,
     pub reason: String,
+    /// A pipeline's apps still coupled to it, by name when the run listed them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub coupled_apps: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -91,20 +95,62 @@ pub struct AppEntry {
     pub error: Option<String>,
 }
 
-impl AppEntry {
-    pub fn from_decision(decision: &Decision) -> AppEntry {
-        AppEntry {
-            id: decision.app.id.clone(),
-            name: decision.app.name.clone(),
-            created_at: decision.app.created_at,
-            age_seconds: decision.age.as_secs(),
-            age: duration::format(decision.age),
-            verdict: decision.verdict,
-            reason: decision.reason.clone(),
+pub type AppEntry = Entry<Verdict>;
+pub type PipelineEntry = Entry<PipelineVerdict>;
+
+impl<V> Entry<V> {
+    fn new(
+        id: &str,
+        name: &str,
+        created_at: DateTime<Utc>,
+        age: Duration,
+        verdict: V,
+        reason: &str,
+    ) -> Entry<V> {
+        Entry {
+            id: id.to_string(),
+            name: name.to_string(),
+            created_at,
+            age_seconds: age.as_secs(),
+            age: duration::format(age),
+            verdict,
+            reason: reason.to_string(),
+            coupled_apps: Vec::new(),
             outcome: None,
             http_status: None,
             request_id: None,
             error: None,
+        }
+    }
+}
+
+impl AppEntry {
+    pub fn from_decision(decision: &Decision) -> AppEntry {
+        let app = &decision.app;
+        Entry::new(
+            &app.id,
+            &app.name,
+            app.created_at,
+            decision.age,
+            decision.verdict,
+            &decision.reason,
+        )
+    }
+}
+
+impl PipelineEntry {
+    pub fn from_decision(decision: &PipelineDecision) -> PipelineEntry {
+        let pipeline = &decision.pipeline;
+        Entry {
+            coupled_apps: decision.coupled_apps.clone(),
+            ..Entry::new(
+                &pipeline.id,
+                &pipeline.name,
+                pipeline.created_at,
+                decision.age,
+                decision.verdict,
+                &decision.reason,
+            )
         }
     }
 }
@@ -198,48 +244,6 @@ pub struct PipelineCounts {
     pub kept: usize,
     pub too_young: usize,
     pub not_owned: usize,
-}
-
-/// One matching pipeline and what became of it.
-#[derive(Debug, Clone, Serialize)]
-pub struct PipelineEntry {
-    pub id: String,
-    pub name: String,
-    pub created_at: DateTime<Utc>,
-    pub age_seconds: u64,
-    pub age: String,
-    pub verdict: PipelineVerdict,
-    pub reason: String,
-    /// The apps still coupled to it, by name when the run listed them.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub coupled_apps: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<Outcome>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub http_status: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-impl PipelineEntry {
-    pub fn from_decision(decision: &PipelineDecision) -> PipelineEntry {
-        PipelineEntry {
-            id: decision.pipeline.id.clone(),
-            name: decision.pipeline.name.clone(),
-            created_at: decision.pipeline.created_at,
-            age_seconds: decision.age.as_secs(),
-            age: duration::format(decision.age),
-            verdict: decision.verdict,
-            reason: decision.reason.clone(),
-            coupled_apps: decision.coupled_apps.clone(),
-            outcome: None,
-            http_status: None,
-            request_id: None,
-            error: None,
-        }
-    }
 }
 
 /// What GitHub said, with `--github-live-runs`.

@@ -111,6 +111,18 @@ pub struct Stats {
     pub remaining: u32,
 }
 
+impl Stats {
+    /// Answers to requests whose `"METHOD /route"` starts with `route`: `"DELETE"` for
+    /// every DELETE, `"GET /apps"` for the account's list pages.
+    pub fn sent(&self, route: &str) -> u64 {
+        self.by_status
+            .iter()
+            .filter(|(key, _)| key.starts_with(route))
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
 /// What `GET /__sandbox/apps` answers.
 #[derive(Serialize)]
 struct Listing {

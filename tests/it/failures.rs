@@ -8,16 +8,6 @@ use heroku_reaper::sandbox::{Fault, Options, Role, Sandbox, Seed, Server};
 use crate::reap::start;
 use crate::reaper::Reaper;
 
-fn deletes_sent(sandbox: &Sandbox) -> u64 {
-    sandbox
-        .stats()
-        .by_status
-        .iter()
-        .filter(|(key, _)| key.starts_with("DELETE"))
-        .map(|(_, n)| n)
-        .sum()
-}
-
 #[test]
 fn no_key_anywhere_names_both_places_and_sends_nothing() {
     let sandbox = start(Seed::default());
@@ -54,7 +44,7 @@ fn a_rejected_key_exits_2_naming_where_it_came_from() {
     run.code(2)
         .stderr_has("401 `unauthorized`")
         .stderr_has("`HEROKU_API_KEY`");
-    assert_eq!(deletes_sent(&sandbox), 0);
+    assert_eq!(sandbox.stats().sent("DELETE"), 0);
 }
 
 #[test]
@@ -65,7 +55,7 @@ fn a_406_is_reported_with_its_id_and_request_id() {
     run.code(1)
         .stderr_has("406 `not_acceptable`")
         .stderr_has("Request-Id");
-    assert_eq!(deletes_sent(&sandbox), 0);
+    assert_eq!(sandbox.stats().sent("DELETE"), 0);
 }
 
 #[test]
@@ -112,14 +102,14 @@ fn deletes_that_keep_failing_end_in_exit_1_with_request_ids() {
     // then a batch of 4 in flight, one more after the first of them fails, then stop.
     // Each DELETE is tried twice (`--retries 1`).
     assert!(
-        deletes_sent(&sandbox) <= 2 * (1 + 4 + 1),
+        sandbox.stats().sent("DELETE") <= 2 * (1 + 4 + 1),
         "{}",
-        deletes_sent(&sandbox)
+        sandbox.stats().sent("DELETE")
     );
     // Every DELETE sent is reported failed; the rest, not attempted.
     assert_eq!(
         report["counts"]["failed"].as_u64().unwrap(),
-        deletes_sent(&sandbox) / 2
+        sandbox.stats().sent("DELETE") / 2
     );
     assert_eq!(
         report["counts"]["failed"].as_u64().unwrap()
@@ -225,7 +215,7 @@ fn endless_429s_end_as_a_failure() {
         .args(["--rate-limit-refill", "60000", "--reserve-rate-limit", "0"])
         .run();
     run.code(1).stderr_has("429 `rate_limit`");
-    assert_eq!(deletes_sent(&sandbox), 0);
+    assert_eq!(sandbox.stats().sent("DELETE"), 0);
 }
 
 #[test]
@@ -236,7 +226,7 @@ fn a_response_slower_than_the_timeout_ends_as_a_failure() {
         .args(["--timeout", "300ms", "--retries", "1"])
         .run();
     run.code(1).stderr_has("timed out");
-    assert_eq!(deletes_sent(&sandbox), 0);
+    assert_eq!(sandbox.stats().sent("DELETE"), 0);
     assert_eq!(
         sandbox
             .apps()

@@ -35,16 +35,6 @@ fn stale_left(sandbox: &Sandbox) -> usize {
         .count()
 }
 
-fn deletes_sent(sandbox: &Sandbox) -> u64 {
-    let stats = sandbox.stats();
-    stats
-        .by_status
-        .iter()
-        .filter(|(key, _)| key.starts_with("DELETE"))
-        .map(|(_, n)| n)
-        .sum()
-}
-
 fn one_stale() -> Seed {
     Seed {
         stale: 1,
@@ -74,7 +64,7 @@ fn a_malformed_list_page_is_retried_like_a_5xx_within_retries() {
     sandbox.inject("GET /apps", Fault::Malformed, 2);
     let run = reaper(&sandbox).args(["--retries", "1"]).run();
     run.code(1).stderr_has("JSON the reaper cannot read");
-    assert_eq!(deletes_sent(&sandbox), 0);
+    assert_eq!(sandbox.stats().sent("DELETE"), 0);
 }
 
 #[test]
@@ -86,7 +76,7 @@ fn a_malformed_answer_to_a_delete_still_counts_the_delete() {
     assert_eq!(sandbox.deleted().len(), 30);
     assert_eq!(with_outcome(&report, "deleted").len(), 30);
     // A DELETE that answered 200 is never sent again.
-    assert_eq!(deletes_sent(&sandbox), 30);
+    assert_eq!(sandbox.stats().sent("DELETE"), 30);
 }
 
 #[test]
@@ -97,7 +87,7 @@ fn a_next_range_that_repeats_stops_the_run_before_any_delete() {
     run.code(1)
         .stderr_has("`Next-Range` repeats")
         .stderr_has("instead of paging forever");
-    assert_eq!(deletes_sent(&sandbox), 0);
+    assert_eq!(sandbox.stats().sent("DELETE"), 0);
     assert_eq!(sandbox.stats().list_pages, 1);
 }
 
@@ -107,7 +97,7 @@ fn a_next_range_that_never_ends_stops_at_the_first_page_that_brings_nothing() {
     sandbox.inject("GET /apps", Fault::EndlessNextRange, 1);
     let run = reaper(&sandbox).run();
     run.code(1).stderr_has("brought no app not seen already");
-    assert_eq!(deletes_sent(&sandbox), 0);
+    assert_eq!(sandbox.stats().sent("DELETE"), 0);
     assert_eq!(sandbox.stats().by_status["GET /apps 206"], 2);
 }
 
@@ -155,7 +145,7 @@ fn with_no_retries_an_unanswered_delete_is_settled_by_a_follow_up_listing() {
     run.code(0);
     assert_eq!(with_outcome(&report, "deleted-response-lost").len(), 1);
     assert_eq!(sandbox.stats().by_status["GET /apps 200"], 2);
-    assert_eq!(deletes_sent(&sandbox), 1);
+    assert_eq!(sandbox.stats().sent("DELETE"), 1);
 }
 
 #[test]
@@ -166,7 +156,7 @@ fn an_unanswered_delete_still_listed_gets_one_more_delete() {
     run.code(0);
     // The reset came before the server acted, so the follow-up DELETE did the work.
     assert_eq!(with_outcome(&report, "deleted").len(), 1);
-    assert_eq!(deletes_sent(&sandbox), 2);
+    assert_eq!(sandbox.stats().sent("DELETE"), 2);
     assert_eq!(stale_left(&sandbox), 0);
 }
 

@@ -26,24 +26,28 @@ fn slow_sandbox(stale: usize, delete_latency: Duration) -> Sandbox {
     .unwrap()
 }
 
+/// Starts every reaper at once, each with its own lock (as on its own machine), and
+/// returns their JSON reports once all have exited 0.
+fn all_at_once(reapers: Vec<Reaper>) -> Vec<Value> {
+    let children: Vec<_> = reapers
+        .into_iter()
+        .map(|reaper| reaper.args(["--format", "json"]).spawn())
+        .collect();
+    children
+        .into_iter()
+        .map(|(child, _home)| {
+            let output = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(0), "{stderr}");
+            serde_json::from_slice(&output.stdout).unwrap()
+        })
+        .collect()
+}
+
 #[test]
 fn eight_processes_at_once_delete_every_stale_app_once_between_them() {
     let sandbox = slow_sandbox(60, Duration::from_millis(60));
-    let children: Vec<_> = (0..8)
-        .map(|_| Reaper::against(&sandbox).args(["--format", "json"]).spawn())
-        .collect();
-    let mut reports = Vec::new();
-    for (child, _home) in children {
-        let output = child.wait_with_output().unwrap();
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-        reports.push(report);
-    }
+    let reports = all_at_once((0..8).map(|_| Reaper::against(&sandbox)).collect());
     let deleted = sandbox.deleted();
     assert_eq!(deleted.len(), 60);
     assert!(deleted.iter().all(|app| app.role == Role::Stale));
@@ -118,24 +122,11 @@ fn lock_wait_takes_its_turn_then_lists_afresh() {
 #[test]
 fn eight_shards_split_the_stale_apps_without_a_single_conflict() {
     let sandbox = slow_sandbox(80, Duration::from_millis(20));
-    let children: Vec<_> = (0..8)
-        .map(|index| {
-            Reaper::against(&sandbox)
-                .args(["--format", "json", "--shard", &format!("{index}/8")])
-                .spawn()
-        })
-        .collect();
-    let mut reports = Vec::new();
-    for (child, _home) in children {
-        let output = child.wait_with_output().unwrap();
-        assert_eq!(
-            output.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        reports.push(serde_json::from_slice::<Value>(&output.stdout).unwrap());
-    }
+    let reports = all_at_once(
+        (0..8)
+            .map(|index| Reaper::against(&sandbox).args(["--shard", &format!("{index}/8")]))
+            .collect(),
+    );
     let stats = sandbox.stats();
     assert_eq!(stats.conflicts, 0);
     assert_eq!(stats.deletes, 80);
