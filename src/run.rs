@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::actions::GitHub;
 use crate::cli::{Format, LockMode};
 use crate::config::Settings;
 use crate::credentials::{self, Credentials};
@@ -26,6 +27,11 @@ pub fn reap_command(settings: Settings) -> ExitCode {
         Ok(credentials) => credentials,
         Err(error) => return fail(&error.to_string(), USAGE),
     };
+    let github = GitHub::from_env(settings.format);
+    if let Some(github) = &github {
+        // Before anything else is printed: the runner hides the key from here on.
+        github.command(&crate::actions::mask(&credentials.key));
+    }
     let _lock = match settings.lock {
         LockMode::Off => None,
         mode => {
@@ -76,23 +82,40 @@ pub fn reap_command(settings: Settings) -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => return fail(&format!("cannot start the async runtime: {error}"), 1),
     };
-    let report = runtime.block_on(run_engine(&settings, &credentials));
+    let report = runtime.block_on(run_engine(&settings, &credentials, github.as_ref()));
     let report = match report {
         Ok(report) => report,
         Err(error) => return fail(&format!("{error:#}"), USAGE),
     };
-    finish(&settings, &credentials, report)
+    finish(&settings, &credentials, report, github.as_ref())
 }
 
-async fn run_engine(settings: &Settings, credentials: &Credentials) -> anyhow::Result<Report> {
+async fn run_engine(
+    settings: &Settings,
+    credentials: &Credentials,
+    github: Option<&GitHub>,
+) -> anyhow::Result<Report> {
     let client = Arc::new(Client::new(settings.client.clone(), &credentials.key)?);
     let events = Printer::new(settings.format);
-    let report = reap::reap(client, &settings.engine, &events).await;
+    let report = match github {
+        Some(github) => {
+            let grouped = github.group(&events);
+            let report = reap::reap(client, &settings.engine, &grouped).await;
+            grouped.close();
+            report
+        }
+        None => reap::reap(client, &settings.engine, &events).await,
+    };
     events.done();
     Ok(report)
 }
 
-fn finish(settings: &Settings, credentials: &Credentials, mut report: Report) -> ExitCode {
+fn finish(
+    settings: &Settings,
+    credentials: &Credentials,
+    mut report: Report,
+    github: Option<&GitHub>,
+) -> ExitCode {
     if report.status == Status::Unauthorized {
         report.message = Some(format!(
             "{}; the key came from {}. Check it (`heroku auth:token` prints a valid one), or set `HEROKU_API_KEY`",
@@ -100,13 +123,17 @@ fn finish(settings: &Settings, credentials: &Credentials, mut report: Report) ->
             credentials.source
         ));
     }
-    if let Some(path) = &settings.report
+    // In GitHub mode the report is always written: the `report` output points at it.
+    let mut report_path =
+        (settings.report.clone()).or_else(|| github.map(GitHub::default_report_path));
+    if let Some(path) = &report_path
         && let Err(error) = write_report(path, &report)
     {
         eprintln!(
             "error: cannot write the report to `{}`: {error}",
             path.display()
         );
+        report_path = None;
     }
     let mut stdout = std::io::stdout().lock();
     let printed = match settings.format {
@@ -122,6 +149,9 @@ fn finish(settings: &Settings, credentials: &Credentials, mut report: Report) ->
         Format::Human => write!(stdout, "{}", report::summary(&report)),
     };
     drop(printed);
+    if let Some(github) = github {
+        github.finish(&report, report_path.as_deref());
+    }
     let code = report.status.exit_code();
     if code != 0
         && let Some(message) = &report.message

@@ -2,9 +2,11 @@
 //! the real `heroku-reaper` binary, or the sandbox, over real HTTP on loopback.
 
 mod failures;
+mod github_mode;
 mod many;
 mod reap;
 mod reaper;
+mod runner;
 mod sandbox;
 mod secrets;
 mod support;
