@@ -275,7 +275,7 @@ pub fn summary(report: &Report) -> String {
         .map_or_else(|| "unknown".to_string(), |left| left.to_string());
     let _ = writeln!(
         out,
-        "\nRate limit left: {rate_limit} requests; this run sent {} in {:.1}s.",
+        "\nRate limit left: {rate_limit} requests. This run sent {} requests in {:.1}s.",
         report.requests.requests, report.elapsed_seconds
     );
     let tables: [(&str, Pick, Option<Detail>); 6] = [

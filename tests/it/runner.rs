@@ -7,6 +7,16 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The `RUNNER_OS`/`RUNNER_ARCH` pairs of GitHub's hosted runners and the release
+/// target each maps to.
+pub const PLATFORMS: [(&str, &str, &str); 5] = [
+    ("Linux", "X64", "x86_64-unknown-linux-musl"),
+    ("Linux", "ARM64", "aarch64-unknown-linux-musl"),
+    ("macOS", "X64", "x86_64-apple-darwin"),
+    ("macOS", "ARM64", "aarch64-apple-darwin"),
+    ("Windows", "X64", "x86_64-pc-windows-msvc"),
+];
+
 pub struct Runner {
     root: tempfile::TempDir,
     pub os: &'static str,
@@ -75,6 +85,15 @@ impl Runner {
         }
     }
 
+    /// The directories steps added to `GITHUB_PATH`, in order.
+    pub fn path_entries(&self) -> Vec<PathBuf> {
+        read(&self.file("path"))
+            .lines()
+            .filter(|line| !line.is_empty())
+            .map(PathBuf::from)
+            .collect()
+    }
+
     /// The outputs this step wrote, `name=value` and `name<<DELIMITER` forms alike.
     pub fn outputs(&self) -> BTreeMap<String, String> {
         parse_outputs(&read(&self.file("output")))
@@ -109,4 +128,105 @@ pub fn parse_outputs(text: &str) -> BTreeMap<String, String> {
         }
     }
     outputs
+}
+
+/// Whether the tools a runner's bash steps use are on PATH; says which are missing
+/// when some are, so a skipped test shows in the output rather than passing silently.
+pub fn has_tools(tools: &[&str]) -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|tool| {
+            !std::env::split_paths(&path)
+                .any(|dir| dir.join(tool).is_file() || dir.join(format!("{tool}.exe")).is_file())
+        })
+        .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "skipped: this test runs the action's bash scripts and needs {} on PATH",
+            missing.join(", ")
+        );
+    }
+    missing.is_empty()
+}
+
+/// The repository's root: where `action.yml`, `dist/` and `Cargo.toml` are.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A copy of the action as the runner checks it out (`GITHUB_ACTION_PATH`), with the
+/// given `dist/manifest.json` and `Cargo.toml` version.
+pub struct Checkout {
+    dir: tempfile::TempDir,
+}
+
+impl Checkout {
+    pub fn new(manifest: &str, version: &str) -> Checkout {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        std::fs::create_dir(dir.path().join("dist")).expect("dist/");
+        for file in ["action.yml", "dist/install.sh", "dist/run.sh"] {
+            std::fs::copy(repo().join(file), dir.path().join(file)).expect("copy the action");
+        }
+        std::fs::write(dir.path().join("dist/manifest.json"), manifest).expect("the manifest");
+        let cargo_toml = std::fs::read_to_string(repo().join("Cargo.toml")).expect("Cargo.toml");
+        let ours = format!("version = \"{}\"", env!("CARGO_PKG_VERSION"));
+        assert!(cargo_toml.contains(&ours));
+        let cargo_toml = cargo_toml.replacen(&ours, &format!("version = \"{version}\""), 1);
+        std::fs::write(dir.path().join("Cargo.toml"), cargo_toml).expect("Cargo.toml");
+        Checkout { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// What `dist/manifest.sh` makes of the `.sha256` files in `dir`.
+pub fn manifest(version: &str, base_url: &str, dir: &Path) -> String {
+    let output = Command::new("bash")
+        .arg(repo().join("dist/manifest.sh"))
+        .args([version.as_ref(), base_url.as_ref(), dir.as_os_str()])
+        .output()
+        .expect("bash runs dist/manifest.sh");
+    assert!(
+        output.status.success(),
+        "dist/manifest.sh failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("the manifest is text")
+}
+
+/// A stand-in for a program, first on PATH: it records its arguments, one a line, to
+/// `<name>.args` beside it and exits with `code`.
+pub fn stand_in(dir: &Path, name: &str, code: i32) -> PathBuf {
+    let script = dir.join(name);
+    let args = dir.join(format!("{name}.args"));
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\nexit {code}\n",
+            args.display()
+        ),
+    )
+    .expect("write a stand-in");
+    make_executable(&script);
+    args
+}
+
+pub fn make_executable(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod +x");
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// The arguments a stand-in was called with, if it was.
+pub fn recorded(args: &Path) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(args).ok()?;
+    Some(text.lines().map(str::to_string).collect())
 }
