@@ -503,3 +503,16 @@ fn no_run_script_holds_an_expression_and_every_input_reaches_a_step() {
         .collect();
     assert_eq!(outputs, ["deleted", "conflicts", "remaining", "report"]);
 }
+
+#[test]
+fn the_readme_shows_each_example_workflow_as_it_is() {
+    let readme = std::fs::read_to_string(runner::repo().join("README.md")).unwrap();
+    for example in ["cleanup-job", "matrix-pre-step", "daily-cleanup"] {
+        let path = runner::repo().join(format!("examples/{example}.yml"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            readme.contains(&format!("```yaml\n{text}```")),
+            "README.md does not show examples/{example}.yml as it is"
+        );
+    }
+}
