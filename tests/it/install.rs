@@ -43,17 +43,8 @@ fn archives() -> &'static Path {
             for target in [tar_target, zip_target] {
                 let (binary, dir) = (&binary, &dir);
                 scope.spawn(move || {
-                    let output = Command::new("bash")
-                        .arg(runner::repo().join("dist/package.sh"))
-                        .args([VERSION.as_ref(), target.as_ref(), binary.as_os_str()])
-                        .arg(dir)
-                        .output()
-                        .expect("bash runs dist/package.sh");
-                    assert!(
-                        output.status.success(),
-                        "dist/package.sh {target}: {}",
-                        String::from_utf8_lossy(&output.stderr)
-                    );
+                    let args = [VERSION.as_ref(), target.as_ref(), binary.as_os_str()];
+                    runner::dist("package.sh", &[&args[..], &[dir.as_os_str()]].concat());
                 });
             }
         });
@@ -119,7 +110,7 @@ impl Releases {
         listener.set_nonblocking(true).expect("non-blocking");
         let addr = listener.local_addr().expect("an address");
         let router = axum::Router::new()
-            .fallback(serve)
+            .fallback(serve_file)
             .with_state(shared.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -178,7 +169,7 @@ impl Drop for Releases {
     }
 }
 
-async fn serve(State(served): State<Served>, uri: Uri) -> Response {
+async fn serve_file(State(served): State<Served>, uri: Uri) -> Response {
     served
         .log
         .lock()
@@ -194,6 +185,17 @@ async fn serve(State(served): State<Served>, uri: Uri) -> Response {
         Some(bytes) => bytes.clone().into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+/// The release server (each archive passed through `tamper`) and a checkout whose
+/// manifest points at it; `None`, saying why, when the tools are missing.
+fn serve(tamper: impl Fn(&str, &mut Vec<u8>)) -> Option<(Releases, Checkout)> {
+    if !runner::has_tools(&TOOLS) {
+        return None;
+    }
+    let releases = Releases::start(tamper);
+    let checkout = releases.checkout();
+    Some((releases, checkout))
 }
 
 /// Runs `dist/install.sh` of `checkout` as the runner's step would, with a stand-in
@@ -246,11 +248,9 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn each_runner_gets_the_verified_binary_of_its_os_and_cpu() {
-    if !runner::has_tools(&TOOLS) {
+    let Some((releases, checkout)) = serve(|_, _| {}) else {
         return;
-    }
-    let releases = Releases::start(|_, _| {});
-    let checkout = releases.checkout();
+    };
     for (os, arch, target) in PLATFORMS {
         let runner = Runner::on(os, arch);
         let before = releases.log().len();
@@ -287,14 +287,13 @@ fn each_runner_gets_the_verified_binary_of_its_os_and_cpu() {
 
 #[test]
 fn a_tampered_archive_is_refused_and_nothing_is_installed() {
-    if !runner::has_tools(&TOOLS) {
-        return;
-    }
-    let releases = Releases::start(|_, bytes| {
+    let tamper = |_: &str, bytes: &mut Vec<u8>| {
         let middle = bytes.len() / 2;
         bytes[middle] ^= 0x01;
-    });
-    let checkout = releases.checkout();
+    };
+    let Some((releases, checkout)) = serve(tamper) else {
+        return;
+    };
     let runner = Runner::new();
     let (run, cargo) = install(&checkout, &runner, &[]);
     run.code(1).stdout_has(&format!(
@@ -314,11 +313,9 @@ fn a_tampered_archive_is_refused_and_nothing_is_installed() {
 
 #[test]
 fn a_cache_hit_downloads_nothing() {
-    if !runner::has_tools(&TOOLS) {
+    let Some((releases, checkout)) = serve(|_, _| {}) else {
         return;
-    }
-    let releases = Releases::start(|_, _| {});
-    let checkout = releases.checkout();
+    };
     let runner = Runner::new();
     install(&checkout, &runner, &[]).0.code(0);
     assert_eq!(releases.log().len(), 1);
@@ -332,12 +329,10 @@ fn a_cache_hit_downloads_nothing() {
 
 #[test]
 fn a_failing_download_is_retried() {
-    if !runner::has_tools(&TOOLS) {
+    let Some((releases, checkout)) = serve(|_, _| {}) else {
         return;
-    }
-    let releases = Releases::start(|_, _| {});
+    };
     releases.fail_next(2);
-    let checkout = releases.checkout();
     let runner = Runner::new();
     let (run, _) = install(&checkout, &runner, &[]);
     run.code(0)
@@ -349,10 +344,9 @@ fn a_failing_download_is_retried() {
 
 #[test]
 fn without_a_prebuilt_binary_it_builds_from_source_and_says_why() {
-    if !runner::has_tools(&TOOLS) {
+    let Some((releases, checkout)) = serve(|_, _| {}) else {
         return;
-    }
-    let releases = Releases::start(|_, _| {});
+    };
     let released = runner::manifest(VERSION, &releases.base_url(), archives());
     let committed = std::fs::read_to_string(runner::repo().join("dist/manifest.json")).unwrap();
     let not_a_release = "this action ref is not a release";
@@ -369,7 +363,6 @@ fn without_a_prebuilt_binary_it_builds_from_source_and_says_why() {
         linux(),
         &[],
     );
-    let checkout = Checkout::new(&released, VERSION);
     let windows_arm = Runner::on("Windows", "ARM64");
     builds_from_source(
         "has no prebuilt binary for Windows ARM64",
@@ -400,11 +393,9 @@ fn builds_from_source(why: &str, checkout: &Checkout, runner: Runner, inputs: &[
 
 #[test]
 fn bad_inputs_are_refused_before_anything_is_fetched() {
-    if !runner::has_tools(&TOOLS) {
+    let Some((releases, checkout)) = serve(|_, _| {}) else {
         return;
-    }
-    let releases = Releases::start(|_, _| {});
-    let checkout = releases.checkout();
+    };
     for (input, value, says) in [
         (
             "INPUT_VERSION",

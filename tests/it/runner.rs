@@ -183,19 +183,27 @@ impl Checkout {
     }
 }
 
-/// What `dist/manifest.sh` makes of the `.sha256` files in `dir`.
-pub fn manifest(version: &str, base_url: &str, dir: &Path) -> String {
+/// Runs `dist/<script>` with bash and gives its stdout, failing the test if it fails.
+pub fn dist(script: &str, args: &[&std::ffi::OsStr]) -> String {
     let output = Command::new("bash")
-        .arg(repo().join("dist/manifest.sh"))
-        .args([version.as_ref(), base_url.as_ref(), dir.as_os_str()])
+        .arg(repo().join("dist").join(script))
+        .args(args)
         .output()
-        .expect("bash runs dist/manifest.sh");
+        .unwrap_or_else(|error| panic!("bash runs dist/{script}: {error}"));
     assert!(
         output.status.success(),
-        "dist/manifest.sh failed: {}",
+        "dist/{script} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8(output.stdout).expect("the manifest is text")
+    String::from_utf8(output.stdout).expect("text on stdout")
+}
+
+/// What `dist/manifest.sh` makes of the `.sha256` files in `dir`.
+pub fn manifest(version: &str, base_url: &str, dir: &Path) -> String {
+    dist(
+        "manifest.sh",
+        &[version.as_ref(), base_url.as_ref(), dir.as_os_str()],
+    )
 }
 
 /// A stand-in for a program, first on PATH: it records its arguments, one a line, to
