@@ -261,11 +261,14 @@ pub fn summary(report: &Report) -> String {
             rows.push(("by other reapers", by_others));
         }
     }
-    rows.extend([
-        ("kept", c.kept),
-        ("too young", c.too_young),
-        ("remaining", c.remaining),
-    ]);
+    rows.extend([("kept", c.kept), ("too young", c.too_young)]);
+    // Matching apps out of scope, so that the rows add up to `matched`.
+    for (name, n) in [("team apps", c.team_apps), ("not owned", c.not_owned)] {
+        if n > 0 {
+            rows.push((name, n));
+        }
+    }
+    rows.push(("remaining", c.remaining));
     out.push_str("| | apps |\n| --- | ---: |\n");
     for (name, n) in rows {
         let _ = writeln!(out, "| {name} | {n} |");

@@ -80,6 +80,8 @@ fn a_run_masks_the_key_groups_its_lines_and_writes_outputs_and_summary() {
         "| deleted | 30 |".to_string(),
         "| conflicts | 0 |".to_string(),
         "| too young | 10 |".to_string(),
+        "| team apps | 3 |".to_string(),
+        "| not owned | 2 |".to_string(),
         format!(
             "Rate limit left: {} requests",
             report["rate_limit_remaining"]
