@@ -144,8 +144,8 @@ pub fn mask(key: &ApiKey) -> String {
     format!("::add-mask::{}", escape_data(key.expose()))
 }
 
-/// One `::warning::` per conflict, one `::error::` per failed delete, and one
-/// `::error::` for the run itself when it failed.
+/// One `::warning::` per conflict, one `::error::` per failed delete, and one for the
+/// run itself when it did not end well.
 pub fn annotations(report: &Report) -> String {
     let mut out = String::new();
     for entry in &report.apps {
@@ -175,10 +175,14 @@ pub fn annotations(report: &Report) -> String {
         };
         annotate(&mut out, level, title, &text);
     }
-    if report.status.exit_code() != 0
-        && let Some(message) = &report.message
-    {
-        annotate(&mut out, "error", "heroku-reaper", message);
+    // Exit 3 (stopped at the rate-limit reserve) is a warning: the tests still run.
+    let level = match report.status.exit_code() {
+        0 => None,
+        3 => Some("warning"),
+        _ => Some("error"),
+    };
+    if let (Some(level), Some(message)) = (level, &report.message) {
+        annotate(&mut out, level, "heroku-reaper", message);
     }
     out
 }
