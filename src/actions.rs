@@ -21,7 +21,7 @@ const SUMMARY_ROWS: usize = 50;
 const REPORT_FILE: &str = "heroku-reaper-report.json";
 
 /// The runner's files, read from its environment once.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct GitHub {
     /// Workflow commands go to stdout, beside the per-app lines, unless stdout is the
     /// JSON document: the runner reads commands from stderr too.

@@ -124,8 +124,10 @@ fn finish(
         ));
     }
     // In GitHub mode the report is always written: the `report` output points at it.
-    let mut report_path =
-        (settings.report.clone()).or_else(|| github.map(GitHub::default_report_path));
+    let mut report_path = settings
+        .report
+        .clone()
+        .or_else(|| github.map(GitHub::default_report_path));
     if let Some(path) = &report_path
         && let Err(error) = write_report(path, &report)
     {
