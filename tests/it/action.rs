@@ -506,10 +506,14 @@ fn no_run_script_holds_an_expression_and_every_input_reaches_a_step() {
 
 #[test]
 fn the_readme_shows_each_example_workflow_as_it_is() {
-    let readme = std::fs::read_to_string(runner::repo().join("README.md")).unwrap();
+    // Line endings as git may check them out on Windows.
+    let read = |path: &str| {
+        let text = std::fs::read_to_string(runner::repo().join(path)).unwrap();
+        text.replace("\r\n", "\n")
+    };
+    let readme = read("README.md");
     for example in ["cleanup-job", "matrix-pre-step", "daily-cleanup"] {
-        let path = runner::repo().join(format!("examples/{example}.yml"));
-        let text = std::fs::read_to_string(&path).unwrap();
+        let text = read(&format!("examples/{example}.yml"));
         assert!(
             readme.contains(&format!("```yaml\n{text}```")),
             "README.md does not show examples/{example}.yml as it is"
