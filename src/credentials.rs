@@ -16,7 +16,7 @@ impl ApiKey {
         ApiKey(key.into())
     }
 
-    /// For the `Authorization` header, and nothing else.
+    /// For the `Authorization` header and the runner's `::add-mask::`, and nothing else.
     pub fn expose(&self) -> &str {
         &self.0
     }

@@ -562,7 +562,8 @@ fn github_line(github: &GithubReport) -> String {
     }
 }
 
-fn status_words(report: &Report) -> &'static str {
+/// A few words on how the run ended.
+pub fn status_words(report: &Report) -> &'static str {
     match report.status {
         Status::Done => "done",
         Status::DryRun => "dry run: nothing deleted",
@@ -578,12 +579,12 @@ fn status_words(report: &Report) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::heroku::App;
     use crate::reap::plan::Decision;
 
-    fn entry(
+    pub(crate) fn entry(
         name: &str,
         minutes: u64,
         verdict: Verdict,
@@ -607,7 +608,7 @@ mod tests {
         entry
     }
 
-    fn sample(dry_run: bool) -> Report {
+    pub(crate) fn sample(dry_run: bool) -> Report {
         let mut report = Report::new(
             "names starting with `hatchet-t-`".into(),
             "the account's own apps".into(),

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::actions::GitHub;
 use crate::cli::{Format, LockMode};
 use crate::config::Settings;
 use crate::credentials::{self, ApiKey, Credentials};
@@ -29,6 +30,12 @@ pub fn reap_command(settings: Settings) -> ExitCode {
         Ok(credentials) => credentials,
         Err(error) => return fail(&error.to_string(), USAGE),
     };
+    // In GitHub Actions, the runner's workflow commands.
+    let runner = GitHub::from_env(settings.format);
+    if let Some(runner) = &runner {
+        // Before anything else is printed: the runner hides the key from here on.
+        runner.command(&crate::actions::mask(&credentials.key));
+    }
     let _lock = match settings.lock {
         LockMode::Off => None,
         mode => {
@@ -79,15 +86,19 @@ pub fn reap_command(settings: Settings) -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => return fail(&format!("cannot start the async runtime: {error}"), 1),
     };
-    let report = runtime.block_on(run_engine(&settings, &credentials));
+    let report = runtime.block_on(run_engine(&settings, &credentials, runner.as_ref()));
     let report = match report {
         Ok(report) => report,
         Err(error) => return fail(&format!("{error:#}"), USAGE),
     };
-    finish(&settings, &credentials, report)
+    finish(&settings, &credentials, report, runner.as_ref())
 }
 
-async fn run_engine(settings: &Settings, credentials: &Credentials) -> anyhow::Result<Report> {
+async fn run_engine(
+    settings: &Settings,
+    credentials: &Credentials,
+    runner: Option<&GitHub>,
+) -> anyhow::Result<Report> {
     let client = Arc::new(Client::new(settings.client.clone(), &credentials.key)?);
     let events = Printer::new(settings.format);
     let cancel = Cancel::default();
@@ -98,7 +109,15 @@ async fn run_engine(settings: &Settings, credentials: &Credentials) -> anyhow::R
         Some(github) => Some(live_runs(github, &mut engine, &events).await),
         None => None,
     };
-    let mut report = reap::reap_until(client, &engine, &events, cancel, settings.grace).await;
+    let mut report = match runner {
+        Some(runner) => {
+            let grouped = runner.group(&events);
+            let report = reap::reap_until(client, &engine, &grouped, cancel, settings.grace).await;
+            grouped.close();
+            report
+        }
+        None => reap::reap_until(client, &engine, &events, cancel, settings.grace).await,
+    };
     events.done();
     report.github = github.map(|mut github| {
         github.orphaned = report
@@ -144,7 +163,12 @@ async fn live_runs(
     report
 }
 
-fn finish(settings: &Settings, credentials: &Credentials, mut report: Report) -> ExitCode {
+fn finish(
+    settings: &Settings,
+    credentials: &Credentials,
+    mut report: Report,
+    runner: Option<&GitHub>,
+) -> ExitCode {
     if report.status == Status::Unauthorized {
         report.message = Some(format!(
             "{}; the key came from {}. Check it (`heroku auth:token` prints a valid one), or set `HEROKU_API_KEY`",
@@ -152,13 +176,19 @@ fn finish(settings: &Settings, credentials: &Credentials, mut report: Report) ->
             credentials.source
         ));
     }
-    if let Some(path) = &settings.report
+    // In GitHub mode the report is always written: the `report` output points at it.
+    let mut report_path = settings
+        .report
+        .clone()
+        .or_else(|| runner.map(GitHub::default_report_path));
+    if let Some(path) = &report_path
         && let Err(error) = write_report(path, &report)
     {
         eprintln!(
             "error: cannot write the report to `{}`: {error}",
             path.display()
         );
+        report_path = None;
     }
     let mut stdout = std::io::stdout().lock();
     let printed = match settings.format {
@@ -174,6 +204,9 @@ fn finish(settings: &Settings, credentials: &Credentials, mut report: Report) ->
         Format::Human => write!(stdout, "{}", report::summary(&report)),
     };
     drop(printed);
+    if let Some(runner) = runner {
+        runner.finish(&report, report_path.as_deref());
+    }
     let code = report.exit_code();
     if code != 0
         && let Some(message) = &report.message

@@ -1,14 +1,18 @@
 //! The integration tests: one binary, one module per part of the program. Each drives
 //! the real `heroku-reaper` binary, or the sandbox, over real HTTP on loopback.
 
+mod action;
 mod failures;
 mod fake_github;
 mod faults;
 mod github;
+mod github_mode;
+mod install;
 mod many;
 mod pipelines;
 mod reap;
 mod reaper;
+mod runner;
 mod sandbox;
 mod secrets;
 #[cfg(unix)]

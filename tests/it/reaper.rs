@@ -24,6 +24,7 @@ const READ_FROM_ENVIRONMENT: &[&str] = &[
     "GITHUB_REPOSITORY",
     "GITHUB_RUN_ID",
     "GITHUB_API_URL",
+    "RUNNER_TEMP",
 ];
 
 pub struct Reaper {
@@ -72,6 +73,12 @@ impl Reaper {
 
     pub fn env(mut self, name: &str, value: impl AsRef<std::ffi::OsStr>) -> Reaper {
         self.command.env(name, value);
+        self
+    }
+
+    /// Runs it as a step of `runner` (GitHub mode).
+    pub fn in_runner(mut self, runner: &crate::runner::Runner) -> Reaper {
+        runner.apply(&mut self.command);
         self
     }
 

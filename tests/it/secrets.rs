@@ -2,7 +2,8 @@
 
 use heroku_reaper::sandbox::{Fault, FaultMix, Options, Sandbox, Seed, Server};
 
-use crate::reaper::Reaper;
+use crate::reaper::{Reaper, Run};
+use crate::runner::Runner;
 
 const KEY: &str = "HRKU-AAq1zb9Sm4Kp7Tx2Vw6Ny3Lc8Rf5Gj0Hd";
 
@@ -18,7 +19,7 @@ fn sandbox() -> Sandbox {
     .unwrap()
 }
 
-fn assert_no_key(run: &crate::reaper::Run) {
+fn assert_no_key(run: &Run) {
     for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
         assert!(!text.contains(KEY), "the key leaked on {stream}:\n{text}");
         assert!(
@@ -275,4 +276,46 @@ fn nor_the_github_token_accepted_or_rejected() {
     }
     // Five listings with the good token; the rejected one stops at the first.
     assert_eq!(github.requests().len(), 5 + 1);
+}
+
+/// In GitHub mode the key appears once, as the `::add-mask::` line the runner swallows,
+/// and nowhere else: not in another line, the outputs, the summary or the report.
+#[test]
+fn in_github_mode_only_the_mask_line_holds_it() {
+    let sandbox = sandbox();
+    sandbox.inject("DELETE /apps/{app}", Fault::Status(500), 2);
+    for (format, commands_on_stdout) in [("human", true), ("json", false)] {
+        let runner = Runner::new();
+        let run = Reaper::against(&sandbox)
+            .in_runner(&runner)
+            .env("RUST_LOG", "trace")
+            .args(["-vvv", "--retries", "0", "--format", format])
+            .run();
+        let (commands, other) = if commands_on_stdout {
+            (&run.stdout, &run.stderr)
+        } else {
+            (&run.stderr, &run.stdout)
+        };
+        let holding: Vec<&str> = commands.lines().filter(|l| l.contains(KEY)).collect();
+        assert_eq!(holding, [format!("::add-mask::{KEY}")], "{format}");
+        assert_eq!(commands.lines().next(), Some(holding[0]), "masked first");
+        let rest = Run {
+            code: run.code,
+            stdout: commands.replacen(holding[0], "", 1),
+            stderr: other.clone(),
+        };
+        assert_no_key(&rest);
+        let outputs = runner.outputs();
+        let report = std::fs::read_to_string(&outputs["report"]).unwrap();
+        for (what, text) in [
+            ("outputs", format!("{outputs:?}")),
+            ("summary", runner.summary()),
+            ("report", report),
+        ] {
+            assert!(
+                !text.contains(&KEY[5..20]),
+                "the key leaked into the {what}"
+            );
+        }
+    }
 }

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Installs heroku-reaper for the action's run step and adds it to $GITHUB_PATH.
+#
+# The prebuilt binary of this action ref's release, verified against the sha256 in
+# dist/manifest.json (committed with the release, so the checksum comes from the ref the
+# user pinned, not from where the binary is downloaded), reused from the runner's tool
+# cache when it is there. Built from source instead when the manifest has no asset for
+# this runner, when this ref is not a release, or when `build-from-source` is true.
+#
+# Inputs (environment): INPUT_VERSION, INPUT_BUILD_FROM_SOURCE; the runner's
+# GITHUB_ACTION_PATH, GITHUB_PATH, RUNNER_OS, RUNNER_ARCH, RUNNER_TEMP, RUNNER_TOOL_CACHE.
+# HEROKU_REAPER_INSTALL_BACKOFF: seconds before the first download retry (doubles each time).
+set -euo pipefail
+
+action_path=${GITHUB_ACTION_PATH:?GITHUB_ACTION_PATH is not set: run this script as a step of the action}
+manifest="$action_path/dist/manifest.json"
+attempts=5
+backoff=${HEROKU_REAPER_INSTALL_BACKOFF:-1}
+
+error() {
+  printf '::error title=heroku-reaper install::%s\n' "$*"
+  exit 1
+}
+
+# The value of "key": "value" on the first line of stdin that has it.
+field() {
+  sed -n "s/.*\"$1\": *\"\([^\"]*\)\".*/\1/p" | head -n 1
+}
+
+is_true() {
+  case "$1" in
+    true | True | TRUE) return 0 ;;
+    false | False | FALSE | '') return 1 ;;
+    *) error "\`build-from-source: $1\` is not a boolean; use \`true\` or \`false\`" ;;
+  esac
+}
+
+# The release target of a runner, or nothing when releases have none for it.
+target_for() {
+  case "$1/$2" in
+    Linux/X64) echo x86_64-unknown-linux-musl ;;
+    Linux/ARM64) echo aarch64-unknown-linux-musl ;;
+    macOS/X64) echo x86_64-apple-darwin ;;
+    macOS/ARM64) echo aarch64-apple-darwin ;;
+    Windows/X64) echo x86_64-pc-windows-msvc ;;
+  esac
+}
+
+sha256_of() {
+  if command -v sha256sum >/dev/null; then
+    sha256sum "$1" | cut -d ' ' -f 1
+  else
+    shasum -a 256 "$1" | cut -d ' ' -f 1
+  fi
+}
+
+download() {
+  local url=$1 to=$2 try=1 wait=$backoff proto='=https'
+  # Only a server on this machine may be plain http (the install tests serve one).
+  case "$url" in http://127.0.0.1[:/]* | http://localhost[:/]*) proto='=http' ;; esac
+  until curl --proto "$proto" --fail --silent --show-error --location \
+    --connect-timeout 20 --max-time 300 --output "$to" "$url"; do
+    if [ "$try" -ge "$attempts" ]; then
+      error "cannot download $url after $attempts attempts"
+    fi
+    echo "download failed (attempt $try of $attempts); retrying in ${wait}s"
+    sleep "$wait"
+    try=$((try + 1))
+    wait=$((wait * 2))
+  done
+}
+
+# Adds a directory to PATH for the next steps, in the form the runner's OS reads.
+add_to_path() {
+  local dir=$1
+  if command -v cygpath >/dev/null; then
+    dir=$(cygpath -w "$dir")
+  fi
+  echo "$dir" >>"${GITHUB_PATH:?GITHUB_PATH is not set}"
+}
+
+build_from_source() {
+  local root="${RUNNER_TEMP:?RUNNER_TEMP is not set}/heroku-reaper-source"
+  echo "heroku-reaper: building from source: $1"
+  if ! command -v cargo >/dev/null; then
+    error "no prebuilt heroku-reaper for this runner ($1), and no \`cargo\` to build one: install a Rust toolchain in an earlier step, or use a released version of the action (\`@v0\`)"
+  fi
+  echo "::group::cargo install --locked --path $action_path"
+  cargo install --locked --path "$action_path" --root "$root"
+  echo "::endgroup::"
+  add_to_path "$root/bin"
+}
+
+# The code this action ref holds; a prebuilt binary is used only when the manifest
+# is of the same version (as in a release commit) and verifies it.
+version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$action_path/Cargo.toml" | head -n 1)
+[ -n "$version" ] || error "$action_path/Cargo.toml has no version"
+wanted=${INPUT_VERSION:-}
+wanted=${wanted#v}
+if [ -n "$wanted" ] && [ "$wanted" != "$version" ]; then
+  error "\`version: $wanted\` is not the version this action ref installs ($version); pin the action at that release instead (\`uses: heroku-reaper/heroku-reaper@v$wanted\`), or leave \`version\` empty"
+fi
+
+if is_true "${INPUT_BUILD_FROM_SOURCE:-}"; then
+  build_from_source "\`build-from-source\` is true"
+  exit 0
+fi
+release=$(field version <"$manifest")
+if [ "$release" != "$version" ] || ! grep -q '"sha256"' "$manifest"; then
+  build_from_source "this action ref is not a release: dist/manifest.json lists no prebuilt binaries of $version"
+  exit 0
+fi
+
+os=${RUNNER_OS:?RUNNER_OS is not set}
+arch=${RUNNER_ARCH:?RUNNER_ARCH is not set}
+target=$(target_for "$os" "$arch")
+asset_line=
+if [ -n "$target" ]; then
+  asset_line=$(grep -F "\"$target\"" "$manifest" || true)
+fi
+url=$(field url <<<"$asset_line")
+expected=$(field sha256 <<<"$asset_line")
+if [ -z "$url" ] || [ -z "$expected" ]; then
+  build_from_source "release $version has no prebuilt binary for $os $arch${target:+ ($target)}"
+  exit 0
+fi
+
+exe=heroku-reaper
+[ "$os" = Windows ] && exe=heroku-reaper.exe
+arch_dir=$(printf '%s' "$arch" | tr '[:upper:]' '[:lower:]')
+cache="${RUNNER_TOOL_CACHE:?RUNNER_TOOL_CACHE is not set}/heroku-reaper/$version"
+dir="$cache/$arch_dir"
+if [ -f "$cache/$arch_dir.complete" ] && [ -x "$dir/$exe" ]; then
+  echo "heroku-reaper $version: found in the tool cache ($dir)"
+  add_to_path "$dir"
+  exit 0
+fi
+
+staging=$(mktemp -d "${RUNNER_TEMP:?RUNNER_TEMP is not set}/heroku-reaper.XXXXXX")
+trap 'rm -rf "$staging"' EXIT
+archive="$staging/${url##*/}"
+echo "heroku-reaper $version: downloading the $target binary from $url"
+download "$url" "$archive"
+actual=$(sha256_of "$archive")
+if [ "$actual" != "$expected" ]; then
+  error "checksum mismatch for ${url##*/}: expected $expected (dist/manifest.json of this action ref), got $actual; nothing was installed"
+fi
+echo "sha256 $actual: matches dist/manifest.json"
+mkdir "$staging/unpacked"
+case "$archive" in
+  *.zip) unzip -q "$archive" -d "$staging/unpacked" ;;
+  *) tar -xzf "$archive" -C "$staging/unpacked" ;;
+esac
+[ -f "$staging/unpacked/$exe" ] || error "${url##*/} holds no $exe"
+rm -rf "$dir"
+mkdir -p "$dir"
+cp "$staging/unpacked/$exe" "$dir/$exe"
+chmod +x "$dir/$exe"
+touch "$cache/$arch_dir.complete"
+"$dir/$exe" --version
+echo "heroku-reaper $version: installed the prebuilt $target binary in $dir"
+add_to_path "$dir"

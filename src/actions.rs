@@ -1,0 +1,516 @@
+//! The GitHub Actions runner's side of a run, on when `GITHUB_ACTIONS=true`: mask the
+//! key, fold the per-app lines into a group, annotate conflicts and failures, and write
+//! the step's outputs and job summary. The formatters are pure; `GitHub` does the I/O.
+
+use std::ffi::OsStr;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::cli::Format;
+use crate::credentials::ApiKey;
+use crate::reap::Events;
+use crate::reap::plan::Verdict;
+use crate::report::{self, AppEntry, Outcome, Report};
+
+/// Rows per table in the job summary; the JSON report has every app.
+const SUMMARY_ROWS: usize = 50;
+
+/// Where the report goes in GitHub mode when `--report` is not given.
+const REPORT_FILE: &str = "heroku-reaper-report.json";
+
+/// The runner's files, read from its environment once.
+#[derive(Debug)]
+pub struct GitHub {
+    /// Workflow commands go to stdout, beside the per-app lines, unless stdout is the
+    /// JSON document: the runner reads commands from stderr too.
+    to_stderr: bool,
+    output: Option<PathBuf>,
+    step_summary: Option<PathBuf>,
+    runner_temp: PathBuf,
+}
+
+impl GitHub {
+    /// `Some` on a GitHub Actions runner (`GITHUB_ACTIONS=true`), else `None`.
+    pub fn from_env(format: Format) -> Option<GitHub> {
+        let file = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
+        if std::env::var_os("GITHUB_ACTIONS").as_deref() != Some(OsStr::new("true")) {
+            return None;
+        }
+        Some(GitHub {
+            to_stderr: format == Format::Json,
+            output: file("GITHUB_OUTPUT").map(PathBuf::from),
+            step_summary: file("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+            runner_temp: file("RUNNER_TEMP")
+                .map(PathBuf::from)
+                .unwrap_or_else(std::env::temp_dir),
+        })
+    }
+
+    /// Prints one or more workflow-command lines.
+    pub fn command(&self, lines: &str) {
+        if lines.is_empty() {
+            return;
+        }
+        let lines = lines.trim_end_matches('\n');
+        if self.to_stderr {
+            eprintln!("{lines}");
+        } else {
+            println!("{lines}");
+        }
+    }
+
+    /// Where the JSON report goes when `--report` is not given.
+    pub fn default_report_path(&self) -> PathBuf {
+        self.runner_temp.join(REPORT_FILE)
+    }
+
+    /// Folds the per-app lines `inner` prints into one collapsible group.
+    pub fn group<'a>(&'a self, inner: &'a dyn Events) -> Grouped<'a> {
+        Grouped {
+            github: self,
+            inner,
+            open: AtomicBool::new(false),
+        }
+    }
+
+    /// After the run: annotations, the step's outputs and the job summary.
+    /// `report_path` is the JSON report, when it was written.
+    pub fn finish(&self, report: &Report, report_path: Option<&Path>) {
+        self.command(&annotations(report));
+        for (variable, path, text) in [
+            ("GITHUB_OUTPUT", &self.output, outputs(report, report_path)),
+            ("GITHUB_STEP_SUMMARY", &self.step_summary, summary(report)),
+        ] {
+            let Some(path) = path else { continue };
+            if let Err(error) = append(path, &text) {
+                eprintln!(
+                    "error: cannot write to `${variable}` (`{}`): {error}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+fn append(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?
+        .write_all(text.as_bytes())
+}
+
+/// The `Events` of a human run, inside `::group::`/`::endgroup::`.
+pub struct Grouped<'a> {
+    github: &'a GitHub,
+    inner: &'a dyn Events,
+    open: AtomicBool,
+}
+
+impl Grouped<'_> {
+    /// Closes the group, if one was opened.
+    pub fn close(&self) {
+        if self.open.swap(false, Ordering::SeqCst) {
+            self.github.command("::endgroup::");
+        }
+    }
+}
+
+impl Events for Grouped<'_> {
+    fn planned(&self, deletes: usize) {
+        // With `--format json` no per-app line is printed: nothing to fold.
+        if deletes > 0 && !self.github.to_stderr && !self.open.swap(true, Ordering::SeqCst) {
+            self.github.command(&format!(
+                "::group::heroku-reaper: deleting {deletes} stale app{}",
+                plural(deletes)
+            ));
+        }
+        self.inner.planned(deletes);
+    }
+
+    fn outcome(&self, entry: &AppEntry) {
+        self.inner.outcome(entry);
+    }
+
+    fn note(&self, text: &str) {
+        self.inner.note(text);
+    }
+}
+
+/// `::add-mask::` for the key: the runner hides it in the log from then on.
+pub fn mask(key: &ApiKey) -> String {
+    format!("::add-mask::{}", escape_data(key.expose()))
+}
+
+/// One `::warning::` per conflict, one `::error::` per failed delete, and one for the
+/// run itself when it did not end well.
+pub fn annotations(report: &Report) -> String {
+    let mut out = String::new();
+    for entry in &report.apps {
+        let (level, title, text) = match entry.outcome {
+            Some(Outcome::Conflict) => (
+                "warning",
+                "heroku-reaper: conflict",
+                format!(
+                    "`{}` was already deleted by another reaper ({}); each conflict costs API budget: run one cleanup in a `concurrency` group, or split the work with `shard`",
+                    entry.name,
+                    answer(entry)
+                ),
+            ),
+            Some(Outcome::Failed | Outcome::Unknown) => (
+                "error",
+                "heroku-reaper: delete failed",
+                format!(
+                    "`{}` is still there: {}",
+                    entry.name,
+                    entry
+                        .error
+                        .as_deref()
+                        .unwrap_or(entry.outcome.map_or("", Outcome::label))
+                ),
+            ),
+            _ => continue,
+        };
+        annotate(&mut out, level, title, &text);
+    }
+    // Exit 3 (stopped at the rate-limit reserve) is a warning: the tests still run.
+    let level = match report.exit_code() {
+        0 => None,
+        3 => Some("warning"),
+        _ => Some("error"),
+    };
+    if let (Some(level), Some(message)) = (level, &report.message) {
+        annotate(&mut out, level, "heroku-reaper", message);
+    }
+    out
+}
+
+/// What the API said to a conflicting DELETE.
+fn answer(entry: &AppEntry) -> String {
+    let mut text = match entry.http_status {
+        Some(status) => format!("DELETE answered {status}"),
+        None => "it was gone from a listing".to_string(),
+    };
+    if let Some(id) = &entry.request_id {
+        text.push_str(&format!(", Request-Id {id}"));
+    }
+    text
+}
+
+fn annotate(out: &mut String, level: &str, title: &str, text: &str) {
+    let _ = writeln!(
+        out,
+        "::{level} title={}::{}",
+        escape_property(title),
+        escape_data(text)
+    );
+}
+
+/// `deleted=`, `conflicts=`, `remaining=` and `report=` for `$GITHUB_OUTPUT`.
+pub fn outputs(report: &Report, report_path: Option<&Path>) -> String {
+    let counts = &report.counts;
+    let path = report_path.map(|path| path.display().to_string());
+    [
+        ("deleted", counts.deleted.to_string()),
+        ("conflicts", counts.conflicts.to_string()),
+        ("remaining", counts.remaining.to_string()),
+        ("report", path.unwrap_or_default()),
+    ]
+    .iter()
+    .map(|(name, value)| output(name, value))
+    .collect()
+}
+
+/// One output; a value with a line break takes the runner's `name<<DELIMITER` form.
+fn output(name: &str, value: &str) -> String {
+    if !value.contains(['\n', '\r']) {
+        return format!("{name}={value}\n");
+    }
+    let mut delimiter = "HEROKU_REAPER_EOF".to_string();
+    while value.contains(&delimiter) {
+        delimiter.push('_');
+    }
+    format!("{name}<<{delimiter}\n{value}\n{delimiter}\n")
+}
+
+/// The job summary: the counts, the rate limit left, and a table per kind of app.
+pub fn summary(report: &Report) -> String {
+    let c = &report.counts;
+    let mut out = format!(
+        "## heroku-reaper: {}\n\n{}, {}",
+        report::status_words(report),
+        capitalize(&report.rule),
+        report.scope
+    );
+    if let Some(age) = &report.older_than {
+        let _ = write!(out, ", older than {age}");
+    }
+    out.push_str(".\n\n");
+    if let Some(message) = &report.message {
+        let _ = write!(out, "> {}\n\n", message.replace('\n', " "));
+    }
+    let mut rows = vec![("matched", c.matched), ("stale", c.stale)];
+    if report.dry_run {
+        rows.push(("would delete", c.stale));
+    } else {
+        rows.extend([
+            ("deleted", c.deleted),
+            ("conflicts", c.conflicts),
+            ("failed", c.failed + c.unknown),
+        ]);
+        if c.not_attempted > 0 {
+            rows.push(("not attempted", c.not_attempted));
+        }
+        let by_others = c.deleted_by_others + c.left_to_others;
+        if by_others > 0 {
+            rows.push(("by other reapers", by_others));
+        }
+    }
+    rows.extend([("kept", c.kept), ("too young", c.too_young)]);
+    // Matching apps out of scope, so that the rows add up to `matched`.
+    for (name, n) in [
+        ("team apps", c.team_apps),
+        ("not owned", c.not_owned),
+        ("other shards", c.other_shards),
+    ] {
+        if n > 0 {
+            rows.push((name, n));
+        }
+    }
+    rows.push(("remaining", c.remaining));
+    out.push_str("| | apps |\n| --- | ---: |\n");
+    for (name, n) in rows {
+        let _ = writeln!(out, "| {name} | {n} |");
+    }
+    let rate_limit = report
+        .rate_limit_remaining
+        .map_or_else(|| "unknown".to_string(), |left| left.to_string());
+    let _ = writeln!(
+        out,
+        "\nRate limit left: {rate_limit} requests. This run sent {} requests in {:.1}s.",
+        report.requests.requests, report.elapsed_seconds
+    );
+    let tables: [(&str, Pick, Option<Detail>); 6] = [
+        (
+            "Would delete",
+            |e| e.outcome == Some(Outcome::Planned),
+            None,
+        ),
+        (
+            "Deleted",
+            |e| {
+                matches!(
+                    e.outcome,
+                    Some(Outcome::Deleted | Outcome::DeletedResponseLost)
+                )
+            },
+            None,
+        ),
+        (
+            "Already deleted by another reaper",
+            |e| e.outcome == Some(Outcome::Conflict),
+            Some(("answer", answer)),
+        ),
+        (
+            "Failed",
+            |e| matches!(e.outcome, Some(Outcome::Failed | Outcome::Unknown)),
+            Some(("error", failure)),
+        ),
+        (
+            "Kept",
+            |e| e.verdict == Verdict::Keep,
+            Some(("why", reason)),
+        ),
+        ("Too young", |e| e.verdict == Verdict::TooYoung, None),
+    ];
+    for (title, pick, detail) in tables {
+        table(&mut out, title, report, pick, detail);
+    }
+    out
+}
+
+/// Which apps a summary table lists.
+type Pick = fn(&AppEntry) -> bool;
+
+/// A column beyond name and age: its header and its cells.
+type Detail = (&'static str, fn(&AppEntry) -> String);
+
+/// A `### Title (n)` table of the apps `pick` selects: name, age and maybe a detail.
+fn table(out: &mut String, title: &str, report: &Report, pick: Pick, detail: Option<Detail>) {
+    let apps: Vec<&AppEntry> = report.apps.iter().filter(|e| pick(e)).collect();
+    if apps.is_empty() {
+        return;
+    }
+    let _ = write!(out, "\n### {title} ({})\n\n", apps.len());
+    match detail {
+        Some((header, _)) => {
+            let _ = write!(out, "| app | age | {header} |\n| --- | ---: | --- |\n");
+        }
+        None => out.push_str("| app | age |\n| --- | ---: |\n"),
+    }
+    for entry in apps.iter().take(SUMMARY_ROWS) {
+        let _ = write!(out, "| `{}` | {} |", entry.name, entry.age);
+        if let Some((_, detail)) = detail {
+            let _ = write!(out, " {} |", cell(&detail(entry)));
+        }
+        out.push('\n');
+    }
+    if apps.len() > SUMMARY_ROWS {
+        let _ = writeln!(
+            out,
+            "\n… and {} more: every app is in the JSON report (the `report` output).",
+            apps.len() - SUMMARY_ROWS
+        );
+    }
+}
+
+fn failure(entry: &AppEntry) -> String {
+    entry
+        .error
+        .clone()
+        .unwrap_or_else(|| entry.outcome.map_or("", Outcome::label).to_string())
+}
+
+fn reason(entry: &AppEntry) -> String {
+    entry.reason.clone()
+}
+
+/// Text safe inside a Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// A workflow command's message: the runner turns these escapes back into characters.
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A workflow command's property value (`title=`): also `:` and `,`.
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Status;
+    use crate::report::tests::{entry, sample};
+
+    /// The report's own sample, plus a failed delete and a stale app gone by another reaper.
+    fn with_failure() -> Report {
+        let mut report = sample(false);
+        let mut failed = entry(
+            "hatchet-t-feedc0ffee",
+            52,
+            Verdict::Delete,
+            "older than 10m",
+            Some(Outcome::Failed),
+        );
+        failed.http_status = Some(500);
+        failed.request_id = Some("c3d2e1f0-0000-4000-8000-000000000002".into());
+        failed.error = Some(
+            "`DELETE /apps/hatchet-t-feedc0ffee` answered 500 `internal_server_error`: try again (Request-Id c3d2e1f0-0000-4000-8000-000000000002)".into(),
+        );
+        report.apps.push(failed);
+        report.status = Status::Failed;
+        report.message = Some("1 stale app is left: its delete failed".into());
+        report.tally();
+        report
+    }
+
+    #[test]
+    fn job_summary() {
+        insta::assert_snapshot!(summary(&with_failure()));
+    }
+
+    #[test]
+    fn job_summary_of_a_dry_run() {
+        insta::assert_snapshot!(summary(&sample(true)));
+    }
+
+    #[test]
+    fn step_outputs() {
+        let path = Path::new("/runner/temp/heroku-reaper-report.json");
+        insta::assert_snapshot!(outputs(&with_failure(), Some(path)));
+    }
+
+    #[test]
+    fn annotation_lines() {
+        insta::assert_snapshot!(annotations(&with_failure()));
+    }
+
+    #[test]
+    fn a_clean_run_raises_no_annotation() {
+        let mut report = sample(false);
+        report.apps.retain(|e| e.outcome != Some(Outcome::Conflict));
+        report.tally();
+        assert_eq!(annotations(&report), "");
+    }
+
+    #[test]
+    fn stopping_at_the_rate_limit_reserve_is_a_warning_not_an_error() {
+        let mut report = sample(false);
+        report.apps.retain(|e| e.outcome != Some(Outcome::Conflict));
+        report.status = Status::ReserveReached;
+        report.message = Some("the rate-limit pool is down to 480".into());
+        let lines = annotations(&report);
+        assert!(lines.starts_with("::warning "), "{lines}");
+        assert!(!lines.contains("::error"), "{lines}");
+    }
+
+    #[test]
+    fn long_tables_are_cut_and_point_at_the_report() {
+        let mut report = sample(false);
+        for n in 0..SUMMARY_ROWS + 7 {
+            report.apps.push(entry(
+                &format!("hatchet-t-{n:010x}"),
+                20,
+                Verdict::Delete,
+                "older than 10m",
+                Some(Outcome::Deleted),
+            ));
+        }
+        report.tally();
+        let text = summary(&report);
+        assert!(text.contains("### Deleted (58)"), "{text}");
+        assert_eq!(text.matches("| `hatchet-t-").count(), SUMMARY_ROWS + 3);
+        assert!(text.contains("… and 8 more"), "{text}");
+    }
+
+    #[test]
+    fn commands_cannot_be_broken_or_injected_by_their_text() {
+        assert_eq!(mask(&ApiKey::new("a%b\nc\rd")), "::add-mask::a%25b%0Ac%0Dd");
+        let mut out = String::new();
+        annotate(&mut out, "error", "a: b, c", "line\n::endgroup::");
+        assert_eq!(out, "::error title=a%3A b%2C c::line%0A::endgroup::\n");
+    }
+
+    #[test]
+    fn an_output_with_a_line_break_takes_the_delimiter_form() {
+        assert_eq!(output("report", "/tmp/a b"), "report=/tmp/a b\n");
+        assert_eq!(
+            output("report", "x\nHEROKU_REAPER_EOF"),
+            "report<<HEROKU_REAPER_EOF_\nx\nHEROKU_REAPER_EOF\nHEROKU_REAPER_EOF_\n"
+        );
+    }
+
+    #[test]
+    fn table_cells_keep_their_pipes_as_text() {
+        assert_eq!(cell("a | b\nc"), "a \\| b c");
+    }
+}
