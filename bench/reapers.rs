@@ -282,7 +282,7 @@ fn notes(
     let mut notes = Vec::new();
     if let Some(baseline) = baseline
         && scenario.id != "B"
-        && !matches!(scenario.id, "S5" | "S6")
+        && !matches!(scenario.id, "S5" | "S6" | "S7")
     {
         notes.push(format!(
             "{:.1}x faster than B",

@@ -163,7 +163,7 @@ pub struct ReapArgs {
     pub max_deletes: Option<usize>,
 
     /// Deletes in flight at once, all under one shared rate throttle that slows them down
-    /// as the rate-limit pool empties [default: 16]
+    /// as the rate-limit pool empties [default: 24]
     #[arg(
         long,
         value_name = "N",

@@ -20,7 +20,7 @@ const DEFAULT_OLDER_THAN: Duration = Duration::from_secs(600);
 const DEFAULT_MAX_DELETES: usize = 500;
 /// Enough parallel deletes that 100 stale apps go in a few seconds; the throttle slows
 /// them as the rate-limit pool empties.
-const DEFAULT_CONCURRENCY: usize = 16;
+const DEFAULT_CONCURRENCY: usize = 24;
 const DEFAULT_RESERVE: u32 = 500;
 const MAX_CONCURRENCY: usize = 64;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -478,7 +478,7 @@ mod tests {
         assert!(matches!(&engine.policy.matcher, Matcher::Prefix(p) if p == "hatchet-t-"));
         assert_eq!(engine.policy.age, Age::OlderThan(Duration::from_secs(600)));
         assert_eq!(engine.max_deletes, Some(500));
-        assert_eq!(engine.concurrency, 16);
+        assert_eq!(engine.concurrency, 24);
         assert_eq!(engine.policy.shard, None);
         assert_eq!(settings.client.reserve, 500);
         assert_eq!(settings.client.base_url, "https://api.heroku.com");
