@@ -3,9 +3,8 @@
 //! `--github-live-runs`, served by axum on its own thread; dropping it stops it.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -14,7 +13,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
+
+use crate::support::Fixture;
 
 /// A workflow run the fake knows.
 #[derive(Clone, Debug)]
@@ -57,8 +57,7 @@ fn lock(shared: &Shared) -> MutexGuard<'_, Fake> {
 
 pub struct FakeGithub {
     shared: Shared,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    _server: Fixture,
 }
 
 pub const TOKEN: &str = "ghs_fAkEt0kEn4Te5tS0nLyZq9Xw8Vu7";
@@ -67,13 +66,10 @@ impl FakeGithub {
     /// Serves under `prefix`: `""` as github.com's API, `/api/v3` as GitHub Enterprise
     /// Server.
     pub fn start_at(prefix: &str) -> FakeGithub {
-        let listener =
-            std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1");
-        listener.set_nonblocking(true).expect("non-blocking");
-        let addr: SocketAddr = listener.local_addr().expect("an address");
+        let base = |addr: SocketAddr| format!("http://{addr}{prefix}");
         let shared = Arc::new(Mutex::new(Fake {
             token: TOKEN.to_string(),
-            base: format!("http://{addr}{prefix}"),
+            base: String::new(),
             runs: Vec::new(),
             page_size: 2,
             failure: None,
@@ -83,30 +79,17 @@ impl FakeGithub {
             .route("/repos/{owner}/{repo}/actions/runs", get(list_runs))
             .route("/repos/{owner}/{repo}/actions/runs/{id}", get(one_run))
             .with_state(shared.clone());
-        let router = if prefix.is_empty() {
-            routes
-        } else {
-            Router::new().nest(prefix, routes)
-        };
-        let (stop, stopped) = oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("a listener");
-                let _ = axum::serve(listener, router)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-            });
+        let server = Fixture::serve(|addr| {
+            lock(&shared).base = base(addr);
+            if prefix.is_empty() {
+                routes
+            } else {
+                Router::new().nest(prefix, routes)
+            }
         });
         FakeGithub {
             shared,
-            stop: Some(stop),
-            thread: Some(thread),
+            _server: server,
         }
     }
 
@@ -126,17 +109,6 @@ impl FakeGithub {
     /// Every request so far, as `GET /path?query`.
     pub fn requests(&self) -> Vec<String> {
         lock(&self.shared).requests.clone()
-    }
-}
-
-impl Drop for FakeGithub {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

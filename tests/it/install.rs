@@ -4,7 +4,6 @@
 //! the tool cache reused; retries; and the build-from-source fallback.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::reaper::{BIN, Run};
 use crate::runner::{self, Checkout, PLATFORMS, Runner};
+use crate::support::Fixture;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -78,10 +78,8 @@ fn asset(target: &str) -> String {
 /// A loopback server of release archives: logs each path asked for, and can answer
 /// 503 to the first few requests.
 struct Releases {
-    addr: SocketAddr,
     shared: Served,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: Fixture,
 }
 
 #[derive(Clone)]
@@ -106,38 +104,16 @@ impl Releases {
             log: Arc::default(),
             failures: Arc::default(),
         };
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
-        listener.set_nonblocking(true).expect("non-blocking");
-        let addr = listener.local_addr().expect("an address");
-        let router = axum::Router::new()
-            .fallback(serve_file)
-            .with_state(shared.clone());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("a listener");
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await
-                    .expect("serve");
-            });
+        let server = Fixture::serve(|_| {
+            axum::Router::new()
+                .fallback(serve_file)
+                .with_state(shared.clone())
         });
-        Releases {
-            addr,
-            shared,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
+        Releases { shared, server }
     }
 
     fn base_url(&self) -> String {
-        format!("http://{}/download", self.addr)
+        format!("http://{}/download", self.server.addr)
     }
 
     /// The paths asked for so far.
@@ -155,17 +131,6 @@ impl Releases {
             &runner::manifest(VERSION, &self.base_url(), archives()),
             VERSION,
         )
-    }
-}
-
-impl Drop for Releases {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
