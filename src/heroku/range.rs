@@ -30,8 +30,9 @@ impl Range {
             value: value.chars().take(200).collect(),
             reason,
         };
-        let (spec, options) = match value.split_once(';') {
-            Some((spec, options)) => (spec, Some(options)),
+        // Options follow the bounds after `;` (Heroku's form) or `,`.
+        let (spec, options) = match value.find([';', ',']) {
+            Some(at) => (&value[..at], Some(&value[at + 1..])),
             None => (value, None),
         };
         let spec = spec.trim();
@@ -49,6 +50,7 @@ impl Range {
             return Err(error("a bound holds a space"));
         }
         let (start, start_exclusive) = match start.strip_prefix(']') {
+            Some("") => return Err(error("`]` needs a value after it")),
             Some(rest) => (rest, true),
             None => (start, false),
         };
@@ -60,7 +62,7 @@ impl Range {
             max: None,
             descending: false,
         };
-        for option in options.into_iter().flat_map(|o| o.split(',')) {
+        for option in options.into_iter().flat_map(|o| o.split([';', ','])) {
             let option = option.trim();
             if option.is_empty() {
                 continue;
@@ -69,12 +71,9 @@ impl Range {
                 .split_once('=')
                 .ok_or_else(|| error("an option without `=`"))?;
             match (key.trim(), val.trim()) {
+                // Whether a page size is allowed is the server's to say (416).
                 ("max", n) => {
-                    let max = n.parse().map_err(|_| error("`max` is not a number"))?;
-                    if max == 0 {
-                        return Err(error("`max` is 0"));
-                    }
-                    range.max = Some(max);
+                    range.max = Some(n.parse().map_err(|_| error("`max` is not a number"))?)
                 }
                 ("order", "asc") => range.descending = false,
                 ("order", "desc") => range.descending = true,
@@ -141,7 +140,8 @@ mod tests {
         for value in [
             "id ]]x..",
             "id  a....b",
-            "name a,b..c; max=05, order=asc",
+            "name a..c, max=05; order=asc",
+            "id ..; max=0",
             "updated_at ]2012-01-01T12:00:00Z..; order=desc",
             " id ..; max=7,",
         ] {
@@ -158,7 +158,8 @@ mod tests {
             "id ab",
             " ..; max=1",
             "id ..; max=x",
-            "id ..; max=0",
+            "id ]..; max=1",
+            "name a,b..c",
             "id ..; max",
             "id ..; order=up",
             "id ..; colour=blue",

@@ -7,6 +7,8 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
+use crate::heroku;
+
 /// What list responses send as `Accept-Ranges`.
 pub const ACCEPT_RANGES: &str = "id, name, updated_at";
 
@@ -117,74 +119,29 @@ pub fn parse(
             order: Order::Asc,
         });
     };
-    let invalid = |why: &str| RangeError::Invalid(why.to_string());
-    let header = header.trim();
-    let (bounds, params) = match header.find([';', ',']) {
-        Some(at) => (&header[..at], &header[at + 1..]),
-        None => (header, ""),
-    };
-    let (field, span) = bounds
-        .trim()
-        .split_once(' ')
-        .ok_or_else(|| invalid("expected a field, a space and `start..end`"))?;
-    let field = Field::parse(field)
-        .ok_or_else(|| RangeError::Invalid(format!("`{field}` is not a field to range on")))?;
-    let (start, end) = span
-        .trim()
-        .split_once("..")
-        .ok_or_else(|| invalid("expected `start..end` after the field"))?;
-    let start = match start.strip_prefix(']') {
-        Some("") => return Err(invalid("`]` needs a value after it")),
-        Some(value) => Some(Start {
+    // The grammar is the client's; what the fields mean and what is allowed is the server's.
+    let parsed = heroku::range::Range::parse(header)
+        .map_err(|error| RangeError::Invalid(error.reason.to_string()))?;
+    let field = Field::parse(&parsed.field).ok_or_else(|| {
+        RangeError::Invalid(format!("`{}` is not a field to range on", parsed.field))
+    })?;
+    let start = match (parsed.start.as_str(), parsed.start_exclusive) {
+        ("", _) => None,
+        (value, exclusive) => Some(Start {
             value: field.normalize(value)?,
-            exclusive: true,
-        }),
-        None if start.is_empty() => None,
-        None => Some(Start {
-            value: field.normalize(start)?,
-            exclusive: false,
+            exclusive,
         }),
     };
-    let end = match end {
+    let end = match parsed.end.as_str() {
         "" => None,
         value => Some(field.normalize(value)?),
     };
-
-    let mut max = default_max;
-    let mut order = Order::Asc;
-    for param in params
-        .split([';', ','])
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
-        let (key, value) = param
-            .split_once('=')
-            .map(|(k, v)| (k.trim(), v.trim()))
-            .ok_or_else(|| RangeError::Invalid(format!("`{param}` is not `key=value`")))?;
-        match key {
-            "max" => {
-                max = value
-                    .parse()
-                    .map_err(|_| RangeError::Invalid(format!("`max={value}` is not a number")))?;
-            }
-            "order" => {
-                order = match value {
-                    "asc" => Order::Asc,
-                    "desc" => Order::Desc,
-                    _ => {
-                        return Err(RangeError::Invalid(format!(
-                            "`order={value}` is neither `asc` nor `desc`"
-                        )));
-                    }
-                };
-            }
-            _ => {
-                return Err(RangeError::Invalid(format!(
-                    "`{key}` is not a range parameter"
-                )));
-            }
-        }
-    }
+    let max = parsed.max.unwrap_or(default_max);
+    let order = if parsed.descending {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
     if max == 0 || max > max_limit {
         return Err(RangeError::Unsatisfiable {
             max,
