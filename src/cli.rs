@@ -18,6 +18,16 @@ Exit codes:
      rate-limit budget
   130, 143  interrupted by SIGINT or SIGTERM: the report says which deletes were confirmed";
 
+const EXAMPLES: &str = "\
+Examples:
+  heroku-reaper --dry-run                       the plan: every matching app, its age and verdict
+  heroku-reaper                                 delete `hatchet-t-*` apps older than 10 minutes
+  heroku-reaper --older-than 2h --keep 'hatchet-t-pinned*'
+  heroku-reaper --shard 0/4                     one of four matrix jobs: a quarter of the apps each
+  heroku-reaper --app-limit 80 --wait-for-room 5m
+                                                make room for a suite that needs 20 more apps
+  heroku-reaper demo                            try it against a built-in sandbox";
+
 const CREDENTIALS: &str = "\
 Credentials, as the Heroku CLI looks them up: `HEROKU_API_KEY`, else the
 `machine api.heroku.com` entry of `~/.netrc` (`_netrc` on Windows). The key is never
@@ -35,7 +45,7 @@ taken from the command line and never printed.";
     version,
     args_conflicts_with_subcommands = true,
     after_help = EXIT_CODES,
-    after_long_help = format!("{CREDENTIALS}\n\n{EXIT_CODES}"),
+    after_long_help = format!("{EXAMPLES}\n\n{CREDENTIALS}\n\n{EXIT_CODES}"),
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -49,7 +59,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Delete stale matching apps (the default).
-    #[command(after_help = EXIT_CODES, after_long_help = format!("{CREDENTIALS}\n\n{EXIT_CODES}"))]
+    #[command(after_help = EXIT_CODES, after_long_help = format!("{EXAMPLES}\n\n{CREDENTIALS}\n\n{EXIT_CODES}"))]
     Reap(ReapArgs),
     /// Serve a Heroku-compatible API on 127.0.0.1, seeded with apps, for tests and trials.
     Sandbox(SandboxArgs),
