@@ -144,6 +144,11 @@ fn soak_one(seed: u64, tally: &Mutex<Tally>) {
             "10ms",
         ])
         .args(["--rate-limit-refill", "60000", "--lock", "off"])
+        // Half the runs ride out 429s; the other half stop at the default reserve.
+        .args([
+            "--reserve-rate-limit",
+            if seed % 2 == 0 { "0" } else { "500" },
+        ])
         .args(["--report".as_ref(), report_file.as_os_str()])
         .run_within(BOUND);
     let context = format!("mix {seed} ({mix}): exit {}\n{}", run.code, run.stderr);
