@@ -147,7 +147,7 @@ fn soak_one(seed: u64, tally: &Mutex<Tally>) {
         // Half the runs ride out 429s; the other half stop at the default reserve.
         .args([
             "--reserve-rate-limit",
-            if seed % 2 == 0 { "0" } else { "500" },
+            if seed.is_multiple_of(2) { "0" } else { "500" },
         ])
         .args(["--report".as_ref(), report_file.as_os_str()])
         .run_within(BOUND);
