@@ -324,11 +324,6 @@ fn notes(
     notes.join("; ")
 }
 
-/// Requests that draw from the pool: `GET /account/rate-limits` is free on Heroku.
-fn counted(stats: &Stats) -> u64 {
-    stats.requests - free(stats)
-}
-
 fn free(stats: &Stats) -> u64 {
     stats.sent("GET /account/rate-limits")
 }
@@ -346,7 +341,7 @@ fn print_table(rows: &[Row]) {
             row.id,
             row.scenario,
             row.wall.as_secs_f64(),
-            counted(stats),
+            stats.counted(),
             free(stats),
             stats.list_pages,
             deletes,

@@ -121,6 +121,12 @@ impl Stats {
             .map(|(_, n)| n)
             .sum()
     }
+
+    /// Requests that draw from the rate-limit pool: all but `GET /account/rate-limits`,
+    /// which Heroku does not count.
+    pub fn counted(&self) -> u64 {
+        self.requests - self.sent("GET /account/rate-limits")
+    }
 }
 
 /// What `GET /__sandbox/apps` answers.

@@ -118,21 +118,26 @@ fn deletes_that_keep_failing_end_in_exit_1_with_request_ids() {
     );
 }
 
-#[test]
-fn a_nearly_empty_pool_slows_the_deletes_instead_of_drawing_429s() {
-    let sandbox = Sandbox::start(Options {
+/// A sandbox of 20 stale apps whose rate-limit pool starts at `remaining`.
+fn with_pool(remaining: u32, refill_per_minute: f64) -> Sandbox {
+    Sandbox::start(Options {
         seed: Seed {
             stale: 20,
             ..Seed::default()
         },
         server: Server {
-            rate_limit_remaining: Some(3),
-            rate_limit_refill_per_minute: 1_200.0,
+            rate_limit_remaining: Some(remaining),
+            rate_limit_refill_per_minute: refill_per_minute,
             ..Server::default()
         },
         ..Options::default()
     })
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn a_nearly_empty_pool_slows_the_deletes_instead_of_drawing_429s() {
+    let sandbox = with_pool(3, 1_200.0);
     let (run, report) = Reaper::against(&sandbox)
         .args(["--rate-limit-refill", "1200", "--reserve-rate-limit", "0"])
         .json();
@@ -167,19 +172,7 @@ fn a_429_storm_is_throttled_through() {
 
 #[test]
 fn the_reserve_is_never_crossed_and_stopping_there_exits_3() {
-    let sandbox = Sandbox::start(Options {
-        seed: Seed {
-            stale: 20,
-            ..Seed::default()
-        },
-        server: Server {
-            rate_limit_remaining: Some(30),
-            rate_limit_refill_per_minute: 0.001,
-            ..Server::default()
-        },
-        ..Options::default()
-    })
-    .unwrap();
+    let sandbox = with_pool(30, 0.001);
     let (run, report) = Reaper::against(&sandbox)
         .args(["--reserve-rate-limit", "15"])
         .json();
@@ -192,19 +185,12 @@ fn the_reserve_is_never_crossed_and_stopping_there_exits_3() {
     assert_eq!(report["counts"]["deleted"], deleted);
     assert_eq!(report["counts"]["not_attempted"], 20 - deleted);
     // Already at the reserve: nothing counted is sent at all.
-    let before = sandbox.stats().by_status;
+    let before = sandbox.stats().counted();
     Reaper::against(&sandbox)
         .args(["--reserve-rate-limit", "15"])
         .run()
         .code(3);
-    let after = sandbox.stats().by_status;
-    let counted = |by: &std::collections::BTreeMap<String, u64>| -> u64 {
-        by.iter()
-            .filter(|(key, _)| !key.starts_with("GET /account/rate-limits"))
-            .map(|(_, n)| n)
-            .sum()
-    };
-    assert_eq!(counted(&before), counted(&after));
+    assert_eq!(sandbox.stats().counted(), before);
 }
 
 #[test]
