@@ -215,7 +215,7 @@ pub fn is_uuid(text: &str) -> bool {
         })
 }
 
-/// The Platform API's JSON schema, which lives beside the repository.
+/// Heroku's Platform API JSON schema, vendored in `tests/fixtures/` (see its README).
 pub struct Schema {
     root: Value,
 }
@@ -224,7 +224,7 @@ impl Schema {
     pub fn load() -> Schema {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/heroku-platform-api-schema.json"
+            "/tests/fixtures/heroku-platform-api-schema.json"
         );
         let text =
             std::fs::read_to_string(path).unwrap_or_else(|error| panic!("read {path}: {error}"));
