@@ -4,11 +4,14 @@
 # The prebuilt binary of this action ref's release, verified against the sha256 in
 # dist/manifest.json (committed with the release, so the checksum comes from the ref the
 # user pinned, not from where the binary is downloaded), reused from the runner's tool
-# cache when it is there. Built from source instead when the manifest has no asset for
-# this runner, when this ref is not a release, or when `build-from-source` is true.
+# cache when it is there. When the manifest has no asset for this runner, when this ref
+# is not a release, or when `build-from-source` is true, it installs nothing: it sets the
+# step outputs `source=true`, `source-key` and `source-root`, and the action's next steps
+# restore an earlier job's build from the actions cache or build it (dist/build.sh).
 #
 # Inputs (environment): INPUT_VERSION, INPUT_BUILD_FROM_SOURCE; the runner's
-# GITHUB_ACTION_PATH, GITHUB_PATH, RUNNER_OS, RUNNER_ARCH, RUNNER_TEMP, RUNNER_TOOL_CACHE.
+# GITHUB_ACTION_PATH, GITHUB_OUTPUT, GITHUB_PATH, RUNNER_OS, RUNNER_ARCH, RUNNER_TEMP,
+# RUNNER_TOOL_CACHE.
 # HEROKU_REAPER_INSTALL_BACKOFF: seconds before the first download retry (doubles each time).
 set -euo pipefail
 
@@ -35,23 +38,36 @@ is_true() {
   esac
 }
 
-# The release target of a runner, or nothing when releases have none for it.
+# The release target of a runner, or nothing when releases have none for it. Windows on
+# ARM64 runs the x64 binary under its built-in emulation, as other installers do.
 target_for() {
   case "$1/$2" in
     Linux/X64) echo x86_64-unknown-linux-musl ;;
     Linux/ARM64) echo aarch64-unknown-linux-musl ;;
     macOS/X64) echo x86_64-apple-darwin ;;
     macOS/ARM64) echo aarch64-apple-darwin ;;
-    Windows/X64) echo x86_64-pc-windows-msvc ;;
+    Windows/X64 | Windows/ARM64) echo x86_64-pc-windows-msvc ;;
   esac
 }
 
+# The sha256 of a file, or of stdin with `-`.
 sha256_of() {
   if command -v sha256sum >/dev/null; then
     sha256sum "$1" | cut -d ' ' -f 1
   else
     shasum -a 256 "$1" | cut -d ' ' -f 1
   fi
+}
+
+# What a source build of this ref is made from, hashed: the cache key of that build.
+# Relative paths, so the key does not depend on where the runner checked the action out.
+source_hash() {
+  (
+    cd "$action_path"
+    find Cargo.toml Cargo.lock src -type f | LC_ALL=C sort | while IFS= read -r file; do
+      printf '%s %s\n' "$(sha256_of "$file")" "$file"
+    done
+  ) | sha256_of -
 }
 
 download() {
@@ -79,16 +95,18 @@ add_to_path() {
   echo "$dir" >>"${GITHUB_PATH:?GITHUB_PATH is not set}"
 }
 
+# Leaves the build to the action's next steps: the actions cache, then dist/build.sh.
 build_from_source() {
-  local root="${RUNNER_TEMP:?RUNNER_TEMP is not set}/heroku-reaper-source"
-  echo "heroku-reaper: building from source: $1"
-  if ! command -v cargo >/dev/null; then
-    error "no prebuilt heroku-reaper for this runner ($1), and no \`cargo\` to build one: install a Rust toolchain in an earlier step, or use a released version of the action (\`@v0\`)"
-  fi
-  echo "::group::cargo install --locked --path $action_path"
-  cargo install --locked --path "$action_path" --root "$root"
-  echo "::endgroup::"
-  add_to_path "$root/bin"
+  local os=${RUNNER_OS:?RUNNER_OS is not set} arch=${RUNNER_ARCH:?RUNNER_ARCH is not set} key
+  key="heroku-reaper-source-$version-$os-$arch-$(source_hash)"
+  echo "heroku-reaper: no prebuilt binary: $1"
+  echo "the next steps restore the build of an earlier job from the actions cache ($key), or build it"
+  {
+    echo "source=true"
+    echo "source-why=$1"
+    echo "source-key=$key"
+    echo "source-root=${RUNNER_TEMP:?RUNNER_TEMP is not set}/heroku-reaper-source"
+  } >>"${GITHUB_OUTPUT:?GITHUB_OUTPUT is not set}"
 }
 
 # The code this action ref holds; a prebuilt binary is used only when the manifest
@@ -127,14 +145,23 @@ fi
 
 exe=heroku-reaper
 [ "$os" = Windows ] && exe=heroku-reaper.exe
+if [ "$os/$arch" = Windows/ARM64 ]; then
+  echo "heroku-reaper: Windows on ARM64 runs the x64 binary under emulation"
+fi
 arch_dir=$(printf '%s' "$arch" | tr '[:upper:]' '[:lower:]')
 cache="${RUNNER_TOOL_CACHE:?RUNNER_TOOL_CACHE is not set}/heroku-reaper/$version"
 dir="$cache/$arch_dir"
-if [ -f "$cache/$arch_dir.complete" ] && [ -x "$dir/$exe" ]; then
-  echo "heroku-reaper $version: found in the tool cache ($dir)"
-  add_to_path "$dir"
-  exit 0
+complete="$cache/$arch_dir.complete"
+if [ -f "$complete" ]; then
+  # Checked again, in case an older install.sh marked a broken copy complete.
+  if "$dir/$exe" --version >/dev/null 2>&1; then
+    echo "heroku-reaper $version: found in the tool cache ($dir)"
+    add_to_path "$dir"
+    exit 0
+  fi
+  echo "heroku-reaper $version: the tool cache's copy does not run; installing it again"
 fi
+rm -rf "$dir" "$complete"
 
 staging=$(mktemp -d "${RUNNER_TEMP:?RUNNER_TEMP is not set}/heroku-reaper.XXXXXX")
 trap 'rm -rf "$staging"' EXIT
@@ -152,11 +179,19 @@ case "$archive" in
   *) tar -xzf "$archive" -C "$staging/unpacked" ;;
 esac
 [ -f "$staging/unpacked/$exe" ] || error "${url##*/} holds no $exe"
-rm -rf "$dir"
 mkdir -p "$dir"
 cp "$staging/unpacked/$exe" "$dir/$exe"
 chmod +x "$dir/$exe"
-touch "$cache/$arch_dir.complete"
-"$dir/$exe" --version
+# The tool cache is marked complete only once the binary runs, so that a broken copy is
+# never reused by a later job.
+status=0
+smoke=$("$dir/$exe" --version 2>&1) || status=$?
+if [ "$status" -ne 0 ]; then
+  rm -rf "$dir"
+  rmdir "$cache" 2>/dev/null || true
+  error "the $target binary of ${url##*/} does not run on this runner (\`heroku-reaper --version\` exited $status: ${smoke//$'\n'/ }); nothing was installed. Set \`build-from-source: true\` to build it here instead, and report this at https://github.com/heroku-reaper/heroku-reaper/issues"
+fi
+touch "$complete"
+echo "$smoke"
 echo "heroku-reaper $version: installed the prebuilt $target binary in $dir"
 add_to_path "$dir"

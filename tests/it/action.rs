@@ -4,9 +4,10 @@
 //! step), against the sandbox. The install step finds the binary under test in the
 //! tool cache, so no test builds or downloads anything.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use heroku_reaper::sandbox::{Role, Seed};
@@ -78,15 +79,36 @@ fn expand(value: &str, inputs: &BTreeMap<String, String>, steps: &Steps) -> Stri
 
 type Steps = BTreeMap<String, BTreeMap<String, String>>;
 
+/// Evaluates a step's `if:`. Only the form the action uses, `steps.ID.outputs.NAME ==
+/// 'VALUE'`, is understood; any other fails the test.
+fn condition(expression: &str, steps: &Steps) -> bool {
+    let (left, right) = expression
+        .split_once(" == ")
+        .unwrap_or_else(|| panic!("the harness does not evaluate `if: {expression}`"));
+    let wanted = right
+        .trim()
+        .strip_prefix('\'')
+        .and_then(|rest| rest.strip_suffix('\''))
+        .unwrap_or_else(|| panic!("not a quoted string: {right}"));
+    let value = expand(
+        &format!("${{{{ {} }}}}", left.trim()),
+        &BTreeMap::new(),
+        steps,
+    );
+    value == wanted
+}
+
 /// One step as it ran.
 struct StepRun {
     name: String,
     run: Run,
 }
 
-/// The action as it ran: every step that ran, the action's outputs, the job summary.
+/// The action as it ran: every step that ran, each step's outputs, the action's
+/// outputs, the job summary.
 struct ActionRun {
     steps: Vec<StepRun>,
+    step_outputs: Steps,
     outputs: BTreeMap<String, String>,
     summary: String,
 }
@@ -101,24 +123,78 @@ impl ActionRun {
             .run
     }
 
+    fn ran(&self, name: &str) -> bool {
+        self.steps.iter().any(|step| step.name == name)
+    }
+
     /// The step's result: the exit code of the last step that ran.
     fn code(&self) -> i32 {
         self.steps.last().map_or(0, |step| step.run.code)
     }
 }
 
-/// A simulated runner with the action checked out and the binary under test in its
-/// tool cache, as a release install of an earlier job on the same runner leaves it.
-struct Harness {
+/// The `actions/cache` service, shared by the jobs of a test: a directory per key.
+struct CacheService {
+    dir: tempfile::TempDir,
+}
+
+impl CacheService {
+    fn new() -> CacheService {
+        CacheService {
+            dir: tempfile::tempdir().expect("a temp dir"),
+        }
+    }
+
+    fn entry(&self, key: &str) -> PathBuf {
+        assert!(
+            !key.is_empty() && !key.contains(['/', '\\']),
+            "a cache key: {key:?}"
+        );
+        self.dir.path().join(key)
+    }
+
+    fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .collect();
+        keys.sort();
+        keys
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            // Keeps the mode, as the cache's tar does.
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A simulated runner with the action checked out. `new()`: a release, with the binary
+/// under test in the tool cache, as a release install of an earlier job on the same
+/// runner leaves it. `unreleased()`: a branch, which builds from source.
+struct Harness<'a> {
     runner: Runner,
     checkout: Checkout,
     home: PathBuf,
     /// The workflow's own `env:`.
     env: Vec<(String, OsString)>,
+    /// Where `cargo` and other stand-ins are, after `GITHUB_PATH` on PATH.
+    stand_ins: PathBuf,
+    cache: Option<&'a CacheService>,
+    /// What `actions/cache` saves when the job ends: (key, path).
+    to_save: RefCell<Vec<(String, PathBuf)>>,
 }
 
-impl Harness {
-    fn new() -> Harness {
+impl<'a> Harness<'a> {
+    fn new() -> Harness<'a> {
         let runner = Runner::new();
         // A manifest of this version with an asset for the runner; the cache hit means
         // its URL is never fetched.
@@ -136,26 +212,74 @@ impl Harness {
         std::fs::create_dir_all(cached.join("x64")).unwrap();
         std::fs::copy(BIN, cached.join("x64/heroku-reaper")).unwrap();
         std::fs::write(cached.join("x64.complete"), "").unwrap();
+        Harness::with(runner, checkout, None)
+    }
+
+    /// A job on `runner` with the action checked out at a commit that is not a release
+    /// (the committed `dist/manifest.json`), and `cache` as the actions cache.
+    fn unreleased(runner: Runner, cache: &'a CacheService) -> Harness<'a> {
+        let manifest = std::fs::read_to_string(runner::repo().join("dist/manifest.json")).unwrap();
+        let checkout = Checkout::new(&manifest, VERSION);
+        Harness::with(runner, checkout, Some(cache))
+    }
+
+    fn with(runner: Runner, checkout: Checkout, cache: Option<&'a CacheService>) -> Harness<'a> {
         let home = runner.root().join("home");
         std::fs::create_dir(&home).unwrap();
+        let stand_ins = runner.root().join("stand-ins");
+        std::fs::create_dir(&stand_ins).unwrap();
+        // `cargo` fails the test if called, unless `cargo_builds` says otherwise.
+        runner::stand_in(&stand_ins, "cargo", 97);
         Harness {
             runner,
             checkout,
             home,
             env: Vec::new(),
+            stand_ins,
+            cache,
+            to_save: RefCell::default(),
         }
     }
 
-    fn cached_binary(&self) -> PathBuf {
-        self.runner
+    /// A stand-in `cargo` that "builds" by copying the binary under test to
+    /// `--root`/bin, and records its arguments; gives where they go.
+    fn cargo_builds(&self) -> PathBuf {
+        let args = self.stand_ins.join("cargo.args");
+        let script = self.stand_ins.join("cargo");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\n\
+                 while [ $# -gt 0 ]; do [ \"$1\" = --root ] && root=$2; shift; done\n\
+                 mkdir -p \"$root/bin\" && cp '{}' \"$root/bin/heroku-reaper\"\n",
+                args.display(),
+                Path::new(BIN).display()
+            ),
+        )
+        .unwrap();
+        runner::make_executable(&script);
+        args
+    }
+
+    /// Replaces the binary in the tool cache with a shell script that runs `body` (`$0`
+    /// is its path) and answers `--version` as the binary does; gives its path.
+    fn stand_in_binary(&self, body: &str) -> PathBuf {
+        let binary = self
+            .runner
             .tool_cache()
             .join("heroku-reaper")
             .join(VERSION)
-            .join("x64/heroku-reaper")
+            .join("x64/heroku-reaper");
+        let script = format!(
+            "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'heroku-reaper {VERSION}'; exit 0; fi\n{body}\n"
+        );
+        std::fs::write(&binary, script).unwrap();
+        runner::make_executable(&binary);
+        binary
     }
 
     /// A variable of the workflow's `env:`, which every step inherits.
-    fn workflow_env(mut self, name: &str, value: impl Into<OsString>) -> Harness {
+    fn workflow_env(mut self, name: &str, value: impl Into<OsString>) -> Harness<'a> {
         self.env.push((name.to_string(), value.into()));
         self
     }
@@ -189,32 +313,25 @@ impl Harness {
         for step in runs["steps"].as_vec().expect("steps") {
             for (key, _) in entries(step) {
                 assert!(
-                    ["name", "id", "shell", "env", "run"].contains(&key),
+                    ["name", "id", "if", "shell", "env", "run", "uses", "with"].contains(&key),
                     "the harness does not run steps with `{key}:`"
                 );
             }
-            assert_eq!(text(&step["shell"]), "bash");
-            self.runner.new_step();
-            let script = self.runner.temp().join("step.sh");
-            std::fs::write(&script, text(&step["run"])).unwrap();
-            let mut command = Command::new("bash");
-            command
-                .args(["--noprofile", "--norc", "-eo", "pipefail"])
-                .arg(&script)
-                .env_clear()
-                .env("PATH", self.path())
-                .env("HOME", &self.home)
-                // The binary's lock file lives in the temp dir; each job has its own.
-                .env("TMPDIR", self.runner.temp())
-                .env("GITHUB_ACTION_PATH", self.checkout.path());
-            self.runner.apply(&mut command);
-            command.envs(self.env.iter().map(|(name, value)| (name, value)));
-            if let Some(env) = step["env"].as_hash() {
-                for (name, value) in env {
-                    command.env(text(name), expand(text(value), &inputs, &steps));
-                }
+            if let Some(expression) = step["if"].as_str()
+                && !condition(expression, &steps)
+            {
+                continue;
             }
-            let run = Run::from(command.output().expect("bash runs a step"));
+            self.runner.new_step();
+            let run = if let Some(uses) = step["uses"].as_str() {
+                let with: BTreeMap<&str, String> = entries(&step["with"])
+                    .into_iter()
+                    .map(|(name, value)| (name, expand(text(value), &inputs, &steps)))
+                    .collect();
+                self.uses(uses, &with)
+            } else {
+                self.run_script(step, &inputs, &steps)
+            };
             let code = run.code;
             let name = text(&step["name"]).to_string();
             if let Some(id) = step["id"].as_str() {
@@ -236,19 +353,88 @@ impl Harness {
         let summary = ran.iter().map(|(_, summary)| summary.as_str()).collect();
         ActionRun {
             steps: ran.into_iter().map(|(step, _)| step).collect(),
+            step_outputs: steps,
             outputs,
             summary,
         }
     }
 
-    /// PATH as the runner builds it: `GITHUB_PATH` entries first, newest first; then a
-    /// stand-in `cargo` that fails the test if called; then the system's.
+    /// A `run:` step: bash, the step's `env:` with its expressions expanded.
+    fn run_script(&self, step: &Yaml, inputs: &BTreeMap<String, String>, steps: &Steps) -> Run {
+        assert_eq!(text(&step["shell"]), "bash");
+        let script = self.runner.temp().join("step.sh");
+        std::fs::write(&script, text(&step["run"])).unwrap();
+        let mut command = Command::new("bash");
+        command
+            .args(["--noprofile", "--norc", "-eo", "pipefail"])
+            .arg(&script)
+            .env_clear()
+            .env("PATH", self.path())
+            .env("HOME", &self.home)
+            // The binary's lock file lives in the temp dir; each job has its own.
+            .env("TMPDIR", self.runner.temp())
+            .env("GITHUB_ACTION_PATH", self.checkout.path());
+        self.runner.apply(&mut command);
+        command.envs(self.env.iter().map(|(name, value)| (name, value)));
+        if let Some(env) = step["env"].as_hash() {
+            for (name, value) in env {
+                command.env(text(name), expand(text(value), inputs, steps));
+            }
+        }
+        Run::from(command.output().expect("bash runs a step"))
+    }
+
+    /// A `uses:` step. Only `actions/cache`, pinned by commit, is simulated: it restores
+    /// `path` from the entry of `key` when there is one, and otherwise saves `path` there
+    /// when the job ends (`end_job`), as its post step does.
+    fn uses(&self, uses: &str, with: &BTreeMap<&str, String>) -> Run {
+        let (action, commit) = uses.split_once('@').expect("ACTION@REF");
+        assert_eq!(
+            action, "actions/cache",
+            "the harness simulates no other action"
+        );
+        assert!(
+            commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{uses} is not pinned by commit"
+        );
+        let cache = self.cache.expect("this harness has an actions cache");
+        let (key, path) = (&with["key"], PathBuf::from(&with["path"]));
+        let entry = cache.entry(key);
+        let stdout = if entry.is_dir() {
+            copy_dir(&entry, &path);
+            std::fs::write(
+                self.runner.outputs_file(),
+                format!("cache-hit=true\ncache-primary-key={key}\n"),
+            )
+            .unwrap();
+            format!("Cache restored from key: {key}\n")
+        } else {
+            self.to_save.borrow_mut().push((key.clone(), path));
+            format!("Cache not found for input keys: {key}\n")
+        };
+        Run {
+            code: 0,
+            stdout,
+            stderr: String::new(),
+        }
+    }
+
+    /// The end of a job that succeeded: `actions/cache` saves what it did not restore.
+    fn end_job(&self) {
+        let cache = self.cache.expect("this harness has an actions cache");
+        for (key, path) in self.to_save.borrow_mut().drain(..) {
+            let entry = cache.entry(&key);
+            if path.is_dir() && !entry.exists() {
+                copy_dir(&path, &entry);
+            }
+        }
+    }
+
+    /// PATH as the runner builds it: `GITHUB_PATH` entries first, newest first; then the
+    /// stand-ins (`cargo`); then the system's.
     fn path(&self) -> OsString {
-        let stand_ins = self.runner.root().join("stand-ins");
-        std::fs::create_dir_all(&stand_ins).unwrap();
-        runner::stand_in(&stand_ins, "cargo", 97);
         let mut dirs: Vec<PathBuf> = self.runner.path_entries().into_iter().rev().collect();
-        dirs.push(stand_ins);
+        dirs.push(self.stand_ins.clone());
         let system = std::env::var_os("PATH").unwrap_or_default();
         dirs.extend(std::env::split_paths(&system));
         std::env::join_paths(dirs).unwrap()
@@ -308,11 +494,16 @@ fn the_action_reaps_the_sandbox_and_reports_its_outputs_and_summary() {
     assert_eq!(outputs["deleted"], "29");
     assert_eq!(outputs["conflicts"], "0");
     assert_eq!(outputs["remaining"], "11", "10 too young and the kept one");
-    let report_path = harness.runner.temp().join("heroku-reaper-report.json");
-    assert_eq!(outputs["report"], report_path.display().to_string());
+    let report_path = PathBuf::from(&outputs["report"]);
+    assert!(
+        report_path.starts_with(harness.runner.temp()),
+        "{report_path:?}"
+    );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
     assert_eq!(report["counts"]["deleted"], 29);
+    assert!(!ran.ran("Restore the source build of an earlier job"));
+    assert!(!ran.ran("Build heroku-reaper from source"));
 
     let summary = &ran.summary;
     for expected in [
@@ -419,11 +610,8 @@ fn every_input_becomes_its_flag_and_exit_3_is_only_a_warning() {
         return;
     }
     let harness = Harness::new();
-    let args = runner::stand_in(
-        harness.cached_binary().parent().unwrap(),
-        "heroku-reaper",
-        3,
-    );
+    let args = harness.stand_in_binary("printf '%s\\n' \"$@\" > \"$0.args\"\nexit 3");
+    let args = args.with_extension("args");
     let ran = harness.run(&[
         ("heroku-api-key", "key"),
         ("prefix", "ci-"),
@@ -458,7 +646,9 @@ fn no_run_script_holds_an_expression_and_every_input_reaches_a_step() {
     let action = action();
     let mut mapped = Vec::new();
     for step in action["runs"]["steps"].as_vec().unwrap() {
-        let script = text(&step["run"]);
+        let Some(script) = step["run"].as_str() else {
+            continue;
+        };
         assert!(!script.contains("${{"), "an expression in `run:`: {script}");
         for (_, value) in entries(&step["env"]) {
             mapped.push(text(value).to_string());
@@ -475,6 +665,7 @@ fn no_run_script_holds_an_expression_and_every_input_reaches_a_step() {
     }
     for name in [
         "heroku-api-key",
+        "if-no-key",
         "prefix",
         "older-than",
         "all",
@@ -504,6 +695,28 @@ fn no_run_script_holds_an_expression_and_every_input_reaches_a_step() {
     assert_eq!(outputs, ["deleted", "conflicts", "remaining", "report"]);
 }
 
+/// Every action the composite action uses is pinned by commit, with its version beside it.
+#[test]
+fn every_action_the_action_uses_is_pinned_by_commit() {
+    let text = std::fs::read_to_string(runner::repo().join("action.yml")).unwrap();
+    let uses: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("uses: "))
+        .collect();
+    assert!(!uses.is_empty());
+    for line in uses {
+        let (action, rest) = line.split_once('@').expect("ACTION@REF");
+        let (commit, comment) = rest.split_once(" # v").unwrap_or_else(|| {
+            panic!("{action}: no `# vX.Y.Z` beside the commit");
+        });
+        assert!(
+            commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{action} is not pinned by commit: {rest}"
+        );
+        assert!(!comment.is_empty(), "{line}");
+    }
+}
+
 #[test]
 fn the_readme_shows_each_example_workflow_as_it_is() {
     // Line endings as git may check them out on Windows.
@@ -519,4 +732,199 @@ fn the_readme_shows_each_example_workflow_as_it_is() {
             "README.md does not show examples/{example}.yml as it is"
         );
     }
+}
+
+/// Without a release, the first job builds from source (with a warning that says what it
+/// costs and how to avoid it) and the actions cache saves the build at the end of the
+/// job; the next job on the same OS and CPU restores it and builds nothing; a job on
+/// another CPU does not take it.
+#[test]
+fn a_source_build_is_cached_so_only_the_first_job_builds() {
+    if !runner::has_tools(&TOOLS) {
+        return;
+    }
+    let sandbox = start(Seed::default());
+    let url = sandbox.url();
+    let inputs = [("heroku-api-key", sandbox.token()), ("api-url", &url)];
+    let cache = CacheService::new();
+
+    let first = Harness::unreleased(Runner::new(), &cache);
+    let cargo = first.cargo_builds();
+    let ran = first.run(&inputs);
+    assert_eq!(ran.code(), 0, "{}", ran.steps.last().unwrap().run.stdout);
+    let key = ran.step_outputs["install"]["source-key"].clone();
+    assert!(
+        key.starts_with(&format!("heroku-reaper-source-{VERSION}-Linux-X64-")),
+        "{key}"
+    );
+    ran.step("Restore the source build of an earlier job")
+        .stdout_has("Cache not found");
+    ran.step("Build heroku-reaper from source")
+        .stdout_has(
+            "::warning title=heroku-reaper install::building heroku-reaper from source, \
+         which takes a few minutes, because this action ref is not a release",
+        )
+        .stdout_has("pin the action at a release tag");
+    let root = first.runner.temp().join("heroku-reaper-source");
+    assert_eq!(
+        runner::recorded(&cargo).map(|args| args.join(" ")),
+        Some(format!(
+            "install --locked --path {} --root {}",
+            first.checkout.path().display(),
+            root.display()
+        ))
+    );
+    assert_eq!(ran.outputs["deleted"], "30");
+    assert!(cache.keys().is_empty(), "saved only when the job ends");
+    first.end_job();
+    assert_eq!(cache.keys(), std::slice::from_ref(&key));
+
+    // Another job: its own runner and checkout; `cargo` fails the test if called.
+    let second = Harness::unreleased(Runner::new(), &cache);
+    let ran = second.run(&inputs);
+    assert_eq!(ran.code(), 0, "{}", ran.steps.last().unwrap().run.stdout);
+    assert_eq!(ran.step_outputs["install"]["source-key"], key);
+    ran.step("Restore the source build of an earlier job")
+        .stdout_has(&format!("Cache restored from key: {key}"));
+    let build = ran.step("Build heroku-reaper from source");
+    build.stdout_has("using the source build restored from the actions cache");
+    assert!(!build.stdout.contains("::warning"), "{}", build.stdout);
+    assert_eq!(
+        second.runner.path_entries(),
+        [second.runner.temp().join("heroku-reaper-source/bin")]
+    );
+    assert_eq!(ran.outputs["deleted"], "0", "the first job deleted them");
+    command_line(ran.step("Delete stale Heroku apps"));
+
+    let arm = Harness::unreleased(Runner::on("Linux", "ARM64"), &cache);
+    let cargo = arm.cargo_builds();
+    let ran = arm.run(&inputs);
+    assert_eq!(ran.code(), 0);
+    ran.step("Restore the source build of an earlier job")
+        .stdout_has("Cache not found");
+    assert!(runner::recorded(&cargo).is_some(), "ARM64 builds its own");
+}
+
+#[test]
+fn a_missing_key_fails_with_an_error_that_names_the_secret_and_the_fork_case() {
+    if !runner::has_tools(&TOOLS) {
+        return;
+    }
+    let sandbox = start(Seed::default());
+    let ran = Harness::new().run(&[("heroku-api-key", ""), ("api-url", &sandbox.url())]);
+    assert_eq!(ran.code(), 2);
+    let reap = ran.step("Delete stale Heroku apps");
+    let error = reap
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("::error title=heroku-reaper::"))
+        .unwrap_or_else(|| panic!("no error annotation:\n{}", reap.stdout));
+    for says in [
+        "no Heroku API key: `heroku-api-key` is empty",
+        "the secret `HEROKU_API_KEY`",
+        "a pull request from a fork or from Dependabot",
+        "set `if-no-key: skip`",
+    ] {
+        assert!(error.contains(says), "{says:?} not in {error}");
+    }
+    assert_eq!(ran.outputs["deleted"], "0");
+    assert_eq!(sandbox.stats().requests, 0, "no request sent");
+}
+
+#[test]
+fn with_if_no_key_skip_a_missing_key_is_a_warning_with_the_outputs_at_zero() {
+    if !runner::has_tools(&TOOLS) {
+        return;
+    }
+    let sandbox = start(Seed::default());
+    let url = sandbox.url();
+    let ran = Harness::new().run(&[
+        ("heroku-api-key", ""),
+        ("if-no-key", "skip"),
+        ("api-url", &url),
+    ]);
+    assert_eq!(ran.code(), 0);
+    let reap = ran.step("Delete stale Heroku apps");
+    reap.stdout_has("::warning title=heroku-reaper::skipped: no Heroku API key")
+        .stdout_has("a pull request from a fork or from Dependabot");
+    assert!(!reap.stdout.contains("::error"), "{}", reap.stdout);
+    for output in ["deleted", "conflicts", "remaining"] {
+        assert_eq!(ran.outputs[output], "0", "{output}");
+    }
+    assert!(
+        ran.summary.contains("## heroku-reaper: skipped"),
+        "{}",
+        ran.summary
+    );
+    assert_eq!(sandbox.stats().requests, 0, "no request sent");
+
+    // A key given: `skip` changes nothing. A value that is neither: refused.
+    let ran = Harness::new().run(&[
+        ("heroku-api-key", sandbox.token()),
+        ("if-no-key", "skip"),
+        ("api-url", &url),
+    ]);
+    assert_eq!(ran.code(), 0);
+    assert_eq!(ran.outputs["deleted"], "30");
+    let requests = sandbox.stats().requests;
+    let ran = Harness::new().run(&[
+        ("heroku-api-key", sandbox.token()),
+        ("if-no-key", "ignore"),
+        ("api-url", &url),
+    ]);
+    assert_eq!(ran.code(), 2);
+    ran.step("Delete stale Heroku apps").stdout_has(
+        "::error title=heroku-reaper::`if-no-key: ignore` is not one of `fail` or `skip`",
+    );
+    assert_eq!(sandbox.stats().requests, requests, "no request sent");
+}
+
+#[test]
+fn two_uses_in_one_job_keep_two_reports() {
+    if !runner::has_tools(&TOOLS) {
+        return;
+    }
+    let sandbox = start(Seed::default());
+    let url = sandbox.url();
+    let harness = Harness::new();
+    let dry = harness.run(&[
+        ("heroku-api-key", sandbox.token()),
+        ("api-url", &url),
+        ("dry-run", "true"),
+    ]);
+    let real = harness.run(&[("heroku-api-key", sandbox.token()), ("api-url", &url)]);
+    assert_eq!((dry.code(), real.code()), (0, 0));
+    let (first, second) = (&dry.outputs["report"], &real.outputs["report"]);
+    assert_ne!(first, second);
+    let read = |path: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    assert_eq!(read(first)["counts"]["deleted"], 0, "the dry run's, kept");
+    assert_eq!(read(second)["counts"]["deleted"], 30);
+}
+
+#[test]
+fn the_github_token_reaches_the_binary_only_with_github_live_runs() {
+    if !runner::has_tools(&TOOLS) {
+        return;
+    }
+    let harness = Harness::new();
+    let env = harness
+        .stand_in_binary("env > \"$0.env\"")
+        .with_extension("env");
+    let seen = |live: &str| {
+        let ran = harness.run(&[("heroku-api-key", "key"), ("github-live-runs", live)]);
+        assert_eq!(ran.code(), 0);
+        std::fs::read_to_string(&env).unwrap()
+    };
+    let without = seen("false");
+    assert!(!without.contains(GITHUB_TOKEN), "{without}");
+    assert!(!without.contains("GITHUB_TOKEN="), "{without}");
+    let with = seen("true");
+    assert!(
+        with.lines()
+            .any(|line| line == format!("GITHUB_TOKEN={GITHUB_TOKEN}")),
+        "{with}"
+    );
+    assert!(!with.contains("INPUT_GITHUB_TOKEN"), "{with}");
 }

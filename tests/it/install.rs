@@ -1,7 +1,8 @@
 //! `dist/install.sh` under a simulated runner, against a loopback server that serves
 //! release archives made by `dist/package.sh` from the binary under test: the right
-//! asset per OS and CPU, verified; a tampered archive refused with nothing installed;
-//! the tool cache reused; retries; and the build-from-source fallback.
+//! asset per OS and CPU, verified; a tampered or broken archive refused with nothing
+//! installed or marked complete; the tool cache reused; retries; and the hand-over to a
+//! source build, with the key that caches it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -80,6 +81,8 @@ fn asset(target: &str) -> String {
 struct Releases {
     shared: Served,
     server: Fixture,
+    /// Where the archives and their `.sha256` files are.
+    dir: PathBuf,
 }
 
 #[derive(Clone)]
@@ -90,12 +93,14 @@ struct Served {
 }
 
 impl Releases {
-    /// Serves every archive, with `tamper` applied to the bytes of each.
-    fn start(tamper: impl Fn(&str, &mut Vec<u8>)) -> Releases {
+    /// Serves every archive in `dir`, with `tamper` applied to the bytes of each.
+    fn start(dir: &Path, tamper: impl Fn(&str, &mut Vec<u8>)) -> Releases {
         let mut files = HashMap::new();
         for (_, _, target) in PLATFORMS {
             let name = asset(target);
-            let mut bytes = std::fs::read(archives().join(&name)).expect("an archive");
+            let Ok(mut bytes) = std::fs::read(dir.join(&name)) else {
+                continue;
+            };
             tamper(&name, &mut bytes);
             files.insert(format!("/download/{name}"), bytes);
         }
@@ -109,7 +114,11 @@ impl Releases {
                 .fallback(serve_file)
                 .with_state(shared.clone())
         });
-        Releases { shared, server }
+        Releases {
+            shared,
+            server,
+            dir: dir.to_path_buf(),
+        }
     }
 
     fn base_url(&self) -> String {
@@ -128,7 +137,7 @@ impl Releases {
     /// A checkout whose manifest points at this server.
     fn checkout(&self) -> Checkout {
         Checkout::new(
-            &runner::manifest(VERSION, &self.base_url(), archives()),
+            &runner::manifest(VERSION, &self.base_url(), &self.dir),
             VERSION,
         )
     }
@@ -158,7 +167,7 @@ fn serve(tamper: impl Fn(&str, &mut Vec<u8>)) -> Option<(Releases, Checkout)> {
     if !runner::has_tools(&TOOLS) {
         return None;
     }
-    let releases = Releases::start(tamper);
+    let releases = Releases::start(archives(), tamper);
     let checkout = releases.checkout();
     Some((releases, checkout))
 }
@@ -308,7 +317,7 @@ fn a_failing_download_is_retried() {
 }
 
 #[test]
-fn without_a_prebuilt_binary_it_builds_from_source_and_says_why() {
+fn without_a_prebuilt_binary_it_leaves_a_source_build_to_the_next_steps_and_says_why() {
     let Some((releases, checkout)) = serve(|_, _| {}) else {
         return;
     };
@@ -316,44 +325,192 @@ fn without_a_prebuilt_binary_it_builds_from_source_and_says_why() {
     let committed = std::fs::read_to_string(runner::repo().join("dist/manifest.json")).unwrap();
     let not_a_release = "this action ref is not a release";
     let linux = Runner::new;
-    builds_from_source(
+    hands_over_to_a_source_build(
         not_a_release,
         &Checkout::new(&committed, VERSION),
         linux(),
         &[],
     );
-    builds_from_source(
+    hands_over_to_a_source_build(
         not_a_release,
         &Checkout::new(&released, "99.0.0"),
         linux(),
         &[],
     );
-    let windows_arm = Runner::on("Windows", "ARM64");
-    builds_from_source(
-        "has no prebuilt binary for Windows ARM64",
+    hands_over_to_a_source_build(
+        "has no prebuilt binary for Linux ARM",
         &checkout,
-        windows_arm,
+        Runner::on("Linux", "ARM"),
         &[],
     );
     let asked = [("INPUT_BUILD_FROM_SOURCE", "true")];
-    builds_from_source("`build-from-source` is true", &checkout, linux(), &asked);
+    hands_over_to_a_source_build("`build-from-source` is true", &checkout, linux(), &asked);
     assert!(releases.log().is_empty(), "nothing was downloaded");
 }
 
-/// Checks that `install.sh` asked the stand-in `cargo` for a source build, saying `why`.
-fn builds_from_source(why: &str, checkout: &Checkout, runner: Runner, inputs: &[(&str, &str)]) {
+/// Checks that `install.sh` installed nothing, built nothing, and set the outputs that
+/// run the action's cache and build steps, saying `why`; gives the cache key.
+fn hands_over_to_a_source_build(
+    why: &str,
+    checkout: &Checkout,
+    runner: Runner,
+    inputs: &[(&str, &str)],
+) -> String {
     let (run, cargo) = install(checkout, &runner, inputs);
     run.code(0)
-        .stdout_has("building from source: ")
+        .stdout_has("no prebuilt binary: ")
         .stdout_has(why);
+    assert_eq!(cargo, None, "the build is the next step's: {why}");
+    assert!(runner.path_entries().is_empty(), "{why}");
+    let outputs = runner.outputs();
+    assert_eq!(outputs["source"], "true", "{why}");
+    assert!(outputs["source-why"].contains(why), "{outputs:?}");
     let root = runner.temp().join("heroku-reaper-source");
-    let expected = format!(
-        "install --locked --path {} --root {}",
-        checkout.path().display(),
-        root.display()
+    assert_eq!(outputs["source-root"], root.display().to_string());
+    outputs["source-key"].clone()
+}
+
+/// The source build's cache key names the version, OS and CPU, and a hash of what the
+/// build is made of: the same wherever the action is checked out, different when a
+/// source file or the runner differs.
+#[test]
+fn the_source_build_is_keyed_by_the_actions_source_the_os_and_the_cpu() {
+    if !runner::has_tools(&TOOLS) {
+        return;
+    }
+    let committed = std::fs::read_to_string(runner::repo().join("dist/manifest.json")).unwrap();
+    let key = |checkout: &Checkout, os, arch| {
+        hands_over_to_a_source_build("not a release", checkout, Runner::on(os, arch), &[])
+    };
+    let (one, other) = (
+        Checkout::new(&committed, VERSION),
+        Checkout::new(&committed, VERSION),
     );
-    assert_eq!(cargo.map(|args| args.join(" ")), Some(expected), "{why}");
-    assert_eq!(runner.path_entries(), [root.join("bin")], "{why}");
+    let linux = key(&one, "Linux", "X64");
+    let (prefix, hash) = linux.rsplit_once('-').unwrap();
+    assert_eq!(prefix, format!("heroku-reaper-source-{VERSION}-Linux-X64"));
+    assert!(
+        hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{linux}"
+    );
+    assert_eq!(
+        key(&other, "Linux", "X64"),
+        linux,
+        "where it is checked out"
+    );
+    let arm = key(&one, "Linux", "ARM64");
+    assert_eq!(
+        arm,
+        format!("heroku-reaper-source-{VERSION}-Linux-ARM64-{hash}")
+    );
+    assert_eq!(
+        key(&one, "macOS", "ARM64"),
+        format!("heroku-reaper-source-{VERSION}-macOS-ARM64-{hash}")
+    );
+    let main = other.path().join("src/main.rs");
+    let mut text = std::fs::read_to_string(&main).unwrap();
+    text.push_str("// changed\n");
+    std::fs::write(&main, text).unwrap();
+    let changed = key(&other, "Linux", "X64");
+    assert!(changed.starts_with(prefix), "{changed}");
+    assert_ne!(changed, linux, "a changed source file changes the key");
+}
+
+/// An archive whose checksum matches but whose binary does not run (here, bytes that
+/// are no program): the step fails with an error that says what to do, nothing stays in
+/// the tool cache, and the next job does not take a broken copy from it.
+#[test]
+fn a_binary_that_does_not_run_is_removed_and_never_marked_complete() {
+    if !runner::has_tools(&TOOLS) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("not-a-program");
+    std::fs::write(&broken, b"\x7fELF\0\0\0 not a program\0").unwrap();
+    let target = "x86_64-unknown-linux-musl";
+    let args = [VERSION.as_ref(), target.as_ref(), broken.as_os_str()];
+    runner::dist(
+        "package.sh",
+        &[&args[..], &[dir.path().as_os_str()]].concat(),
+    );
+    let releases = Releases::start(dir.path(), |_, _| {});
+    let checkout = releases.checkout();
+    let runner = Runner::new();
+    for attempt in ["first", "second"] {
+        let (run, cargo) = install(&checkout, &runner, &[]);
+        run.code(1)
+            .stdout_has("matches dist/manifest.json")
+            .stdout_has(&format!(
+                "::error title=heroku-reaper install::the {target} binary of {} does not run on this runner",
+                asset(target)
+            ))
+            .stdout_has("Set `build-from-source: true`");
+        assert!(
+            !run.stdout.contains("found in the tool cache"),
+            "{attempt} run:\n{}",
+            run.stdout
+        );
+        assert_eq!(cargo, None);
+        assert!(runner.path_entries().is_empty(), "{attempt} run");
+        assert_eq!(
+            files_under(&runner.tool_cache()),
+            Vec::<PathBuf>::new(),
+            "{attempt} run: nothing unpacked is left, nothing is marked complete"
+        );
+    }
+    assert_eq!(releases.log().len(), 2, "each run downloads it again");
+}
+
+/// A tool cache that an older `install.sh` marked complete over a broken binary is not
+/// trusted: the binary is installed again.
+#[test]
+fn a_tool_cache_copy_that_does_not_run_is_replaced() {
+    let Some((releases, checkout)) = serve(|_, _| {}) else {
+        return;
+    };
+    let runner = Runner::new();
+    let cached = runner.tool_cache().join("heroku-reaper").join(VERSION);
+    std::fs::create_dir_all(cached.join("x64")).unwrap();
+    std::fs::write(cached.join("x64/heroku-reaper"), b"\0broken").unwrap();
+    runner::make_executable(&cached.join("x64/heroku-reaper"));
+    std::fs::write(cached.join("x64.complete"), "").unwrap();
+    let (run, _) = install(&checkout, &runner, &[]);
+    run.code(0)
+        .stdout_has("the tool cache's copy does not run; installing it again")
+        .stdout_has("installed the prebuilt");
+    assert_eq!(releases.log().len(), 1);
+    let version = Command::new(cached.join("x64/heroku-reaper"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(version.status.success());
+}
+
+/// Windows on ARM64 has no binary of its own: it gets the x64 one, which Windows runs
+/// under emulation, rather than a source build.
+#[test]
+fn windows_on_arm64_gets_the_x64_binary() {
+    let Some((releases, checkout)) = serve(|_, _| {}) else {
+        return;
+    };
+    let runner = Runner::on("Windows", "ARM64");
+    let (run, cargo) = install(&checkout, &runner, &[]);
+    run.code(0)
+        .stdout_has("Windows on ARM64 runs the x64 binary under emulation")
+        .stdout_has("installed the prebuilt x86_64-pc-windows-msvc binary");
+    assert_eq!(
+        releases.log(),
+        [format!("/download/{}", asset("x86_64-pc-windows-msvc"))]
+    );
+    assert_eq!(cargo, None, "no source build");
+    let dir = runner
+        .tool_cache()
+        .join("heroku-reaper")
+        .join(VERSION)
+        .join("arm64");
+    assert_eq!(runner.path_entries(), std::slice::from_ref(&dir));
+    assert!(dir.join("heroku-reaper.exe").is_file());
+    assert_eq!(runner.outputs().get("source"), None);
 }
 
 #[test]

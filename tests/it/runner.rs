@@ -59,6 +59,11 @@ impl Runner {
         self.root.path().join("tool-cache")
     }
 
+    /// The `GITHUB_OUTPUT` file of the current step.
+    pub fn outputs_file(&self) -> PathBuf {
+        self.file("output")
+    }
+
     fn file(&self, name: &str) -> PathBuf {
         self.root.path().join("files").join(name)
     }
@@ -165,7 +170,8 @@ pub fn repo() -> PathBuf {
 }
 
 /// A copy of the action as the runner checks it out (`GITHUB_ACTION_PATH`), with the
-/// given `dist/manifest.json` and `Cargo.toml` version.
+/// given `dist/manifest.json` and `Cargo.toml` version, and the sources a build would
+/// be made from (`Cargo.lock`, `src/`), which key the cache of that build.
 pub struct Checkout {
     dir: tempfile::TempDir,
 }
@@ -174,9 +180,16 @@ impl Checkout {
     pub fn new(manifest: &str, version: &str) -> Checkout {
         let dir = tempfile::tempdir().expect("a temp dir");
         std::fs::create_dir(dir.path().join("dist")).expect("dist/");
-        for file in ["action.yml", "dist/install.sh", "dist/run.sh"] {
+        for file in [
+            "action.yml",
+            "dist/install.sh",
+            "dist/build.sh",
+            "dist/run.sh",
+            "Cargo.lock",
+        ] {
             std::fs::copy(repo().join(file), dir.path().join(file)).expect("copy the action");
         }
+        copy_dir(&repo().join("src"), &dir.path().join("src"));
         std::fs::write(dir.path().join("dist/manifest.json"), manifest).expect("the manifest");
         let cargo_toml = std::fs::read_to_string(repo().join("Cargo.toml")).expect("Cargo.toml");
         let ours = format!("version = \"{}\"", env!("CARGO_PKG_VERSION"));
@@ -188,6 +201,21 @@ impl Checkout {
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("a directory");
+    for entry in std::fs::read_dir(from)
+        .expect("a source directory")
+        .flatten()
+    {
+        let (path, target) = (entry.path(), to.join(entry.file_name()));
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy a source file");
+        }
     }
 }
 
