@@ -29,7 +29,7 @@ add_to_path() {
 }
 
 if [ -x "$binary" ] && "$binary" --version >/dev/null 2>&1; then
-  echo "heroku-reaper: using the source build restored from the actions cache ($root)"
+  echo "heroku-reaper: using the source build in $root (restored from the actions cache, or built by an earlier use in this job)"
   "$binary" --version
   add_to_path "$root/bin"
   exit 0

@@ -787,7 +787,7 @@ fn a_source_build_is_cached_so_only_the_first_job_builds() {
     ran.step("Restore the source build of an earlier job")
         .stdout_has(&format!("Cache restored from key: {key}"));
     let build = ran.step("Build heroku-reaper from source");
-    build.stdout_has("using the source build restored from the actions cache");
+    build.stdout_has("restored from the actions cache");
     assert!(!build.stdout.contains("::warning"), "{}", build.stdout);
     assert_eq!(
         second.runner.path_entries(),
@@ -927,4 +927,57 @@ fn the_github_token_reaches_the_binary_only_with_github_live_runs() {
         "{with}"
     );
     assert!(!with.contains("INPUT_GITHUB_TOKEN"), "{with}");
+}
+
+/// The `run:` scripts of the action, the workflows and the examples pass shellcheck, as
+/// `dist/*.sh` do; `.ci/run` installs shellcheck before it runs the tests.
+#[test]
+fn every_run_script_passes_shellcheck() {
+    if !runner::has_tools(&["shellcheck"]) {
+        return;
+    }
+    let mut files = vec![runner::repo().join("action.yml")];
+    for dir in [".github/workflows", "examples"] {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(runner::repo().join(dir))
+            .unwrap()
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "yml"))
+            .collect();
+        found.sort();
+        files.extend(found);
+    }
+    let scripts = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let yaml = YamlLoader::load_from_str(&text).unwrap().remove(0);
+        let steps: Vec<&Yaml> = match yaml["jobs"].as_hash() {
+            Some(jobs) => jobs
+                .values()
+                .flat_map(|job| job["steps"].as_vec().into_iter().flatten())
+                .collect(),
+            None => yaml["runs"]["steps"].as_vec().unwrap().iter().collect(),
+        };
+        for (index, step) in steps.into_iter().enumerate() {
+            let Some(run) = step["run"].as_str() else {
+                continue;
+            };
+            let name = file.file_name().unwrap().to_string_lossy();
+            let script = scripts.path().join(format!("{name}-step-{index}.sh"));
+            std::fs::write(&script, run).unwrap();
+            let output = Command::new("shellcheck")
+                .args(["--shell=bash", "--severity=style"])
+                .arg(&script)
+                .output()
+                .expect("shellcheck runs");
+            assert!(
+                output.status.success(),
+                "shellcheck: {name}, step {index}:\n{run}\n{}",
+                String::from_utf8_lossy(&output.stdout)
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 10, "only {checked} scripts found");
 }
