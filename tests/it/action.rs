@@ -981,3 +981,23 @@ fn every_run_script_passes_shellcheck() {
     }
     assert!(checked > 10, "only {checked} scripts found");
 }
+
+/// Most readers come for the Action: after the two opening commands, the README's first
+/// section is the Action's, led by the one-job workflow; the CLI reference follows.
+#[test]
+fn the_readme_leads_with_the_action() {
+    let readme = std::fs::read_to_string(runner::repo().join("README.md")).unwrap();
+    let sections: Vec<&str> = readme
+        .lines()
+        .filter(|line| line.starts_with("## "))
+        .collect();
+    assert_eq!(sections.first(), Some(&"## GitHub Action"), "{sections:?}");
+    let action = readme.find("## GitHub Action").unwrap();
+    assert!(readme[..action].contains("cargo run --locked -- demo"));
+    let first_block = &readme[action..][readme[action..].find("```").unwrap()..];
+    assert!(
+        first_block.starts_with("```yaml\njobs:\n  reap:"),
+        "{first_block}"
+    );
+    assert!(action < readme.find("## Use").expect("the CLI reference"));
+}
