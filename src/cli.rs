@@ -100,11 +100,13 @@ pub struct ReapArgs {
     #[arg(long, value_name = "PREFIX", env = "HATCHET_APP_PREFIX")]
     pub prefix: Option<String>,
 
-    /// Reap apps whose whole name matches this regular expression, instead of `--prefix`
+    /// Reap apps whose whole name matches this regular expression, instead of `--prefix`;
+    /// it must pin a fixed start or end of 3 characters or more (`ci-[0-9]+`, `.*-review`)
     #[arg(long = "match", value_name = "REGEX", env = "HEROKU_REAPER_MATCH")]
     pub match_regex: Option<String>,
 
-    /// Allow a rule that matches every app (an empty prefix or a match-all regex)
+    /// Allow a rule that could take any app (an empty prefix, or a `--match` that pins no
+    /// part of the name)
     #[arg(long, env = "HEROKU_REAPER_ALL_APPS")]
     pub all_apps: bool,
 
