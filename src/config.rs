@@ -28,6 +28,7 @@ const MAX_CONCURRENCY: usize = 64;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_RETRIES: u32 = 10;
 const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// How long a fixed start or end a `--match` needs, so that it cannot take unrelated apps.
 const PINNED_LITERAL: usize = 3;
@@ -38,6 +39,8 @@ pub struct Settings {
     pub engine: Options,
     pub client: ClientOptions,
     pub lock: LockMode,
+    /// `--lock wait`: how long another reaper may hold the lock before this one gives up.
+    pub lock_timeout: Duration,
     pub lock_file: PathBuf,
     pub format: Format,
     pub report: Option<PathBuf>,
@@ -139,6 +142,7 @@ impl Settings {
             },
             client,
             lock: args.lock,
+            lock_timeout: lock_timeout(args)?,
             lock_file: args.lock_file.clone().unwrap_or_else(lock::default_path),
             format: args.format,
             report: args.report.clone(),
@@ -226,6 +230,19 @@ fn pins_the_name(hir: &Hir) -> bool {
                 .min_literal_len()
                 .is_some_and(|len| len >= PINNED_LITERAL)
         })
+}
+
+fn lock_timeout(args: &ReapArgs) -> Result<Duration, ConfigError> {
+    let Some(text) = &args.lock_timeout else {
+        return Ok(DEFAULT_LOCK_TIMEOUT);
+    };
+    match duration::parse(text) {
+        Ok(Duration::ZERO) => refuse(
+            "`--lock-timeout 0` would never wait; to give way at once to another reaper, use `--lock skip`",
+        ),
+        Ok(timeout) => Ok(timeout),
+        Err(error) => refuse(format!("`--lock-timeout`: {error}")),
+    }
 }
 
 /// `I/N`: share I (from 0) of N.
