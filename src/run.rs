@@ -2,7 +2,7 @@
 //! the engine, and what gets printed.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
@@ -219,8 +219,28 @@ fn finish(
     ExitCode::from(code)
 }
 
-fn write_report(path: &PathBuf, report: &Report) -> std::io::Result<()> {
-    std::fs::write(path, report::json(report) + "\n")
+/// Writes a new file beside `path` and renames it over `path`: a symlink planted there is
+/// replaced, never followed, and a reader never sees half a report.
+fn write_report(path: &Path, report: &Report) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "it names no file"))?;
+    let mut temporary = name.to_os_string();
+    temporary.push(format!(".{}.tmp", std::process::id()));
+    let temporary = path.with_file_name(temporary);
+    // `create_new` (O_EXCL) follows no symlink either.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temporary)?;
+    let written = file
+        .write_all((report::json(report) + "\n").as_bytes())
+        .and_then(|()| std::fs::rename(&temporary, path));
+    if written.is_err() {
+        // Ours: `create_new` made it.
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
 }
 
 /// The lock was not taken, so nothing was sent: the JSON report if asked, and the code.

@@ -2,6 +2,7 @@
 //! symlink, and never another user's.
 
 use heroku_reaper::sandbox::Seed;
+use serde_json::Value;
 
 use crate::reap::start;
 use crate::reaper::Reaper;
@@ -69,4 +70,25 @@ fn a_lock_file_owned_by_another_user_is_refused() {
         .stderr_has("belongs to another user (uid 65534)");
     assert_eq!(std::fs::read(&lock).unwrap(), b"");
     assert_eq!(sandbox.stats().requests, 0);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_report_path_planted_as_a_symlink_is_replaced_not_followed() {
+    let sandbox = start(Seed::default());
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("precious");
+    std::fs::write(&target, "precious").unwrap();
+    let report = dir.path().join("report.json");
+    std::os::unix::fs::symlink(&target, &report).unwrap();
+    let (run, printed) = Reaper::against(&sandbox)
+        .args(["--report".as_ref(), report.as_os_str()])
+        .json();
+    run.code(0);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious");
+    assert!(!std::fs::symlink_metadata(&report).unwrap().is_symlink());
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(written, printed);
+    // Nothing left beside it but the two files.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }
