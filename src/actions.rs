@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cli::Format;
 use crate::credentials::ApiKey;
+use crate::exit::{self, Ending};
 use crate::reap::Events;
 use crate::reap::plan::Verdict;
 use crate::report::{self, AppEntry, Outcome, Report};
@@ -176,7 +177,7 @@ pub fn annotations(report: &Report) -> String {
         annotate(&mut out, level, title, &text);
     }
     // Exit 3 (stopped at the rate-limit reserve) is a warning: the tests still run.
-    let level = match report.exit_code() {
+    let level = match exit::code(Ending::Run(report)) {
         0 => None,
         3 => Some("warning"),
         _ => Some("error"),

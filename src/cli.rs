@@ -11,11 +11,13 @@ Exit codes:
   0  done: every stale app is gone, or there was nothing to do, or `--lock skip` found
      another reaper at work on this machine
   1  failed: stale apps are left because of API errors, or `--app-limit` still holds
-     after `--wait-for-room`
-  2  bad usage or configuration, missing or rejected credentials, or a plan over
-     `--max-deletes`: nothing was deleted
+     after `--wait-for-room`, or the key was rejected after some deletes
+  2  bad usage or configuration, missing credentials or a key rejected before any
+     delete, a lock file that is not ours, or a plan over `--max-deletes`: nothing was
+     deleted
   3  stopped at `--reserve-rate-limit`: stale apps are left so the tests keep their
      rate-limit budget
+  4  `--lock wait` gave up after `--lock-timeout`: nothing was sent
   130, 143  interrupted by SIGINT or SIGTERM: the report says which deletes were confirmed";
 
 const EXAMPLES: &str = "\
@@ -57,6 +59,10 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once per process; boxing would only add noise"
+)]
 pub enum Command {
     /// Delete stale matching apps (the default).
     #[command(after_help = EXIT_CODES, after_long_help = format!("{EXAMPLES}\n\n{CREDENTIALS}\n\n{EXIT_CODES}"))]
@@ -100,11 +106,13 @@ pub struct ReapArgs {
     #[arg(long, value_name = "PREFIX", env = "HATCHET_APP_PREFIX")]
     pub prefix: Option<String>,
 
-    /// Reap apps whose whole name matches this regular expression, instead of `--prefix`
+    /// Reap apps whose whole name matches this regular expression, instead of `--prefix`;
+    /// it must pin a fixed start or end of 3 characters or more (`ci-[0-9]+`, `.*-review`)
     #[arg(long = "match", value_name = "REGEX", env = "HEROKU_REAPER_MATCH")]
     pub match_regex: Option<String>,
 
-    /// Allow a rule that matches every app (an empty prefix or a match-all regex)
+    /// Allow a rule that could take any app (an empty prefix, or a `--match` that pins no
+    /// part of the name)
     #[arg(long, env = "HEROKU_REAPER_ALL_APPS")]
     pub all_apps: bool,
 
@@ -187,7 +195,13 @@ pub struct ReapArgs {
     #[arg(long, value_enum, default_value_t = LockMode::Wait, env = "HEROKU_REAPER_LOCK")]
     pub lock: LockMode,
 
-    /// The machine-wide lock file [default: heroku-reaper.lock in the temp dir]
+    /// `--lock wait`: give up (exit 4) when another reaper holds the lock this long
+    /// [default: 10m]
+    #[arg(long, value_name = "TIME", env = "HEROKU_REAPER_LOCK_TIMEOUT")]
+    pub lock_timeout: Option<String>,
+
+    /// The machine-wide lock file, refused unless it is empty or a heroku-reaper lock of
+    /// this user [default: heroku-reaper-UID.lock in the temp dir]
     #[arg(long, value_name = "PATH", env = "HEROKU_REAPER_LOCK_FILE")]
     pub lock_file: Option<PathBuf>,
 

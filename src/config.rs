@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use regex::Regex;
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{Hir, HirKind};
 
 use crate::cli::{Format, LockMode, OnConflict, ReapArgs};
 use crate::duration;
@@ -26,9 +28,10 @@ const MAX_CONCURRENCY: usize = 64;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_RETRIES: u32 = 10;
 const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// Names that a rule which means to match test apps should not match all of.
-const UNRELATED_NAMES: [&str; 5] = ["a", "api", "production", "www-prod-1", "billing-api-prod"];
+/// How long a fixed start or end a `--match` needs, so that it cannot take unrelated apps.
+const PINNED_LITERAL: usize = 3;
 
 /// Everything a reap run needs, checked.
 #[derive(Debug, Clone)]
@@ -36,6 +39,8 @@ pub struct Settings {
     pub engine: Options,
     pub client: ClientOptions,
     pub lock: LockMode,
+    /// `--lock wait`: how long another reaper may hold the lock before this one gives up.
+    pub lock_timeout: Duration,
     pub lock_file: PathBuf,
     pub format: Format,
     pub report: Option<PathBuf>,
@@ -137,6 +142,7 @@ impl Settings {
             },
             client,
             lock: args.lock,
+            lock_timeout: lock_timeout(args)?,
             lock_file: args.lock_file.clone().unwrap_or_else(lock::default_path),
             format: args.format,
             report: args.report.clone(),
@@ -156,7 +162,9 @@ fn matcher(args: &ReapArgs, prefix_source: PrefixSource) -> Result<Matcher, Conf
         if prefix_source == PrefixSource::CommandLine {
             return refuse("`--prefix` and `--match` are both given; use one of them");
         }
-        let regex = Regex::new(&format!("^(?:{pattern})$")).map_err(|error| {
+        // Checked on its own first, so that a pattern such as `a)|(.*` cannot break out of
+        // the anchors it is wrapped in below.
+        let hir = regex_syntax::parse(pattern).map_err(|error| {
             ConfigError(format!(
                 "`--match {pattern}` is not a regular expression: {}; fix it (it matches whole names, as in `ci-[0-9]+-review`)",
                 error
@@ -167,13 +175,13 @@ fn matcher(args: &ReapArgs, prefix_source: PrefixSource) -> Result<Matcher, Conf
                     .trim_start_matches("error: ")
             ))
         })?;
-        let matches_anything =
-            regex.is_match("") || UNRELATED_NAMES.iter().all(|name| regex.is_match(name));
-        if matches_anything && !args.all_apps {
+        if !args.all_apps && !pins_the_name(&hir) {
             return refuse(format!(
-                "`--match {pattern}` matches every app; refusing to reap them all (narrow it, or pass `--all-apps` if you mean it)"
+                "`--match {pattern}` does not pin the name: it needs a fixed start or end of at least {PINNED_LITERAL} characters (as in `ci-[0-9]+` or `.*-review`), or could take any app; narrow it, or pass `--all-apps` if you mean it"
             ));
         }
+        let regex = Regex::new(&format!("^(?:{pattern})$"))
+            .map_err(|error| ConfigError(format!("`--match {pattern}`: {error}")))?;
         return Ok(Matcher::Regex(regex));
     }
     let prefix = args
@@ -199,6 +207,42 @@ fn matcher(args: &ReapArgs, prefix_source: PrefixSource) -> Result<Matcher, Conf
         ));
     }
     Ok(Matcher::Prefix(prefix))
+}
+
+/// Whether every name a `--match` takes (whole names: it is anchored at both ends) starts
+/// or ends with one of a few literals of `PINNED_LITERAL` bytes or more. Worked out from
+/// the parsed pattern rather than by trying names, so it holds for every name. Each branch
+/// of an alternation may be pinned at its own end.
+fn pins_the_name(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Capture(capture) => return pins_the_name(&capture.sub),
+        HirKind::Alternation(branches) if branches.iter().all(pins_the_name) => return true,
+        _ => {}
+    }
+    [ExtractKind::Prefix, ExtractKind::Suffix]
+        .into_iter()
+        .any(|kind| {
+            // A finite set whose shortest member is long enough; an infinite one (`.`, a big
+            // class) pins nothing. Heroku names are ASCII, so bytes are characters.
+            Extractor::new()
+                .kind(kind)
+                .extract(hir)
+                .min_literal_len()
+                .is_some_and(|len| len >= PINNED_LITERAL)
+        })
+}
+
+fn lock_timeout(args: &ReapArgs) -> Result<Duration, ConfigError> {
+    let Some(text) = &args.lock_timeout else {
+        return Ok(DEFAULT_LOCK_TIMEOUT);
+    };
+    match duration::parse(text) {
+        Ok(Duration::ZERO) => refuse(
+            "`--lock-timeout 0` would never wait; to give way at once to another reaper, use `--lock skip`",
+        ),
+        Ok(timeout) => Ok(timeout),
+        Err(error) => refuse(format!("`--lock-timeout`: {error}")),
+    }
 }
 
 /// `I/N`: share I (from 0) of N.
@@ -487,11 +531,83 @@ mod tests {
     #[test]
     fn match_all_rules_are_refused_without_all_apps() {
         assert!(refused(&["--prefix", ""]).contains("--all-apps"));
-        assert!(refused(&["--match", ".*"]).contains("matches every app"));
-        assert!(refused(&["--match", "[a-z0-9-]+"]).contains("matches every app"));
+        assert!(refused(&["--match", ".*"]).contains("does not pin the name"));
+        assert!(refused(&["--match", ".{3,}"]).contains("--all-apps"));
         assert!(settings(&["--match", ".*", "--all-apps"]).is_ok());
+        assert!(settings(&["--match", ".{3,}", "--all-apps"]).is_ok());
         assert!(settings(&["--prefix", "", "--all-apps"]).is_ok());
         assert!(settings(&["--match", "ci-[0-9]+"]).is_ok());
+    }
+
+    fn pinned(pattern: &str) -> bool {
+        pins_the_name(&regex_syntax::parse(pattern).unwrap())
+    }
+
+    #[test]
+    fn a_match_must_pin_a_start_or_an_end_of_three_characters() {
+        let loose = [
+            "",
+            ".*",
+            ".+",
+            ".{2,}",
+            ".{3,}",
+            "[a-z0-9-]+",
+            "[a-z][a-z0-9-]{2,}",
+            "[^a].*",
+            "\\w+",
+            "a.*",
+            "ab.*",
+            ".*ab",
+            "abc?.*",
+            "(?:abc)?.*",
+            "ci-.*|.*",
+            "ci-.*|x.*",
+            "(ci-.*|[a-z]+)",
+            "[a-z]{3}.*",
+            "(?i)[a-z]{3}",
+            "^.*$",
+            "\\b.*",
+            "a*b*c*",
+        ];
+        for pattern in loose {
+            assert!(!pinned(pattern), "`{pattern}` was taken as pinned");
+        }
+        let pinned_ones = [
+            "abc",
+            "hatchet-t-[a-f0-9]+",
+            "ci-[0-9]+",
+            "ci-[0-9]+-review",
+            ".*-review",
+            "[a-z]+-review-app",
+            "(?i)hatchet-t-.*",
+            "(?i)ci-[0-9]+",
+            "(?:ci|qa)-.*",
+            "(ci|qa)-[0-9]+",
+            "ci-.*|.*-review",
+            "(ci-.*|pr-[0-9]+)",
+            "^ci-.*$",
+            "x{3}.*",
+            "[ab]{3}.*",
+            "\\bpr-[0-9]+",
+        ];
+        for pattern in pinned_ones {
+            assert!(pinned(pattern), "`{pattern}` was refused");
+        }
+    }
+
+    #[test]
+    fn a_match_cannot_break_out_of_its_anchors() {
+        assert!(refused(&["--match", "abc)|(?:.{3,}"]).contains("not a regular expression"));
+        let Matcher::Regex(regex) = settings(&["--match", "ci-|qa-"])
+            .unwrap()
+            .engine
+            .policy
+            .matcher
+        else {
+            panic!("a regex");
+        };
+        assert!(regex.is_match("qa-"));
+        assert!(!regex.is_match("ci-x") && !regex.is_match("xqa-"));
     }
 
     #[test]

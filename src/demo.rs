@@ -11,6 +11,7 @@ use clap::Parser;
 use crate::cli::{Cli, DemoArgs};
 use crate::config::{PrefixSource, Settings};
 use crate::credentials::ApiKey;
+use crate::exit::{self, Ending};
 use crate::heroku::Client;
 use crate::reap::{self, Events};
 use crate::report::{AppEntry, Report};
@@ -83,7 +84,11 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         println!(
             "{:>6}  {:<6}  {:>7}  {:>9}  {:>14}  {:>8}  {:>6.1}s",
             index + 1,
-            report.status.exit_code_word(),
+            if exit::code(Ending::Run(report)) == exit::SUCCESS {
+                "ok"
+            } else {
+                "failed"
+            },
             c.deleted,
             c.conflicts,
             c.deleted_by_others + c.left_to_others,
@@ -125,12 +130,8 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     println!(
         "\nNext: `heroku-reaper sandbox` serves the same API until Ctrl-C; point `heroku-reaper --dry-run` at it with the two lines it prints."
     );
-    let ok = wrong == 0 && stale_left == 0;
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    let right = wrong == 0 && stale_left == 0;
+    Ok(ExitCode::from(exit::code(Ending::Demo { right })))
 }
 
 /// The demo prints its own table; the reapers stay quiet.

@@ -7,6 +7,7 @@ pub mod config;
 pub mod credentials;
 pub mod demo;
 pub mod duration;
+pub mod exit;
 pub mod github;
 pub mod heroku;
 pub mod lock;
@@ -24,6 +25,7 @@ use clap::{CommandFactory, FromArgMatches};
 
 use cli::{Cli, Command};
 use config::{PrefixSource, Settings};
+use exit::Ending;
 
 /// The whole program: arguments in, exit code out.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
@@ -31,14 +33,19 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(matches) => matches,
         Err(error) => {
             let _ = error.print();
-            return ExitCode::from(if error.use_stderr() { run::USAGE } else { 0 });
+            let ending = if error.use_stderr() {
+                Ending::Usage
+            } else {
+                Ending::Help
+            };
+            return ExitCode::from(exit::code(ending));
         }
     };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            return ExitCode::from(run::USAGE);
+            return ExitCode::from(exit::code(Ending::Usage));
         }
     };
     let (reap_args, reap_matches) = match cli.command {
@@ -57,7 +64,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(settings) => run::reap_command(settings),
         Err(error) => {
             eprintln!("error: {error}");
-            ExitCode::from(run::USAGE)
+            ExitCode::from(exit::code(Ending::Usage))
         }
     }
 }
@@ -66,7 +73,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 fn usage_error(result: anyhow::Result<ExitCode>) -> ExitCode {
     result.unwrap_or_else(|error| {
         eprintln!("error: {error:#}");
-        ExitCode::from(run::USAGE)
+        ExitCode::from(exit::code(Ending::Usage))
     })
 }
 

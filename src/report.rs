@@ -179,26 +179,8 @@ pub enum Status {
     Unauthorized,
     /// SIGINT or SIGTERM stopped the run (`signal` says which).
     Interrupted,
-}
-
-impl Status {
-    /// A word for tables.
-    pub fn exit_code_word(self) -> &'static str {
-        match self.exit_code() {
-            0 => "ok",
-            _ => "failed",
-        }
-    }
-
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Status::Done | Status::DryRun | Status::UnderLimit | Status::LockBusy => 0,
-            Status::Failed | Status::LimitHeld => 1,
-            Status::Refused | Status::Unauthorized => 2,
-            Status::ReserveReached => 3,
-            Status::Interrupted => Interrupt::Sigint.exit_code(),
-        }
-    }
+    /// `--lock wait`: another reaper held the lock past `--lock-timeout`.
+    LockTimeout,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -314,12 +296,20 @@ impl Report {
         }
     }
 
-    /// The exit code: the status's, or 128 + the signal's number when interrupted.
-    pub fn exit_code(&self) -> u8 {
-        match (self.status, self.signal) {
-            (Status::Interrupted, Some(signal)) => signal.exit_code(),
-            (status, _) => status.exit_code(),
-        }
+    /// Whether this run deleted an app or pipeline, or may have (a DELETE with no answer).
+    pub fn deleted_any(&self) -> bool {
+        let deleting = |outcome: Option<Outcome>| {
+            matches!(
+                outcome,
+                Some(Outcome::Deleted | Outcome::DeletedResponseLost | Outcome::Unknown)
+            )
+        };
+        self.apps.iter().any(|app| deleting(app.outcome))
+            || self
+                .pipelines
+                .iter()
+                .flatten()
+                .any(|pipeline| deleting(pipeline.outcome))
     }
 
     /// Recounts from the entries; `remaining` is the engine's, from its last listing.
@@ -573,8 +563,10 @@ pub fn status_words(report: &Report) -> &'static str {
         Status::LimitHeld => "app limit still held",
         Status::ReserveReached => "stopped at the rate-limit reserve",
         Status::Refused => "refused: nothing deleted",
+        Status::Unauthorized if report.deleted_any() => "unauthorized: stopped after some deletes",
         Status::Unauthorized => "unauthorized: nothing deleted",
         Status::Interrupted => "interrupted",
+        Status::LockTimeout => "timed out waiting for the lock: nothing sent",
     }
 }
 
@@ -852,16 +844,5 @@ pub(crate) mod tests {
             ),
             (4, 2, 1, 1, 1, 1)
         );
-    }
-
-    #[test]
-    fn exit_codes() {
-        assert_eq!(Status::Done.exit_code(), 0);
-        assert_eq!(Status::LockBusy.exit_code(), 0);
-        assert_eq!(Status::Failed.exit_code(), 1);
-        assert_eq!(Status::LimitHeld.exit_code(), 1);
-        assert_eq!(Status::Refused.exit_code(), 2);
-        assert_eq!(Status::Unauthorized.exit_code(), 2);
-        assert_eq!(Status::ReserveReached.exit_code(), 3);
     }
 }

@@ -2,7 +2,7 @@
 //! the engine, and what gets printed.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
@@ -12,6 +12,8 @@ use crate::actions::GitHub;
 use crate::cli::{Format, LockMode};
 use crate::config::Settings;
 use crate::credentials::{self, ApiKey, Credentials};
+use crate::duration;
+use crate::exit::{self, Ending};
 use crate::github;
 use crate::heroku::Client;
 use crate::lock::{self, Acquired};
@@ -20,15 +22,12 @@ use crate::reap::{self, Events};
 use crate::report::{self, AppEntry, GithubReport, Outcome, PipelineEntry, Report, Status};
 use crate::signals;
 
-/// Exit code for bad usage or configuration: nothing was sent.
-pub const USAGE: u8 = 2;
-
 pub fn reap_command(settings: Settings) -> ExitCode {
     let environment_key = std::env::var("HEROKU_API_KEY").ok();
     let netrc = credentials::default_netrc_path(home_dir());
     let credentials = match credentials::resolve(environment_key, &netrc) {
         Ok(credentials) => credentials,
-        Err(error) => return fail(&error.to_string(), USAGE),
+        Err(error) => return fail(&error.to_string(), Ending::Usage),
     };
     // In GitHub Actions, the runner's workflow commands.
     let runner = GitHub::from_env(settings.format);
@@ -39,41 +38,40 @@ pub fn reap_command(settings: Settings) -> ExitCode {
     let _lock = match settings.lock {
         LockMode::Off => None,
         mode => {
+            let path = settings.lock_file.display();
             let waiting = |holder: Option<u32>| {
                 eprintln!(
-                    "waiting for another reaper on this machine{} (lock `{}`)",
-                    holder
-                        .map(|pid| format!(" (pid {pid})"))
-                        .unwrap_or_default(),
-                    settings.lock_file.display()
+                    "waiting for another reaper on this machine{} (lock `{path}`), for up to {}",
+                    holder_words(holder),
+                    duration::format(settings.lock_timeout)
                 );
             };
-            match lock::acquire(&settings.lock_file, mode == LockMode::Wait, waiting) {
+            let wait = (mode == LockMode::Wait).then_some(settings.lock_timeout);
+            match lock::acquire(&settings.lock_file, wait, waiting) {
                 Ok(Acquired::Held(lock)) => Some(lock),
                 Ok(Acquired::Busy { holder }) => {
-                    let who = holder
-                        .map(|pid| format!(" (pid {pid})"))
-                        .unwrap_or_default();
+                    let who = holder_words(holder);
                     eprintln!(
-                        "another reaper on this machine{who} holds `{}`; `--lock skip`: nothing to do",
-                        settings.lock_file.display()
+                        "another reaper on this machine{who} holds `{path}`; `--lock skip`: nothing to do"
                     );
-                    if settings.format == Format::Json {
-                        let mut report = skipped_report(&settings);
-                        report.message = Some(format!(
-                            "another reaper on this machine{who} holds the lock"
-                        ));
-                        println!("{}", report::json(&report));
-                    }
-                    return ExitCode::SUCCESS;
+                    let message = format!("another reaper on this machine{who} holds the lock");
+                    return without_lock(&settings, Status::LockBusy, message);
+                }
+                Ok(Acquired::TimedOut { holder }) => {
+                    let message = format!(
+                        "another reaper on this machine{} held the lock `{path}` for all of `--lock-timeout {}`; nothing was sent. Find out why it takes so long, or wait longer with `--lock-timeout`",
+                        holder_words(holder),
+                        duration::format(settings.lock_timeout)
+                    );
+                    eprintln!("error: {message}");
+                    return without_lock(&settings, Status::LockTimeout, message);
                 }
                 Err(error) => {
                     return fail(
                         &format!(
-                            "cannot take the lock `{}`: {error}; choose another path with `--lock-file`, or `--lock off`",
-                            settings.lock_file.display()
+                            "cannot take the lock `{path}`: {error}; choose another path with `--lock-file`, or `--lock off`"
                         ),
-                        USAGE,
+                        Ending::Usage,
                     );
                 }
             }
@@ -84,12 +82,17 @@ pub fn reap_command(settings: Settings) -> ExitCode {
         .build()
     {
         Ok(runtime) => runtime,
-        Err(error) => return fail(&format!("cannot start the async runtime: {error}"), 1),
+        Err(error) => {
+            return fail(
+                &format!("cannot start the async runtime: {error}"),
+                Ending::Broken,
+            );
+        }
     };
     let report = runtime.block_on(run_engine(&settings, &credentials, runner.as_ref()));
     let report = match report {
         Ok(report) => report,
-        Err(error) => return fail(&format!("{error:#}"), USAGE),
+        Err(error) => return fail(&format!("{error:#}"), Ending::Usage),
     };
     finish(&settings, &credentials, report, runner.as_ref())
 }
@@ -207,8 +210,8 @@ fn finish(
     if let Some(runner) = runner {
         runner.finish(&report, report_path.as_deref());
     }
-    let code = report.exit_code();
-    if code != 0
+    let code = exit::code(Ending::Run(&report));
+    if code != exit::SUCCESS
         && let Some(message) = &report.message
     {
         eprintln!("error: {message}");
@@ -216,24 +219,56 @@ fn finish(
     ExitCode::from(code)
 }
 
-fn write_report(path: &PathBuf, report: &Report) -> std::io::Result<()> {
-    std::fs::write(path, report::json(report) + "\n")
+/// Writes a new file beside `path` and renames it over `path`: a symlink planted there is
+/// replaced, never followed, and a reader never sees half a report.
+fn write_report(path: &Path, report: &Report) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "it names no file"))?;
+    let mut temporary = name.to_os_string();
+    temporary.push(format!(".{}.tmp", std::process::id()));
+    let temporary = path.with_file_name(temporary);
+    // `create_new` (O_EXCL) follows no symlink either.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temporary)?;
+    let written = file
+        .write_all((report::json(report) + "\n").as_bytes())
+        .and_then(|()| std::fs::rename(&temporary, path));
+    if written.is_err() {
+        // Ours: `create_new` made it.
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
 }
 
-fn skipped_report(settings: &Settings) -> Report {
+/// The lock was not taken, so nothing was sent: the JSON report if asked, and the code.
+fn without_lock(settings: &Settings, status: Status, message: String) -> ExitCode {
     let mut report = Report::new(
         settings.engine.policy.matcher.describe(),
         String::new(),
         None,
         settings.engine.dry_run,
     );
-    report.status = Status::LockBusy;
-    report
+    report.status = status;
+    report.message = Some(message);
+    if settings.format == Format::Json {
+        println!("{}", report::json(&report));
+    }
+    ExitCode::from(exit::code(Ending::Run(&report)))
 }
 
-fn fail(message: &str, code: u8) -> ExitCode {
+/// ` (pid N)`, when the holder wrote it.
+fn holder_words(holder: Option<u32>) -> String {
+    holder
+        .map(|pid| format!(" (pid {pid})"))
+        .unwrap_or_default()
+}
+
+fn fail(message: &str, ending: Ending) -> ExitCode {
     eprintln!("error: {message}");
-    ExitCode::from(code)
+    ExitCode::from(exit::code(ending))
 }
 
 pub fn home_dir() -> Option<PathBuf> {

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::duration;
+use crate::exit::{self, Ending};
 use crate::reap::cancel::{Cancel, Interrupt};
 
 /// Starts watching; call from inside the runtime. Until this runs, a signal ends the
@@ -19,7 +20,7 @@ pub fn watch(cancel: Cancel, grace: Duration) -> std::io::Result<()> {
                     "error: {} again: exiting at once, without the report",
                     signal.name()
                 );
-                std::process::exit(signal.exit_code().into());
+                std::process::exit(exit::code(Ending::Signal(signal)).into());
             }
             eprintln!(
                 "{}: sending no new DELETE; those in flight have {} to answer, then the report follows (send it again to exit at once)",

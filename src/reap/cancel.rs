@@ -16,14 +16,6 @@ pub enum Interrupt {
 }
 
 impl Interrupt {
-    /// What a shell reports for a process that a signal ended: 128 + its number.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Interrupt::Sigint => 130,
-            Interrupt::Sigterm => 143,
-        }
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             Interrupt::Sigint => "SIGINT",
@@ -97,12 +89,5 @@ mod tests {
         assert_eq!(waiter.await.unwrap(), Interrupt::Sigterm);
         assert_eq!(cancel.interrupted(), Some(Interrupt::Sigterm));
         assert_eq!(cancel.wait().await, Interrupt::Sigterm);
-        assert_eq!(
-            (
-                Interrupt::Sigint.exit_code(),
-                Interrupt::Sigterm.exit_code()
-            ),
-            (130, 143)
-        );
     }
 }

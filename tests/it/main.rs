@@ -2,9 +2,12 @@
 //! the real `heroku-reaper` binary, or the sandbox, over real HTTP on loopback.
 
 mod action;
+#[cfg(unix)]
+mod exit_codes;
 mod failures;
 mod fake_github;
 mod faults;
+mod files;
 mod github;
 mod github_mode;
 mod install;

@@ -70,7 +70,7 @@ fn eight_processes_at_once_delete_every_stale_app_once_between_them() {
 fn lock_skip_returns_at_once_while_another_reaper_holds_the_lock() {
     let sandbox = slow_sandbox(30, Duration::ZERO);
     let reaper = Reaper::against(&sandbox).args(["--lock", "skip"]);
-    let held = lock::acquire(&reaper.lock_file(), false, |_| {}).unwrap();
+    let held = lock::acquire(&reaper.lock_file(), None, |_| {}).unwrap();
     assert!(matches!(held, Acquired::Held(_)));
     let started = Instant::now();
     let run = reaper.run();
@@ -86,7 +86,7 @@ fn lock_wait_takes_its_turn_then_lists_afresh() {
     // that there is nothing left to do.
     let first = Reaper::against(&sandbox);
     let lock_file = first.lock_file();
-    let held = lock::acquire(&lock_file, false, |_| {}).unwrap();
+    let held = lock::acquire(&lock_file, None, |_| {}).unwrap();
     let (mut waiting, _home) = Reaper::against(&sandbox)
         .env("HEROKU_REAPER_LOCK_FILE", &lock_file)
         .args(["--lock", "wait", "--format", "json"])

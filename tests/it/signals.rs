@@ -14,7 +14,7 @@ use crate::faults::with_outcome;
 use crate::reaper::{Reaper, Run};
 use crate::support::eventually;
 
-fn slow_deletes(latency: Duration) -> Sandbox {
+pub(crate) fn slow_deletes(latency: Duration) -> Sandbox {
     Sandbox::start(Options {
         seed: Seed {
             stale: 30,
@@ -29,7 +29,7 @@ fn slow_deletes(latency: Duration) -> Sandbox {
     .unwrap()
 }
 
-fn send(signal: &str, child: &Child) {
+pub(crate) fn send(signal: &str, child: &Child) {
     let status = Command::new("kill")
         .args([format!("-{signal}"), child.id().to_string()])
         .status()
@@ -38,7 +38,7 @@ fn send(signal: &str, child: &Child) {
 }
 
 /// Waits for the child, failing the test if it is still running after `limit`.
-fn wait_within(mut child: Child, limit: Duration) -> Run {
+pub(crate) fn wait_within(mut child: Child, limit: Duration) -> Run {
     let give_up = Instant::now() + limit;
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > give_up {
@@ -116,7 +116,7 @@ fn sigterm_mid_run_lets_deletes_in_flight_land_then_reports_and_exits_143() {
     assert_eq!(report["counts"]["unknown"], 0);
     // The lock is free again.
     assert!(matches!(
-        lock::acquire(&lock_file, false, |_| {}).unwrap(),
+        lock::acquire(&lock_file, None, |_| {}).unwrap(),
         Acquired::Held(_)
     ));
 }
