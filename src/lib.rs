@@ -10,6 +10,7 @@ pub mod duration;
 pub mod github;
 pub mod heroku;
 pub mod lock;
+pub mod net;
 pub mod reap;
 pub mod report;
 pub mod run;

@@ -20,6 +20,7 @@ pub use types::{
 };
 
 use crate::credentials::ApiKey;
+use crate::net;
 use range::Range;
 use throttle::Throttle;
 
@@ -118,21 +119,14 @@ pub struct Client {
 
 impl Client {
     pub fn new(options: ClientOptions, key: &ApiKey) -> anyhow::Result<Client> {
-        // reqwest is built without a TLS crypto provider so that ring (pure Rust and asm,
-        // static-friendly) is the one linked; install it once for the process.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut authorization = HeaderValue::from_str(&format!("Bearer {}", key.expose()))
             .map_err(|_| anyhow::anyhow!("the API key holds characters that cannot go in an HTTP header; check `HEROKU_API_KEY` or `~/.netrc`"))?;
         authorization.set_sensitive(true);
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_V3));
-        let http = reqwest::Client::builder()
+        let http = net::client(&options.base_url, options.timeout)
             .user_agent(USER_AGENT)
             .default_headers(headers)
-            .timeout(options.timeout)
-            .connect_timeout(options.timeout.min(Duration::from_secs(10)))
-            // Heroku never redirects; following one could hand the key to another host.
-            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Client {
             http,
