@@ -59,7 +59,7 @@ pub fn reap_command(settings: Settings) -> ExitCode {
                         settings.lock_file.display()
                     );
                     if settings.format == Format::Json {
-                        let mut report = skipped_report(&settings);
+                        let mut report = skipped_report(&settings, Status::LockBusy);
                         report.message = Some(format!(
                             "another reaper on this machine{who} holds the lock"
                         ));
@@ -99,16 +99,32 @@ async fn run_engine(
     credentials: &Credentials,
     runner: Option<&GitHub>,
 ) -> anyhow::Result<Report> {
-    let client = Arc::new(Client::new(settings.client.clone(), &credentials.key)?);
     let events = Printer::new(settings.format);
     let cancel = Cancel::default();
+    // Whatever path the engine takes after an interrupt, the client sends nothing new.
+    let client = Client::new(settings.client.clone(), &credentials.key)?.stop_when({
+        let cancel = cancel.clone();
+        move || cancel.interrupted().is_some()
+    });
+    let client = Arc::new(client);
     signals::watch(cancel.clone(), settings.grace)
         .map_err(|error| anyhow::anyhow!("cannot watch for SIGINT and SIGTERM: {error}"))?;
     let mut engine = settings.engine.clone();
     let github = match &settings.github {
-        Some(github) => Some(live_runs(github, &mut engine, &events).await),
+        Some(github) => Some(live_runs(github, &mut engine, &events, &cancel).await),
         None => None,
     };
+    if let Some(signal) = cancel.interrupted() {
+        // Stopped while reading GitHub: nothing was sent to Heroku, and nothing will be.
+        let mut report = skipped_report(settings, Status::Interrupted);
+        report.signal = Some(signal);
+        report.message = Some(format!(
+            "interrupted by {} while reading GitHub's live workflow runs; nothing was sent to Heroku",
+            signal.name()
+        ));
+        report.github = github;
+        return Ok(report);
+    }
     let mut report = match runner {
         Some(runner) => {
             let grouped = runner.group(&events);
@@ -132,11 +148,12 @@ async fn run_engine(
 }
 
 /// `--github-live-runs`: the cutoff goes into the policy; when GitHub cannot be read,
-/// one warning, and the TTL rule alone.
+/// one warning, and the TTL rule alone. An interrupt ends the reading at once.
 async fn live_runs(
     settings: &github::Settings,
     engine: &mut reap::Options,
     events: &dyn reap::Events,
+    cancel: &Cancel,
 ) -> GithubReport {
     let token = std::env::var("GITHUB_TOKEN")
         .ok()
@@ -146,7 +163,14 @@ async fn live_runs(
         repos: settings.repos.clone(),
         ..GithubReport::default()
     };
-    match github::check(settings, token.as_ref()).await {
+    let checked = tokio::select! {
+        checked = github::check(settings, token.as_ref()) => checked,
+        signal = cancel.wait() => {
+            report.warning = Some(format!("not read: interrupted by {}", signal.name()));
+            return report;
+        }
+    };
+    match checked {
         Ok(cutoff) => {
             report.cutoff = Some(cutoff.at);
             report.live_runs = cutoff.live_runs;
@@ -220,14 +244,15 @@ fn write_report(path: &PathBuf, report: &Report) -> std::io::Result<()> {
     std::fs::write(path, report::json(report) + "\n")
 }
 
-fn skipped_report(settings: &Settings) -> Report {
+/// The report of a run that ended before the engine started.
+fn skipped_report(settings: &Settings, status: Status) -> Report {
     let mut report = Report::new(
         settings.engine.policy.matcher.describe(),
         String::new(),
         None,
         settings.engine.dry_run,
     );
-    report.status = Status::LockBusy;
+    report.status = status;
     report
 }
 

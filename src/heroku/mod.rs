@@ -115,6 +115,8 @@ pub struct Client {
     options: ClientOptions,
     throttle: Throttle,
     counters: Counters,
+    /// Once true (the run was interrupted), nothing more is sent.
+    stopped: Box<dyn Fn() -> bool + Send + Sync>,
 }
 
 impl Client {
@@ -135,7 +137,15 @@ impl Client {
             throttle: Throttle::new(options.refill_per_minute, options.reserve),
             options,
             counters: Counters::default(),
+            stopped: Box::new(|| false),
         })
+    }
+
+    /// Sends nothing more once `stopped` says so, neither a first attempt nor a retry:
+    /// after an interrupt, only the requests already on the wire may land.
+    pub fn stop_when(mut self, stopped: impl Fn() -> bool + Send + Sync + 'static) -> Client {
+        self.stopped = Box::new(stopped);
+        self
     }
 
     /// `GET /account`: who the key belongs to.
@@ -339,6 +349,11 @@ impl Client {
                 }
                 .after_lost_attempt(lost)
             })?;
+            // Checked after the throttle's pause, just before sending.
+            if (self.stopped)() {
+                self.throttle.unanswered(ticket);
+                return Err(ApiError::Interrupted { request: line }.after_lost_attempt(lost));
+            }
             self.counters.requests.fetch_add(1, Ordering::Relaxed);
             let mut request = self
                 .http

@@ -182,3 +182,31 @@ fn a_second_signal_exits_at_once() {
     let run = wait_within(child, Duration::from_secs(20));
     run.code(130).stderr_has("SIGINT again: exiting at once");
 }
+
+#[test]
+fn sigterm_while_github_trickles_exits_143_and_sends_heroku_nothing() {
+    let sandbox = slow_deletes(Duration::ZERO);
+    let github = crate::network::trickling_github();
+    // With an hour's timeout, only the signal can end the GitHub read soon.
+    let (child, _home) = Reaper::against(&sandbox)
+        .env("GITHUB_API_URL", github.url())
+        .env("GITHUB_TOKEN", crate::fake_github::TOKEN)
+        .args(["--github-live-runs", "--github-repo", "heroku/ruby"])
+        .args(["--timeout", "1h", "--format", "json"])
+        .spawn();
+    eventually("GitHub is asked", || !github.heads().is_empty());
+    send("TERM", &child);
+    let run = wait_within(child, Duration::from_secs(20));
+    run.code(143)
+        .stderr_has("SIGTERM: sending no new DELETE")
+        .stderr_has("interrupted by SIGTERM while reading GitHub");
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["status"], "interrupted");
+    assert_eq!(report["signal"], "SIGTERM");
+    assert_eq!(
+        report["github"]["warning"],
+        "not read: interrupted by SIGTERM"
+    );
+    assert_eq!(sandbox.stats().requests, 0);
+    assert_eq!(github.heads().len(), 1);
+}
