@@ -7,7 +7,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use heroku_reaper::lock::{self, Acquired};
-use heroku_reaper::sandbox::{Fault, Options, Sandbox, Seed, Server};
+use heroku_reaper::sandbox::{Fault, Loss, Options, Sandbox, Seed, Server};
 use serde_json::Value;
 
 use crate::faults::with_outcome;
@@ -209,4 +209,37 @@ fn sigterm_while_github_trickles_exits_143_and_sends_heroku_nothing() {
     );
     assert_eq!(sandbox.stats().requests, 0);
     assert_eq!(github.heads().len(), 1);
+}
+
+#[test]
+fn a_delete_in_flight_at_a_signal_is_not_retried_after_it() {
+    let sandbox = slow_deletes(Duration::ZERO);
+    // The first DELETE deletes, but its answer comes after the client's timeout, which
+    // would have the client try again.
+    sandbox.inject(
+        "DELETE /apps/{app}",
+        Fault::Lost(Loss::Held(Duration::from_secs(60))),
+        1,
+    );
+    let (child, _home) = Reaper::against(&sandbox)
+        .args([
+            "--timeout",
+            "5s",
+            "--retry-backoff",
+            "10ms",
+            "--grace",
+            "1m",
+        ])
+        .args(["--concurrency", "1", "--format", "json"])
+        .spawn();
+    eventually("the first DELETE is in flight", || {
+        sandbox.stats().faults.contains_key("lost-held")
+    });
+    send("TERM", &child);
+    let run = wait_within(child, Duration::from_secs(30));
+    run.code(143);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(sandbox.stats().sent("DELETE"), 1, "{report}");
+    assert_eq!(ids(&report, "unknown").len(), 1, "{report}");
+    assert_eq!(ids(&report, "not-attempted").len(), 29, "{report}");
 }
