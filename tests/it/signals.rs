@@ -243,3 +243,27 @@ fn a_delete_in_flight_at_a_signal_is_not_retried_after_it() {
     assert_eq!(ids(&report, "unknown").len(), 1, "{report}");
     assert_eq!(ids(&report, "not-attempted").len(), 29, "{report}");
 }
+
+#[test]
+fn a_signal_while_pipelines_are_listed_sends_nothing_after_it() {
+    let sandbox = slow_deletes(Duration::ZERO);
+    sandbox.inject("GET /pipelines", Fault::Delay(Duration::from_secs(2)), 1);
+    let (child, _home) = Reaper::against(&sandbox)
+        .args(["--pipelines", "--format", "json"])
+        .spawn();
+    let give_up = Instant::now() + Duration::from_secs(60);
+    while !sandbox.stats().faults.contains_key("slow") {
+        assert!(Instant::now() < give_up, "the pipelines were never listed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let before = sandbox.stats();
+    send("TERM", &child);
+    let run = wait_within(child, Duration::from_secs(30));
+    run.code(143);
+    // The listing in flight may land; no coupling is read, no pipeline deleted.
+    let after = sandbox.stats();
+    assert_eq!(after.requests, before.requests, "{:?}", after.by_status);
+    assert_eq!(after.pipeline_deletes, 0);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["status"], "interrupted");
+}
