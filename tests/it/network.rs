@@ -104,18 +104,30 @@ fn serve(mut stream: TcpStream, answer: Answer, heads: &Mutex<Vec<String>>, stop
 pub fn trickling_github() -> RawServer {
     RawServer::start(|stream, stop| {
         let _ = stream.write_all(b"HTTP/1.1 200 OK\r\n");
-        let mut n = 0;
-        while !stop.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(500));
-            n += 1;
-            if stream
-                .write_all(format!("X-Trickle-{n}: still coming\r\n").as_bytes())
-                .is_err()
-            {
-                return;
-            }
-        }
+        trickle(stream, stop, |n| format!("X-Trickle-{n}: still coming\r\n"));
     })
+}
+
+/// As [`trickling_github`], but the headers come whole and the body a space at a time.
+fn github_with_a_trickling_body() -> RawServer {
+    RawServer::start(|stream, stop| {
+        let head =
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{";
+        let _ = stream.write_all(head.as_bytes());
+        trickle(stream, stop, |_| " ".to_string());
+    })
+}
+
+/// Writes `piece(n)` every half second until the server stops or the peer leaves.
+fn trickle(stream: &mut TcpStream, stop: &AtomicBool, piece: impl Fn(usize) -> String) {
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(500));
+        n += 1;
+        if stream.write_all(piece(n).as_bytes()).is_err() {
+            return;
+        }
+    }
 }
 
 /// A proxy that records what it is asked and answers every request, CONNECT included,
@@ -138,8 +150,19 @@ fn with_github(reaper: Reaper, url: &str) -> Reaper {
 
 #[test]
 fn a_github_that_trickles_its_headers_is_cut_off_by_the_timeout_and_the_ttl_decides() {
+    cut_off_by_the_timeout(trickling_github(), 2);
+}
+
+#[test]
+fn a_github_that_trickles_its_body_is_cut_off_by_the_timeout_and_the_ttl_decides() {
+    // Headers came: the body's failure is not retried.
+    cut_off_by_the_timeout(github_with_a_trickling_body(), 1);
+}
+
+/// A run reading the slow `github` with `--timeout 2s --retries 1`: it ends with one
+/// warning after `attempts` requests, and the TTL rule alone deletes.
+fn cut_off_by_the_timeout(github: RawServer, attempts: usize) {
     let sandbox = start(Seed::default());
-    let github = trickling_github();
     let run = with_github(Reaper::against(&sandbox), &github.url())
         .args(["--format", "json", "--timeout", "2s", "--retries", "1"])
         // A bound on a run that would otherwise hang, far above 2 attempts of 2s.
@@ -153,7 +176,7 @@ fn a_github_that_trickles_its_headers_is_cut_off_by_the_timeout_and_the_ttl_deci
     assert_eq!(warnings.len(), 1, "{}", run.stderr);
     assert!(warnings[0].contains("timed out"), "{}", warnings[0]);
     // The first listing failed, each of its attempts cut off: nothing more was asked.
-    assert_eq!(github.heads().len(), 2, "{:?}", github.heads());
+    assert_eq!(github.heads().len(), attempts, "{:?}", github.heads());
     let report: Value = serde_json::from_str(&run.stdout).unwrap();
     assert!(report["github"]["cutoff"].is_null());
     assert!(report["github"]["warning"].is_string());
