@@ -15,7 +15,8 @@ use crate::credentials::{self, ApiKey, Credentials};
 use crate::github;
 use crate::heroku::Client;
 use crate::lock::{self, Acquired};
-use crate::reap::cancel::Cancel;
+use crate::reap::cancel::{Cancel, Interrupt};
+use crate::reap::plan::Scope;
 use crate::reap::{self, Events};
 use crate::report::{self, AppEntry, GithubReport, Outcome, PipelineEntry, Report, Status};
 use crate::signals;
@@ -59,7 +60,7 @@ pub fn reap_command(settings: Settings) -> ExitCode {
                         settings.lock_file.display()
                     );
                     if settings.format == Format::Json {
-                        let mut report = skipped_report(&settings, Status::LockBusy);
+                        let mut report = skipped_report(&settings);
                         report.message = Some(format!(
                             "another reaper on this machine{who} holds the lock"
                         ));
@@ -116,14 +117,7 @@ async fn run_engine(
     };
     if let Some(signal) = cancel.interrupted() {
         // Stopped while reading GitHub: nothing was sent to Heroku, and nothing will be.
-        let mut report = skipped_report(settings, Status::Interrupted);
-        report.signal = Some(signal);
-        report.message = Some(format!(
-            "interrupted by {} while reading GitHub's live workflow runs; nothing was sent to Heroku",
-            signal.name()
-        ));
-        report.github = github;
-        return Ok(report);
+        return Ok(interrupted_before_heroku(settings, signal));
     }
     let mut report = match runner {
         Some(runner) => {
@@ -165,10 +159,8 @@ async fn live_runs(
     };
     let checked = tokio::select! {
         checked = github::check(settings, token.as_ref()) => checked,
-        signal = cancel.wait() => {
-            report.warning = Some(format!("not read: interrupted by {}", signal.name()));
-            return report;
-        }
+        // The caller sees the interrupt and reports it.
+        _ = cancel.wait() => return report,
     };
     match checked {
         Ok(cutoff) => {
@@ -244,15 +236,35 @@ fn write_report(path: &PathBuf, report: &Report) -> std::io::Result<()> {
     std::fs::write(path, report::json(report) + "\n")
 }
 
-/// The report of a run that ended before the engine started.
-fn skipped_report(settings: &Settings, status: Status) -> Report {
+fn skipped_report(settings: &Settings) -> Report {
     let mut report = Report::new(
         settings.engine.policy.matcher.describe(),
         String::new(),
         None,
         settings.engine.dry_run,
     );
-    report.status = status;
+    report.status = Status::LockBusy;
+    report
+}
+
+/// The report of a run interrupted while reading GitHub, before the engine started.
+fn interrupted_before_heroku(settings: &Settings, signal: Interrupt) -> Report {
+    let scope = match &settings.engine.policy.scope {
+        Scope::Account => "the account's own apps".to_string(),
+        Scope::Team(team) => format!("team `{team}`"),
+    };
+    let mut report = Report::new(
+        settings.engine.policy.matcher.describe(),
+        scope,
+        None,
+        settings.engine.dry_run,
+    );
+    report.status = Status::Interrupted;
+    report.signal = Some(signal);
+    report.message = Some(format!(
+        "interrupted by {} while reading GitHub's live workflow runs; nothing was sent to Heroku",
+        signal.name()
+    ));
     report
 }
 
