@@ -222,7 +222,8 @@ pub struct ReapArgs {
     )]
     pub api_url: String,
 
-    /// Give up on one HTTP request after this long [default: 30s]
+    /// Give up on one HTTP request, to Heroku or GitHub, when its whole answer has not
+    /// come after this long [default: 30s]
     #[arg(long, value_name = "TIME", env = "HEROKU_REAPER_TIMEOUT")]
     pub timeout: Option<String>,
 

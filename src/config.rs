@@ -14,6 +14,7 @@ use crate::github;
 use crate::heroku::ClientOptions;
 use crate::heroku::throttle::HEROKU_POOL;
 use crate::lock;
+use crate::net;
 use crate::reap::plan::{Age, Matcher, Policy, Scope, Shard};
 use crate::reap::{AppLimit, Options};
 
@@ -365,18 +366,39 @@ fn client_options(args: &ReapArgs) -> Result<ClientOptions, ConfigError> {
 /// The API's base URL: https anywhere, plain http only to this machine, because the key
 /// travels in every request.
 fn api_url(text: &str) -> Result<String, ConfigError> {
-    base_url(&format!("--api-url {text}"), text, "https://api.heroku.com")
+    base_url(
+        "--api-url",
+        text,
+        "https://api.heroku.com",
+        "`HEROKU_API_KEY` or `~/.netrc`",
+    )
 }
 
-/// A base URL that a secret is sent to; `shown` names where it came from in messages.
-fn base_url(shown: &str, text: &str, example: &str) -> Result<String, ConfigError> {
+/// A base URL that a secret is sent to. `name` (a flag or a variable) and `secret_from`
+/// (where the secret does come from) are for messages.
+fn base_url(
+    name: &str,
+    text: &str,
+    example: &str,
+    secret_from: &str,
+) -> Result<String, ConfigError> {
+    let shown = match name.starts_with("--") {
+        true => format!("{name} {text}"),
+        false => format!("{name}={text}"),
+    };
     let url = reqwest::Url::parse(text.trim()).map_err(|error| {
         ConfigError(format!("`{shown}` is not a URL ({error}); use `{example}`"))
     })?;
+    // Checked first, and the URL not shown: it holds a password.
+    if !url.username().is_empty() || url.password().is_some() {
+        return refuse(format!(
+            "`{name}` holds a user name or password (`…@` before the host); drop it: the secret comes from {secret_from}, never from the URL"
+        ));
+    }
     let host = url.host_str().unwrap_or_default();
     match url.scheme() {
         "https" => {}
-        "http" if is_loopback(host) => {}
+        "http" if net::is_loopback(&url) => {}
         "http" => {
             return refuse(format!(
                 "`{shown}` is plain http to another machine; the key would travel unencrypted. Use https (plain http is allowed only to 127.0.0.1, ::1 or localhost)"
@@ -397,14 +419,6 @@ fn base_url(shown: &str, text: &str, example: &str) -> Result<String, ConfigErro
         ));
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
-}
-
-fn is_loopback(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `--github-live-runs` and what goes with it. `env` reads GitHub Actions' variables
@@ -474,9 +488,10 @@ fn github_settings(
     };
     let api_url = env("GITHUB_API_URL").unwrap_or_else(|| github::DEFAULT_API_URL.to_string());
     let api_url = base_url(
-        &format!("GITHUB_API_URL={api_url}"),
+        "GITHUB_API_URL",
         &api_url,
         github::DEFAULT_API_URL,
+        "`GITHUB_TOKEN`",
     )?;
     let skew = match skew {
         None => github::DEFAULT_SKEW,
@@ -653,6 +668,17 @@ mod tests {
         assert!(refused(&["--api-url", "http://api.example.com"]).contains("unencrypted"));
         assert!(refused(&["--api-url", "ftp://127.0.0.1"]).contains("`ftp`"));
         assert!(refused(&["--api-url", "not a url"]).contains("not a URL"));
+        for with_user in [
+            "http://user:hunter2@127.0.0.1:5000",
+            "https://user@api.heroku.com",
+            "https://:hunter2@api.heroku.com",
+            "http://user:hunter2@api.example.com",
+        ] {
+            let message = refused(&["--api-url", with_user]);
+            assert!(message.contains("user name or password"), "{message}");
+            assert!(message.contains("`HEROKU_API_KEY`"), "{message}");
+            assert!(!message.contains("hunter2"), "{message}");
+        }
         for ok in [
             "http://127.0.0.1:5000",
             "http://localhost:1/",
@@ -761,6 +787,15 @@ mod tests {
             )
             .contains("unencrypted")
         );
+        let message = refused(
+            &["--github-live-runs", "--github-repo", "a/b"],
+            &[(
+                "GITHUB_API_URL",
+                "https://x-access-token:ghs_1@api.github.com",
+            )],
+        );
+        assert!(message.starts_with("`GITHUB_API_URL` holds a user name or password"));
+        assert!(message.contains("`GITHUB_TOKEN`") && !message.contains("ghs_1"));
         assert!(
             refused(
                 &["--github-live-runs", "--github-repo", "a/b", "--skew", "x"],

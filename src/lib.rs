@@ -11,6 +11,7 @@ pub mod exit;
 pub mod github;
 pub mod heroku;
 pub mod lock;
+pub mod net;
 pub mod reap;
 pub mod report;
 pub mod run;

@@ -17,7 +17,8 @@ use crate::exit::{self, Ending};
 use crate::github;
 use crate::heroku::Client;
 use crate::lock::{self, Acquired};
-use crate::reap::cancel::Cancel;
+use crate::reap::cancel::{Cancel, Interrupt};
+use crate::reap::plan::Scope;
 use crate::reap::{self, Events};
 use crate::report::{self, AppEntry, GithubReport, Outcome, PipelineEntry, Report, Status};
 use crate::signals;
@@ -102,16 +103,25 @@ async fn run_engine(
     credentials: &Credentials,
     runner: Option<&GitHub>,
 ) -> anyhow::Result<Report> {
-    let client = Arc::new(Client::new(settings.client.clone(), &credentials.key)?);
     let events = Printer::new(settings.format);
     let cancel = Cancel::default();
+    // Whatever path the engine takes after an interrupt, the client sends nothing new.
+    let client = Client::new(settings.client.clone(), &credentials.key)?.stop_when({
+        let cancel = cancel.clone();
+        move || cancel.interrupted().is_some()
+    });
+    let client = Arc::new(client);
     signals::watch(cancel.clone(), settings.grace)
         .map_err(|error| anyhow::anyhow!("cannot watch for SIGINT and SIGTERM: {error}"))?;
     let mut engine = settings.engine.clone();
     let github = match &settings.github {
-        Some(github) => Some(live_runs(github, &mut engine, &events).await),
+        Some(github) => Some(live_runs(github, &mut engine, &events, &cancel).await),
         None => None,
     };
+    if let Some(signal) = cancel.interrupted() {
+        // Stopped while reading GitHub: nothing was sent to Heroku, and nothing will be.
+        return Ok(interrupted_before_heroku(settings, signal));
+    }
     let mut report = match runner {
         Some(runner) => {
             let grouped = runner.group(&events);
@@ -135,11 +145,12 @@ async fn run_engine(
 }
 
 /// `--github-live-runs`: the cutoff goes into the policy; when GitHub cannot be read,
-/// one warning, and the TTL rule alone.
+/// one warning, and the TTL rule alone. An interrupt ends the reading at once.
 async fn live_runs(
     settings: &github::Settings,
     engine: &mut reap::Options,
     events: &dyn reap::Events,
+    cancel: &Cancel,
 ) -> GithubReport {
     let token = std::env::var("GITHUB_TOKEN")
         .ok()
@@ -149,7 +160,12 @@ async fn live_runs(
         repos: settings.repos.clone(),
         ..GithubReport::default()
     };
-    match github::check(settings, token.as_ref()).await {
+    let checked = tokio::select! {
+        checked = github::check(settings, token.as_ref()) => checked,
+        // The caller sees the interrupt and reports it.
+        _ = cancel.wait() => return report,
+    };
+    match checked {
         Ok(cutoff) => {
             report.cutoff = Some(cutoff.at);
             report.live_runs = cutoff.live_runs;
@@ -264,6 +280,27 @@ fn holder_words(holder: Option<u32>) -> String {
     holder
         .map(|pid| format!(" (pid {pid})"))
         .unwrap_or_default()
+}
+
+/// The report of a run interrupted while reading GitHub, before the engine started.
+fn interrupted_before_heroku(settings: &Settings, signal: Interrupt) -> Report {
+    let scope = match &settings.engine.policy.scope {
+        Scope::Account => "the account's own apps".to_string(),
+        Scope::Team(team) => format!("team `{team}`"),
+    };
+    let mut report = Report::new(
+        settings.engine.policy.matcher.describe(),
+        scope,
+        None,
+        settings.engine.dry_run,
+    );
+    report.status = Status::Interrupted;
+    report.signal = Some(signal);
+    report.message = Some(format!(
+        "interrupted by {} while reading GitHub's live workflow runs; nothing was sent to Heroku",
+        signal.name()
+    ));
+    report
 }
 
 fn fail(message: &str, ending: Ending) -> ExitCode {

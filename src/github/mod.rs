@@ -13,6 +13,7 @@ use serde::Deserialize;
 pub use cutoff::{Cutoff, LiveRun, cutoff};
 
 use crate::credentials::ApiKey;
+use crate::net;
 
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 pub const DEFAULT_SKEW: Duration = Duration::from_secs(120);
@@ -115,26 +116,27 @@ pub async fn check(settings: &Settings, token: Option<&ApiKey>) -> Result<Cutoff
 }
 
 fn client(settings: &Settings, token: &ApiKey) -> Result<Octocrab, Unreadable> {
-    // As for the Heroku client: ring is the process's one TLS crypto provider.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let setup = |error: octocrab::Error| {
+    let setup = |error: &(dyn std::error::Error + 'static)| {
         Unreadable(format!(
             "cannot set up the GitHub client for `{}`: {}",
             settings.api_url,
-            deepest(&error)
+            deepest(error)
         ))
     };
+    // The same HTTP stack as the Heroku client's: `--timeout` bounds each exchange
+    // whole, and proxies are used as for Heroku.
+    let http = net::client(&settings.api_url, settings.timeout)
+        .build()
+        .map_err(|error| setup(&error))?;
     Octocrab::builder()
         .base_uri(settings.api_url.as_str())
-        .map_err(setup)?
+        .map_err(|error| setup(&error))?
         .personal_token(token.expose().to_string())
-        // Retries of 5xx and 429 are immediate: a rate limit is not waited out,
-        // the TTL rule takes over instead.
+        // Retries of 5xx, 429 and failed exchanges are immediate: a rate limit is not
+        // waited out, the TTL rule takes over instead.
         .add_retry_config(RetryConfig::Simple(settings.retries as usize))
-        .set_connect_timeout(Some(settings.timeout.min(Duration::from_secs(10))))
-        .set_read_timeout(Some(settings.timeout))
-        .build()
-        .map_err(setup)
+        .build_with_reqwest(http)
+        .map_err(|error| setup(&error))
 }
 
 /// Every page of one status's runs.

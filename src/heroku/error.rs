@@ -41,6 +41,9 @@ pub enum ApiError {
         remaining: u32,
         reserve: u32,
     },
+    /// The run was interrupted before this request (or its retry) was sent.
+    #[error("{request} not sent: the run was interrupted")]
+    Interrupted { request: RequestLine },
     /// The answer was a redirect; the key is never sent after one.
     #[error(
         "{request} answered {status} with a redirect to `{location}`; the key is not sent on redirects (check `--api-url`)"

@@ -20,6 +20,7 @@ pub use types::{
 };
 
 use crate::credentials::ApiKey;
+use crate::net;
 use range::Range;
 use throttle::Throttle;
 
@@ -114,25 +115,20 @@ pub struct Client {
     options: ClientOptions,
     throttle: Throttle,
     counters: Counters,
+    /// Once true (the run was interrupted), nothing more is sent.
+    stopped: Box<dyn Fn() -> bool + Send + Sync>,
 }
 
 impl Client {
     pub fn new(options: ClientOptions, key: &ApiKey) -> anyhow::Result<Client> {
-        // reqwest is built without a TLS crypto provider so that ring (pure Rust and asm,
-        // static-friendly) is the one linked; install it once for the process.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut authorization = HeaderValue::from_str(&format!("Bearer {}", key.expose()))
             .map_err(|_| anyhow::anyhow!("the API key holds characters that cannot go in an HTTP header; check `HEROKU_API_KEY` or `~/.netrc`"))?;
         authorization.set_sensitive(true);
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_V3));
-        let http = reqwest::Client::builder()
+        let http = net::client(&options.base_url, options.timeout)
             .user_agent(USER_AGENT)
             .default_headers(headers)
-            .timeout(options.timeout)
-            .connect_timeout(options.timeout.min(Duration::from_secs(10)))
-            // Heroku never redirects; following one could hand the key to another host.
-            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Client {
             http,
@@ -141,7 +137,15 @@ impl Client {
             throttle: Throttle::new(options.refill_per_minute, options.reserve),
             options,
             counters: Counters::default(),
+            stopped: Box::new(|| false),
         })
+    }
+
+    /// Sends nothing more once `stopped` says so, neither a first attempt nor a retry:
+    /// after an interrupt, only the requests already on the wire may land.
+    pub fn stop_when(mut self, stopped: impl Fn() -> bool + Send + Sync + 'static) -> Client {
+        self.stopped = Box::new(stopped);
+        self
     }
 
     /// `GET /account`: who the key belongs to.
@@ -345,6 +349,11 @@ impl Client {
                 }
                 .after_lost_attempt(lost)
             })?;
+            // Checked after the throttle's pause, just before sending.
+            if (self.stopped)() {
+                self.throttle.unanswered(ticket);
+                return Err(ApiError::Interrupted { request: line }.after_lost_attempt(lost));
+            }
             self.counters.requests.fetch_add(1, Ordering::Relaxed);
             let mut request = self
                 .http

@@ -12,6 +12,7 @@ mod github;
 mod github_mode;
 mod install;
 mod many;
+mod network;
 mod pipelines;
 mod reap;
 mod reaper;

@@ -7,7 +7,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use heroku_reaper::lock::{self, Acquired};
-use heroku_reaper::sandbox::{Fault, Options, Sandbox, Seed, Server};
+use heroku_reaper::sandbox::{Fault, Loss, Options, Sandbox, Seed, Server};
 use serde_json::Value;
 
 use crate::faults::with_outcome;
@@ -181,4 +181,90 @@ fn a_second_signal_exits_at_once() {
     send("INT", &child);
     let run = wait_within(child, Duration::from_secs(20));
     run.code(130).stderr_has("SIGINT again: exiting at once");
+}
+
+#[test]
+fn sigterm_while_github_trickles_exits_143_and_sends_heroku_nothing() {
+    let sandbox = slow_deletes(Duration::ZERO);
+    let github = crate::network::trickling_github();
+    // With an hour's timeout, only the signal can end the GitHub read soon.
+    let (child, _home) = Reaper::against(&sandbox)
+        .env("GITHUB_API_URL", github.url())
+        .env("GITHUB_TOKEN", crate::fake_github::TOKEN)
+        .args(["--github-live-runs", "--github-repo", "heroku/ruby"])
+        .args(["--timeout", "1h", "--format", "json"])
+        .spawn();
+    eventually("GitHub is asked", || !github.heads().is_empty());
+    send("TERM", &child);
+    let run = wait_within(child, Duration::from_secs(20));
+    run.code(143)
+        .stderr_has("SIGTERM: sending no new DELETE")
+        .stderr_has("interrupted by SIGTERM while reading GitHub");
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["status"], "interrupted");
+    assert_eq!(report["signal"], "SIGTERM");
+    assert_eq!(report["scope"], "the account's own apps");
+    assert!(
+        report["github"].is_null(),
+        "not read, so not reported: {report}"
+    );
+    assert_eq!(sandbox.stats().requests, 0);
+    assert_eq!(github.heads().len(), 1);
+}
+
+#[test]
+fn a_delete_in_flight_at_a_signal_is_not_retried_after_it() {
+    let sandbox = slow_deletes(Duration::ZERO);
+    // The first DELETE deletes, but its answer comes after the client's timeout, which
+    // would have the client try again.
+    sandbox.inject(
+        "DELETE /apps/{app}",
+        Fault::Lost(Loss::Held(Duration::from_secs(60))),
+        1,
+    );
+    let (child, _home) = Reaper::against(&sandbox)
+        .args([
+            "--timeout",
+            "5s",
+            "--retry-backoff",
+            "10ms",
+            "--grace",
+            "1m",
+        ])
+        .args(["--concurrency", "1", "--format", "json"])
+        .spawn();
+    eventually("the first DELETE is in flight", || {
+        sandbox.stats().faults.contains_key("lost-held")
+    });
+    send("TERM", &child);
+    let run = wait_within(child, Duration::from_secs(30));
+    run.code(143);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(sandbox.stats().sent("DELETE"), 1, "{report}");
+    assert_eq!(ids(&report, "unknown").len(), 1, "{report}");
+    assert_eq!(ids(&report, "not-attempted").len(), 29, "{report}");
+}
+
+#[test]
+fn a_signal_while_pipelines_are_listed_sends_nothing_after_it() {
+    let sandbox = slow_deletes(Duration::ZERO);
+    sandbox.inject("GET /pipelines", Fault::Delay(Duration::from_secs(2)), 1);
+    let (child, _home) = Reaper::against(&sandbox)
+        .args(["--pipelines", "--format", "json"])
+        .spawn();
+    let give_up = Instant::now() + Duration::from_secs(60);
+    while !sandbox.stats().faults.contains_key("slow") {
+        assert!(Instant::now() < give_up, "the pipelines were never listed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let before = sandbox.stats();
+    send("TERM", &child);
+    let run = wait_within(child, Duration::from_secs(30));
+    run.code(143);
+    // The listing in flight may land; no coupling is read, no pipeline deleted.
+    let after = sandbox.stats();
+    assert_eq!(after.requests, before.requests, "{:?}", after.by_status);
+    assert_eq!(after.pipeline_deletes, 0);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["status"], "interrupted");
 }
