@@ -97,9 +97,18 @@ pub struct Usage {
     pub retries: u64,
 }
 
+/// Every item of a paged listing, and the `Date` header of its last page.
+#[derive(Debug, Clone)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub date: Option<String>,
+}
+
 /// One response, read whole.
 struct Answer {
     status: StatusCode,
+    /// The `Date` header: the server's clock.
+    date: Option<String>,
     request_id: Option<String>,
     next_range: Option<String>,
     location: Option<String>,
@@ -165,7 +174,7 @@ impl Client {
 
     /// Every app visible to the account (`GET /apps`) or a team's (`GET /teams/{team}/apps`),
     /// all pages.
-    pub async fn list_apps(&self, team: Option<&str>) -> Result<Vec<App>, ApiError> {
+    pub async fn list_apps(&self, team: Option<&str>) -> Result<Listing<App>, ApiError> {
         let path = match team {
             Some(team) => format!("/teams/{}/apps", encode_segment(team)),
             None => "/apps".to_string(),
@@ -185,7 +194,7 @@ impl Client {
     }
 
     /// Every pipeline the account can see (`GET /pipelines`), all pages.
-    pub async fn list_pipelines(&self) -> Result<Vec<Pipeline>, ApiError> {
+    pub async fn list_pipelines(&self) -> Result<Listing<Pipeline>, ApiError> {
         self.list("/pipelines").await
     }
 
@@ -268,7 +277,7 @@ impl Client {
         decode(&line, &answer)
     }
 
-    async fn list<T: DeserializeOwned + Listed>(&self, path: &str) -> Result<Vec<T>, ApiError> {
+    async fn list<T: DeserializeOwned + Listed>(&self, path: &str) -> Result<Listing<T>, ApiError> {
         let line = RequestLine {
             method: "GET",
             path: path.to_string(),
@@ -295,7 +304,10 @@ impl Client {
                 }
             }
             if answer.status != StatusCode::PARTIAL_CONTENT {
-                return Ok(apps);
+                return Ok(Listing {
+                    items: apps,
+                    date: answer.date,
+                });
             }
             // Each page starts after the last id of the one before, so a page that
             // brings no app unseen means the paging goes round in circles or nowhere.
@@ -435,6 +447,7 @@ async fn read_answer(response: reqwest::Response) -> Result<Answer, reqwest::Err
             .and_then(|value| value.to_str().ok())
             .map(str::to_string)
     };
+    let date = header("date");
     let request_id = header("request-id");
     let next_range = header("next-range");
     let location = header(LOCATION.as_str());
@@ -442,6 +455,7 @@ async fn read_answer(response: reqwest::Response) -> Result<Answer, reqwest::Err
     let body = response.bytes().await?.to_vec();
     Ok(Answer {
         status,
+        date,
         request_id,
         next_range,
         location,

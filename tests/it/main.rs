@@ -8,6 +8,7 @@ mod faults;
 mod github;
 mod github_mode;
 mod install;
+mod known;
 mod many;
 mod pipelines;
 mod reap;
