@@ -62,11 +62,8 @@ impl Default for ClientOptions {
 /// What a DELETE ended in, when it did not fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Deletion {
-    /// 200: this request deleted the app.
-    Deleted {
-        request_id: Option<String>,
-        app: Option<App>,
-    },
+    /// 200: this request deleted it.
+    Deleted { request_id: Option<String> },
     /// 404 or 403: someone else deleted it (or is deleting it) first.
     AlreadyGone {
         status: u16,
@@ -209,17 +206,8 @@ impl Client {
 
     /// `DELETE /pipelines/{id}`: answers as an app's DELETE does.
     pub async fn delete_pipeline(&self, id: &str) -> Result<Deletion, ApiError> {
-        let deletion = self
-            .delete(format!("/pipelines/{}", encode_segment(id)))
-            .await?;
-        Ok(match deletion {
-            // The body is a pipeline, not an app.
-            Deletion::Deleted { request_id, .. } => Deletion::Deleted {
-                request_id,
-                app: None,
-            },
-            other => other,
-        })
+        self.delete(format!("/pipelines/{}", encode_segment(id)))
+            .await
     }
 
     /// One DELETE: 200 deleted it; 404, or 403 `forbidden`, means someone else did.
@@ -231,7 +219,6 @@ impl Client {
         let (answer, lost_earlier) = self.send(Method::DELETE, &path, None).await?;
         match answer.status.as_u16() {
             200..=299 => Ok(Deletion::Deleted {
-                app: serde_json::from_slice(&answer.body).ok(),
                 request_id: answer.request_id,
             }),
             status @ (403 | 404) => {

@@ -458,7 +458,7 @@ impl Run<'_> {
             };
             let (id, result) = joined.expect("delete tasks do not panic");
             flying.remove(&id);
-            match self.record_deletion(&id, result).await {
+            match self.record_deletion(&id, result) {
                 Ok(Step::Done) => conflicts_in_a_row = 0,
                 Ok(Step::Conflict) => {
                     conflicts_in_a_row += 1;
@@ -492,13 +492,13 @@ impl Run<'_> {
     }
 
     /// Records the answer to one DELETE; an error means: send no more.
-    async fn record_deletion(
+    fn record_deletion(
         &mut self,
         id: &str,
         result: Result<Deletion, ApiError>,
     ) -> Result<Step, Stop> {
         match result {
-            Ok(Deletion::Deleted { request_id, .. }) => {
+            Ok(Deletion::Deleted { request_id }) => {
                 self.failures_in_a_row = 0;
                 self.finish_entry(id, Outcome::Deleted, Some(200), request_id, None);
                 Ok(Step::Done)
@@ -712,7 +712,7 @@ impl Run<'_> {
                 return;
             };
             match result {
-                Ok(Deletion::Deleted { request_id, .. }) => {
+                Ok(Deletion::Deleted { request_id }) => {
                     self.finish_entry(&id, Outcome::Deleted, Some(200), request_id, None);
                 }
                 Ok(

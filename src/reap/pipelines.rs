@@ -208,7 +208,7 @@ impl Run<'_> {
                 }
                 self.deletes_sent += 1;
                 let (outcome, status, request_id, error) = match answer {
-                    Ok(Deletion::Deleted { request_id, .. }) => {
+                    Ok(Deletion::Deleted { request_id }) => {
                         (Outcome::Deleted, 200, request_id, None)
                     }
                     Ok(Deletion::GoneAfterLostResponse { request_id, status }) => {
