@@ -183,7 +183,7 @@ impl Run<'_> {
             let decisions = plan::plan(
                 &apps,
                 self.clock.now(),
-                &self.options.policy,
+                &self.policy(),
                 self.account.as_deref(),
             );
             self.record(&decisions);
@@ -593,6 +593,13 @@ impl Run<'_> {
             self.set_outcome(&id, Outcome::DeletedByAnother);
         }
         Ok(())
+    }
+
+    /// The policy, by Heroku's clock as the listings showed it.
+    fn policy(&self) -> Policy {
+        self.options
+            .policy
+            .on_herokus_clock(|local| self.clock.at(local))
     }
 
     /// Sleeps, unless interrupted first.

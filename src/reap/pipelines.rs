@@ -45,8 +45,7 @@ impl Run<'_> {
             return Ok(());
         }
         let owner = self.pipeline_owner().await?;
-        let mut decisions =
-            pipeline_plan::plan(&listed, self.clock.now(), &self.options.policy, &owner);
+        let mut decisions = pipeline_plan::plan(&listed, self.clock.now(), &self.policy(), &owner);
         let stale: Vec<String> = decisions
             .iter()
             .filter(|d| d.verdict == PipelineVerdict::Delete)

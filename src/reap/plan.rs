@@ -70,6 +70,21 @@ pub struct Policy {
     pub shard: Option<Shard>,
 }
 
+impl Policy {
+    /// This policy for apps dated by Heroku's clock, given `to_heroku`, which maps a
+    /// local time onto it. The GitHub cutoff may come from the local clock (with no run
+    /// live, it is the moment of the check), so it moves back by as much as the local
+    /// clock runs ahead, and never forward: a runner a day ahead must not make every
+    /// app an orphan.
+    pub fn on_herokus_clock(&self, to_heroku: impl Fn(DateTime<Utc>) -> DateTime<Utc>) -> Policy {
+        let mut policy = self.clone();
+        if let Some(cutoff) = &mut policy.cutoff {
+            cutoff.at = cutoff.at.min(to_heroku(cutoff.at));
+        }
+        policy
+    }
+}
+
 /// One of `count` disjoint shares of the stale apps, `index` counted from 0 (as a
 /// matrix job's `strategy.job-index`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -464,6 +479,17 @@ mod tests {
         policy.keep = vec![glob::Pattern::new("hatchet-t-orphan").unwrap()];
         let decisions = plan(&apps[1..2], now(), &policy, Some(ME));
         assert_eq!(decisions[0].verdict, Verdict::Keep);
+    }
+
+    #[test]
+    fn a_cutoff_moves_back_by_a_local_clock_ahead_and_never_forward() {
+        let mut policy = policy();
+        policy.cutoff = Some(crate::github::cutoff(&[], None, now(), Duration::ZERO));
+        let a_day = chrono::Duration::days(1);
+        let ahead = policy.on_herokus_clock(|local| local - a_day);
+        assert_eq!(ahead.cutoff.unwrap().at, now() - a_day);
+        let behind = policy.on_herokus_clock(|local| local + a_day);
+        assert_eq!(behind.cutoff.unwrap().at, now());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::time::Duration;
 use heroku_reaper::sandbox::{Fault, Options, Role, Sandbox, Seed, Server};
 use serde_json::{Value, json};
 
+use crate::fake_github::{FakeGithub, TOKEN};
 use crate::reaper::Reaper;
 use crate::runner::Runner;
 use crate::support::named;
@@ -85,6 +86,33 @@ fn ages_are_by_herokus_clock_when_the_runner_is_a_day_ahead() {
     run.stderr_has(
         "::warning title=heroku-reaper%3A clock::the local clock is 24h00m ahead of Heroku's\n",
     );
+}
+
+#[test]
+fn a_runner_a_day_ahead_makes_no_young_app_an_orphan() {
+    // With no run live, the GitHub cutoff is the moment of the check, on the local clock.
+    let sandbox = start(
+        empty(),
+        Server {
+            clock_skew: chrono::Duration::days(-1),
+            ..Server::default()
+        },
+    );
+    sandbox.add_app(YOUNG, Duration::from_secs(30), Role::Added);
+    let github = FakeGithub::start_at("");
+    let (run, report) = Reaper::against(&sandbox)
+        .env("GITHUB_API_URL", github.url())
+        .env("GITHUB_TOKEN", TOKEN)
+        .args([
+            "--github-live-runs",
+            "--github-repo",
+            "heroku/heroku-buildpack-ruby",
+        ])
+        .json();
+    run.code(0);
+    assert_eq!(report["github"]["live_runs"], 0, "{}", report["github"]);
+    assert_eq!(sandbox.deleted().len(), 0);
+    assert_eq!(named(&report["apps"], YOUNG)["verdict"], "too-young");
 }
 
 #[test]
