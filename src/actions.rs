@@ -176,6 +176,9 @@ pub fn annotations(report: &Report) -> String {
         };
         annotate(&mut out, level, title, &text);
     }
+    if let Some(note) = report.clock.as_ref().and_then(|clock| clock.note.as_ref()) {
+        annotate(&mut out, "warning", "heroku-reaper: clock", note);
+    }
     // Exit 3 (stopped at the rate-limit reserve) is a warning: the tests still run.
     let level = match exit::code(Ending::Run(report)) {
         0 => None,
@@ -293,6 +296,9 @@ pub fn summary(report: &Report) -> String {
         "\nRate limit left: {rate_limit} requests. This run sent {} requests in {:.1}s.",
         report.requests.requests, report.elapsed_seconds
     );
+    if let Some(clock) = &report.clock {
+        let _ = writeln!(out, "\nAges by the clock: {}.", clock.words());
+    }
     let tables: [(&str, Pick, Option<Detail>); 6] = [
         (
             "Would delete",
@@ -453,6 +459,22 @@ mod tests {
     #[test]
     fn annotation_lines() {
         insta::assert_snapshot!(annotations(&with_failure()));
+    }
+
+    #[test]
+    fn a_skewed_clock_is_a_warning() {
+        let mut report = sample(false);
+        report.clock = Some(crate::reap::clock::ClockReport {
+            source: crate::reap::clock::Source::Heroku,
+            skew_seconds: Some(-300),
+            note: Some("the local clock is 5m behind Heroku's".into()),
+        });
+        assert!(annotations(&report).ends_with(
+            "\n::warning title=heroku-reaper%3A clock::the local clock is 5m behind Heroku's\n"
+        ));
+        assert!(summary(&report).contains(
+            "\nAges by the clock: Heroku's, from the listings' `Date` header; the local clock is 5m behind Heroku's.\n"
+        ));
     }
 
     #[test]

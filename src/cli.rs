@@ -424,6 +424,15 @@ pub struct ServerArgs {
     /// longer than the client's timeout
     #[arg(long, value_name = "TIME", default_value = "2s", value_parser = parse_duration)]
     pub fault_delay: Duration,
+
+    /// How far the sandbox's clock runs ahead of this machine's (`-1d`: a day behind):
+    /// its `Date` headers and its apps' times
+    #[arg(long, value_name = "TIME", default_value = "0s", value_parser = parse_skew, allow_hyphen_values = true, hide = true)]
+    pub clock_skew: chrono::Duration,
+
+    /// `GET /teams/{team}/apps` also lists apps that are not the team's
+    #[arg(long, hide = true)]
+    pub leaky_team_listing: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -449,6 +458,18 @@ fn whole<T: std::str::FromStr>(text: &str) -> Result<T, String> {
 
 fn parse_faults(text: &str) -> Result<crate::sandbox::FaultMix, String> {
     text.parse()
+}
+
+/// A duration with an optional `-`: `-1d` is a day behind.
+fn parse_skew(text: &str) -> Result<chrono::Duration, String> {
+    let (sign, magnitude) = match text.trim().strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, text.trim()),
+    };
+    let duration = parse_duration(magnitude)?;
+    chrono::Duration::from_std(duration)
+        .map(|skew| skew * sign)
+        .map_err(|_| format!("`{text}` is too large a skew; give one such as `-1d`"))
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {

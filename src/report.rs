@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::duration;
 use crate::heroku::{ApiError, Usage};
 use crate::reap::cancel::Interrupt;
+use crate::reap::clock::ClockReport;
 use crate::reap::pipeline_plan::{PipelineDecision, PipelineVerdict};
 use crate::reap::plan::{Decision, Verdict};
 
@@ -266,6 +267,9 @@ pub struct Report {
     pub counts: Counts,
     pub requests: Usage,
     pub rate_limit_remaining: Option<u32>,
+    /// Which clock ages were measured by; absent when nothing was listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock: Option<ClockReport>,
     pub apps: Vec<AppEntry>,
     /// With `--pipelines`: every matching pipeline, oldest first.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -290,6 +294,7 @@ impl Report {
             counts: Counts::default(),
             requests: Usage::default(),
             rate_limit_remaining: None,
+            clock: None,
             apps: Vec::new(),
             pipelines: None,
             github: None,
@@ -493,6 +498,9 @@ pub fn summary(report: &Report) -> String {
     if let Some(pipelines) = &c.pipelines {
         out.push_str(&pipelines_line(pipelines, report.dry_run));
     }
+    if let Some(clock) = &report.clock {
+        out.push_str(&format!("clock: {}\n", clock.words()));
+    }
     if let Some(github) = &report.github {
         out.push_str(&github_line(github));
     }
@@ -574,6 +582,7 @@ pub fn status_words(report: &Report) -> &'static str {
 pub(crate) mod tests {
     use super::*;
     use crate::heroku::App;
+    use crate::reap::clock::Source;
     use crate::reap::plan::Decision;
 
     pub(crate) fn entry(
@@ -616,6 +625,11 @@ pub(crate) mod tests {
             retries: 0,
         };
         report.rate_limit_remaining = Some(4494);
+        report.clock = Some(ClockReport {
+            source: Source::Heroku,
+            skew_seconds: Some(1),
+            note: None,
+        });
         let done = |outcome| {
             if dry_run {
                 Some(Outcome::Planned)
@@ -805,6 +819,26 @@ pub(crate) mod tests {
             line,
             "deleted                            hatchet-t-0a1b2c3d4e               60m  pipeline"
         );
+    }
+
+    #[test]
+    fn the_summary_names_the_clock_and_a_skew_over_a_minute() {
+        let mut report = sample(false);
+        assert!(summary(&report).contains("\nclock: Heroku's, from the listings' `Date` header\n"));
+        report.clock = Some(ClockReport {
+            source: Source::Heroku,
+            skew_seconds: Some(86_400),
+            note: Some("the local clock is 24h00m ahead of Heroku's".into()),
+        });
+        assert!(summary(&report).contains(
+            "\nclock: Heroku's, from the listings' `Date` header; the local clock is 24h00m ahead of Heroku's\n"
+        ));
+        report.clock = Some(ClockReport {
+            source: Source::Local,
+            skew_seconds: None,
+            note: Some("no `Date`".into()),
+        });
+        assert!(summary(&report).contains("\nclock: the local one; no `Date`\n"));
     }
 
     #[test]

@@ -63,11 +63,8 @@ impl Default for ClientOptions {
 /// What a DELETE ended in, when it did not fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Deletion {
-    /// 200: this request deleted the app.
-    Deleted {
-        request_id: Option<String>,
-        app: Option<App>,
-    },
+    /// 200: this request deleted it.
+    Deleted { request_id: Option<String> },
     /// 404 or 403: someone else deleted it (or is deleting it) first.
     AlreadyGone {
         status: u16,
@@ -98,9 +95,18 @@ pub struct Usage {
     pub retries: u64,
 }
 
+/// Every item of a paged listing, and the `Date` header of its last page.
+#[derive(Debug, Clone)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub date: Option<String>,
+}
+
 /// One response, read whole.
 struct Answer {
     status: StatusCode,
+    /// The `Date` header: the server's clock.
+    date: Option<String>,
     request_id: Option<String>,
     next_range: Option<String>,
     location: Option<String>,
@@ -169,7 +175,7 @@ impl Client {
 
     /// Every app visible to the account (`GET /apps`) or a team's (`GET /teams/{team}/apps`),
     /// all pages.
-    pub async fn list_apps(&self, team: Option<&str>) -> Result<Vec<App>, ApiError> {
+    pub async fn list_apps(&self, team: Option<&str>) -> Result<Listing<App>, ApiError> {
         let path = match team {
             Some(team) => format!("/teams/{}/apps", encode_segment(team)),
             None => "/apps".to_string(),
@@ -189,7 +195,7 @@ impl Client {
     }
 
     /// Every pipeline the account can see (`GET /pipelines`), all pages.
-    pub async fn list_pipelines(&self) -> Result<Vec<Pipeline>, ApiError> {
+    pub async fn list_pipelines(&self) -> Result<Listing<Pipeline>, ApiError> {
         self.list("/pipelines").await
     }
 
@@ -204,17 +210,8 @@ impl Client {
 
     /// `DELETE /pipelines/{id}`: answers as an app's DELETE does.
     pub async fn delete_pipeline(&self, id: &str) -> Result<Deletion, ApiError> {
-        let deletion = self
-            .delete(format!("/pipelines/{}", encode_segment(id)))
-            .await?;
-        Ok(match deletion {
-            // The body is a pipeline, not an app.
-            Deletion::Deleted { request_id, .. } => Deletion::Deleted {
-                request_id,
-                app: None,
-            },
-            other => other,
-        })
+        self.delete(format!("/pipelines/{}", encode_segment(id)))
+            .await
     }
 
     /// One DELETE: 200 deleted it; 404, or 403 `forbidden`, means someone else did.
@@ -226,7 +223,6 @@ impl Client {
         let (answer, lost_earlier) = self.send(Method::DELETE, &path, None).await?;
         match answer.status.as_u16() {
             200..=299 => Ok(Deletion::Deleted {
-                app: serde_json::from_slice(&answer.body).ok(),
                 request_id: answer.request_id,
             }),
             status @ (403 | 404) => {
@@ -272,7 +268,7 @@ impl Client {
         decode(&line, &answer)
     }
 
-    async fn list<T: DeserializeOwned + Listed>(&self, path: &str) -> Result<Vec<T>, ApiError> {
+    async fn list<T: DeserializeOwned + Listed>(&self, path: &str) -> Result<Listing<T>, ApiError> {
         let line = RequestLine {
             method: "GET",
             path: path.to_string(),
@@ -299,7 +295,10 @@ impl Client {
                 }
             }
             if answer.status != StatusCode::PARTIAL_CONTENT {
-                return Ok(apps);
+                return Ok(Listing {
+                    items: apps,
+                    date: answer.date,
+                });
             }
             // Each page starts after the last id of the one before, so a page that
             // brings no app unseen means the paging goes round in circles or nowhere.
@@ -444,6 +443,7 @@ async fn read_answer(response: reqwest::Response) -> Result<Answer, reqwest::Err
             .and_then(|value| value.to_str().ok())
             .map(str::to_string)
     };
+    let date = header("date");
     let request_id = header("request-id");
     let next_range = header("next-range");
     let location = header(LOCATION.as_str());
@@ -451,6 +451,7 @@ async fn read_answer(response: reqwest::Response) -> Result<Answer, reqwest::Err
     let body = response.bytes().await?.to_vec();
     Ok(Answer {
         status,
+        date,
         request_id,
         next_range,
         location,

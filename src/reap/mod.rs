@@ -3,12 +3,13 @@
 //! Deciding is pure (`plan`, `walk`); this module does the I/O around it.
 
 pub mod cancel;
+pub mod clock;
 pub mod pipeline_plan;
 mod pipelines;
 pub mod plan;
 pub mod walk;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,10 +19,11 @@ use tokio::task::JoinSet;
 
 use crate::cli::OnConflict;
 use crate::duration;
-use crate::heroku::{ApiError, App, Client, Deletion};
+use crate::heroku::{ApiError, App, Client, Deletion, Listing};
 use crate::report::{AppEntry, Outcome, PipelineEntry, Report, Status};
 use cancel::{Cancel, Interrupt};
-use plan::{Age, Decision, Policy, Scope, SoleOwner, Verdict};
+use clock::Clock;
+use plan::{Age, Decision, Policy, Scope, Verdict};
 use walk::Walk;
 
 /// After this many failed deletes in a row the API is not well; stop sending more.
@@ -103,8 +105,8 @@ pub async fn reap_until(
             options.dry_run,
         ),
         entries: BTreeMap::new(),
-        owner: Owner::Unknown,
-        owners: HashMap::new(),
+        account: None,
+        clock: Clock::default(),
         listed: HashSet::new(),
         delete_latency: Duration::ZERO,
         deletes_sent: 0,
@@ -118,20 +120,9 @@ pub async fn reap_until(
     run.finish(ended, started).await
 }
 
-/// Who owns the account's apps, as far as the run knows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Owner {
-    Unknown,
-    /// The one owner the listing shows; the first 200 to a DELETE confirms it.
-    Presumed(String),
-    Known(String),
-}
-
 /// What one DELETE's answer means for the batch.
 enum Step {
     Done,
-    /// Not this account's app after all; nothing was done to it.
-    Skipped,
     Conflict,
 }
 
@@ -156,9 +147,11 @@ struct Run<'a> {
     report: Report,
     /// Every matching app seen, by id.
     entries: BTreeMap<String, AppEntry>,
-    owner: Owner,
-    /// The owner id of every matching app seen, by app id.
-    owners: HashMap<String, Option<String>>,
+    /// The account's id, from `GET /account`; in the account's scope, known before
+    /// the first plan.
+    account: Option<String>,
+    /// Heroku's clock, from the listings' `Date` headers.
+    clock: Clock,
     /// Ids in the latest listing.
     listed: HashSet<String>,
     /// The probe's round trip: about how long another reaper's first delete takes.
@@ -182,9 +175,17 @@ impl Run<'_> {
         self.check_rate_limit().await?;
         let mut first = true;
         loop {
-            let apps = self.list().await?;
-            self.learn_owner(&apps).await?;
-            let decisions = plan::plan(&apps, Utc::now(), &self.options.policy, self.owner_id());
+            let apps = if first {
+                self.first_list().await?
+            } else {
+                self.list().await?
+            };
+            let decisions = plan::plan(
+                &apps,
+                self.clock.now(),
+                &self.policy(),
+                self.account.as_deref(),
+            );
             self.record(&decisions);
             let stale: Vec<String> = decisions
                 .iter()
@@ -230,7 +231,7 @@ impl Run<'_> {
                 "every matching app that may be deleted is gone",
             ));
         };
-        let now = Utc::now();
+        let now = self.clock.now();
         let oldest_young = decisions
             .iter()
             .filter(|d| d.verdict == Verdict::TooYoung && self.listed.contains(&d.app.id))
@@ -396,13 +397,7 @@ impl Run<'_> {
         let mut stop: Option<Stop> = None;
         let mut grace_ends: Option<Instant> = None;
         loop {
-            // Until the account is known for sure, one delete at a time: its answer
-            // confirms that the presumed owner is this account.
-            let width = if matches!(self.owner, Owner::Known(_)) {
-                concurrency.max(1)
-            } else {
-                1
-            };
+            let width = concurrency.max(1);
             while !paused && stop.is_none() && grace_ends.is_none() && in_flight.len() < width {
                 let Some(id) = walk.next_app().map(str::to_string) else {
                     break;
@@ -463,9 +458,8 @@ impl Run<'_> {
             };
             let (id, result) = joined.expect("delete tasks do not panic");
             flying.remove(&id);
-            match self.record_deletion(&id, result).await {
+            match self.record_deletion(&id, result) {
                 Ok(Step::Done) => conflicts_in_a_row = 0,
-                Ok(Step::Skipped) => {}
                 Ok(Step::Conflict) => {
                     conflicts_in_a_row += 1;
                     walk.conflict(&id);
@@ -498,16 +492,15 @@ impl Run<'_> {
     }
 
     /// Records the answer to one DELETE; an error means: send no more.
-    async fn record_deletion(
+    fn record_deletion(
         &mut self,
         id: &str,
         result: Result<Deletion, ApiError>,
     ) -> Result<Step, Stop> {
         match result {
-            Ok(Deletion::Deleted { request_id, app }) => {
+            Ok(Deletion::Deleted { request_id }) => {
                 self.failures_in_a_row = 0;
                 self.finish_entry(id, Outcome::Deleted, Some(200), request_id, None);
-                self.confirm_owner(app.as_ref()).await?;
                 Ok(Step::Done)
             }
             Ok(Deletion::GoneAfterLostResponse { status, request_id }) => {
@@ -522,15 +515,6 @@ impl Run<'_> {
                 Ok(Step::Done)
             }
             Ok(Deletion::AlreadyGone { status, request_id }) => {
-                if status == 403 && matches!(self.owner, Owner::Presumed(_)) {
-                    // A 403 is also what deleting someone else's app gets: settle whose
-                    // apps these are before counting it as a conflict.
-                    self.owner =
-                        Owner::Known(self.unless_interrupted(self.client.account()).await??.id);
-                    if self.disown_others() {
-                        return Ok(Step::Skipped);
-                    }
-                }
                 self.finish_entry(id, Outcome::Conflict, Some(status), request_id, None);
                 Ok(Step::Conflict)
             }
@@ -559,17 +543,36 @@ impl Run<'_> {
         }
     }
 
-    /// Lists the apps in scope and remembers which ids are there.
+    /// The first listing. In the account's scope `GET /account` goes alongside it, so
+    /// the account is known before any DELETE at no cost in wall time; if it cannot be
+    /// read, nothing is deleted.
+    async fn first_list(&mut self) -> Result<Vec<App>, Stop> {
+        if self.options.policy.scope != Scope::Account {
+            return self.list().await;
+        }
+        let both = async { tokio::join!(self.client.list_apps(None), self.client.account()) };
+        let (listing, account) = self.unless_interrupted(both).await?;
+        self.account = Some(account?.id);
+        Ok(self.take_listing(listing?))
+    }
+
+    /// Lists the apps in scope.
     async fn list(&mut self) -> Result<Vec<App>, Stop> {
         let team = match &self.options.policy.scope {
             Scope::Account => None,
             Scope::Team(team) => Some(team.as_str()),
         };
-        let apps = self
+        let listing = self
             .unless_interrupted(self.client.list_apps(team))
             .await??;
-        self.listed = apps.iter().map(|app| app.id.clone()).collect();
-        Ok(apps)
+        Ok(self.take_listing(listing))
+    }
+
+    /// Reads Heroku's clock off a listing and remembers which ids are there.
+    fn take_listing(&mut self, listing: Listing<App>) -> Vec<App> {
+        self.clock.observe(listing.date.as_deref(), Utc::now());
+        self.listed = listing.items.iter().map(|app| app.id.clone()).collect();
+        listing.items
     }
 
     /// Lists again: the walk learns what others deleted, the report too.
@@ -592,57 +595,11 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Settles whose apps are the account's own: from the listing when it shows one
-    /// owner, from `GET /account` when it shows several or a dry run must be exact.
-    async fn learn_owner(&mut self, apps: &[App]) -> Result<(), Stop> {
-        if self.options.policy.scope != Scope::Account || matches!(self.owner, Owner::Known(_)) {
-            return Ok(());
-        }
-        match plan::sole_owner(apps, &self.options.policy) {
-            SoleOwner::NoApps => {}
-            SoleOwner::One(id) if !self.options.dry_run => self.owner = Owner::Presumed(id),
-            SoleOwner::One(_) | SoleOwner::Several => {
-                let account = self.unless_interrupted(self.client.account()).await??;
-                self.owner = Owner::Known(account.id);
-            }
-        }
-        Ok(())
-    }
-
-    /// A 200 to a DELETE of a personal app proves the account owns it.
-    async fn confirm_owner(&mut self, app: Option<&App>) -> Result<(), ApiError> {
-        if let Owner::Presumed(presumed) = &self.owner {
-            let owner = app.and_then(|app| app.owner.as_ref()).map(|o| o.id.clone());
-            if owner.as_ref() == Some(presumed) {
-                self.owner = Owner::Known(presumed.clone());
-            } else {
-                self.owner = Owner::Known(self.client.account().await?.id);
-                self.disown_others();
-            }
-        }
-        Ok(())
-    }
-
-    /// After the account turned out to differ from the presumed owner: apps of another
-    /// owner are not this account's to delete. True if any plan changed.
-    fn disown_others(&mut self) -> bool {
-        let Some(owner) = self.owner_id().map(str::to_string) else {
-            return false;
-        };
-        let mut changed = false;
-        for entry in self.entries.values_mut() {
-            let theirs = self
-                .owners
-                .get(&entry.id)
-                .is_some_and(|app_owner| app_owner.as_deref().is_some_and(|id| id != owner));
-            if entry.verdict == Verdict::Delete && theirs {
-                entry.verdict = Verdict::NotOwned;
-                entry.reason = plan::NOT_OWNED.to_string();
-                entry.outcome = None;
-                changed = true;
-            }
-        }
-        changed
+    /// The policy, by Heroku's clock as the listings showed it.
+    fn policy(&self) -> Policy {
+        self.options
+            .policy
+            .on_herokus_clock(|local| self.clock.at(local))
     }
 
     /// Sleeps, unless interrupted first.
@@ -659,20 +616,9 @@ impl Run<'_> {
         }
     }
 
-    fn owner_id(&self) -> Option<&str> {
-        match &self.owner {
-            Owner::Unknown => None,
-            Owner::Presumed(id) | Owner::Known(id) => Some(id),
-        }
-    }
-
     /// Adds what a plan says about each app, without undoing what was done to it.
     fn record(&mut self, decisions: &[Decision]) {
         for decision in decisions {
-            self.owners.insert(
-                decision.app.id.clone(),
-                decision.app.owner.as_ref().map(|owner| owner.id.clone()),
-            );
             let fresh = AppEntry::from_decision(decision);
             match self.entries.get_mut(&decision.app.id) {
                 Some(entry) if entry.outcome.is_some() => {}
@@ -773,7 +719,7 @@ impl Run<'_> {
                 return;
             };
             match result {
-                Ok(Deletion::Deleted { request_id, .. }) => {
+                Ok(Deletion::Deleted { request_id }) => {
                     self.finish_entry(&id, Outcome::Deleted, Some(200), request_id, None);
                 }
                 Ok(
@@ -852,6 +798,7 @@ impl Run<'_> {
         report.requests = self.client.usage();
         report.rate_limit_remaining = self.client.rate_limit_remaining();
         report.elapsed_seconds = started.elapsed().as_secs_f64();
+        report.clock = self.clock.report();
         report
     }
 }

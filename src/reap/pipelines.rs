@@ -13,7 +13,7 @@ use tokio::task::JoinSet;
 use super::cancel::Cancel;
 use super::pipeline_plan::{self, CoupledApp, PipelineVerdict};
 use super::plan::{Scope, Verdict};
-use super::{FAILURES_BEFORE_GIVING_UP, Owner, Run, Stop};
+use super::{FAILURES_BEFORE_GIVING_UP, Run, Stop};
 use crate::heroku::{ApiError, Coupling, Deletion};
 use crate::report::{Outcome, PipelineEntry, Status};
 
@@ -34,7 +34,9 @@ impl Run<'_> {
     }
 
     async fn reap_pipelines(&mut self, dry_run: bool) -> Result<(), Stop> {
-        let listed = self.client.list_pipelines().await?;
+        let listing = self.client.list_pipelines().await?;
+        self.clock.observe(listing.date.as_deref(), Utc::now());
+        let listed = listing.items;
         let matcher = &self.options.policy.matcher;
         if !listed
             .iter()
@@ -43,7 +45,7 @@ impl Run<'_> {
             return Ok(());
         }
         let owner = self.pipeline_owner().await?;
-        let mut decisions = pipeline_plan::plan(&listed, Utc::now(), &self.options.policy, &owner);
+        let mut decisions = pipeline_plan::plan(&listed, self.clock.now(), &self.policy(), &owner);
         let stale: Vec<String> = decisions
             .iter()
             .filter(|d| d.verdict == PipelineVerdict::Delete)
@@ -120,11 +122,11 @@ impl Run<'_> {
         if let Scope::Team(team) = &self.options.policy.scope {
             return Ok(self.client.team(team).await?.id);
         }
-        if let Owner::Known(id) = &self.owner {
+        if let Some(id) = &self.account {
             return Ok(id.clone());
         }
         let id = self.client.account().await?.id;
-        self.owner = Owner::Known(id.clone());
+        self.account = Some(id.clone());
         Ok(id)
     }
 
@@ -205,7 +207,7 @@ impl Run<'_> {
                 }
                 self.deletes_sent += 1;
                 let (outcome, status, request_id, error) = match answer {
-                    Ok(Deletion::Deleted { request_id, .. }) => {
+                    Ok(Deletion::Deleted { request_id }) => {
                         (Outcome::Deleted, 200, request_id, None)
                     }
                     Ok(Deletion::GoneAfterLostResponse { request_id, status }) => {
@@ -269,7 +271,7 @@ impl Run<'_> {
         let Ok(listed) = self.client.list_pipelines().await else {
             return;
         };
-        let present: HashSet<String> = listed.into_iter().map(|p| p.id).collect();
+        let present: HashSet<String> = listed.items.into_iter().map(|p| p.id).collect();
         for entry in self.pipelines.iter_mut().flatten().filter(unknown) {
             if present.contains(&entry.id) {
                 entry.outcome = Some(Outcome::Failed);

@@ -15,6 +15,9 @@ pub const ORPHANED: &str = "orphaned: ";
 
 pub const NOT_OWNED: &str = "owned by another user; this account only collaborates on it";
 
+const OWNER_UNKNOWN: &str =
+    "its owner or the account is unknown, so it is not known to be the account's";
+
 /// Which names are the reaper's business.
 #[derive(Debug, Clone)]
 pub enum Matcher {
@@ -65,6 +68,21 @@ pub struct Policy {
     pub cutoff: Option<Cutoff>,
     /// `--shard I/N`: this reaper deletes only its share of the stale apps.
     pub shard: Option<Shard>,
+}
+
+impl Policy {
+    /// This policy for apps dated by Heroku's clock, given `to_heroku`, which maps a
+    /// local time onto it. The GitHub cutoff may come from the local clock (with no run
+    /// live, it is the moment of the check), so it moves back by as much as the local
+    /// clock runs ahead, and never forward: a runner a day ahead must not make every
+    /// app an orphan.
+    pub fn on_herokus_clock(&self, to_heroku: impl Fn(DateTime<Utc>) -> DateTime<Utc>) -> Policy {
+        let mut policy = self.clone();
+        if let Some(cutoff) = &mut policy.cutoff {
+            cutoff.at = cutoff.at.min(to_heroku(cutoff.at));
+        }
+        policy
+    }
 }
 
 /// One of `count` disjoint shares of the stale apps, `index` counted from 0 (as a
@@ -127,26 +145,26 @@ pub struct Decision {
     pub reason: String,
 }
 
-/// Decides every matching app, oldest first. `owner` is the account's id; apps of
-/// another owner are left alone (the account only collaborates on them).
+/// Decides every matching app, oldest first. `account` is the id from `GET /account`:
+/// in the account's scope only apps it owns are deleted, and none while it is unknown.
 pub fn plan(
     apps: &[App],
     now: DateTime<Utc>,
     policy: &Policy,
-    owner: Option<&str>,
+    account: Option<&str>,
 ) -> Vec<Decision> {
     let mut decisions: Vec<Decision> = apps
         .iter()
         .filter(|app| policy.matcher.matches(&app.name))
-        .map(|app| decide(app, now, policy, owner))
+        .map(|app| decide(app, now, policy, account))
         .collect();
     decisions.sort_by(|a, b| (a.app.created_at, &a.app.id).cmp(&(b.app.created_at, &b.app.id)));
     decisions
 }
 
-fn decide(app: &App, now: DateTime<Utc>, policy: &Policy, owner: Option<&str>) -> Decision {
+fn decide(app: &App, now: DateTime<Utc>, policy: &Policy, account: Option<&str>) -> Decision {
     let age = age_of(app, now);
-    let (verdict, reason) = verdict(app, age, policy, owner);
+    let (verdict, reason) = verdict(app, age, policy, account);
     Decision {
         app: app.clone(),
         age,
@@ -156,26 +174,15 @@ fn decide(app: &App, now: DateTime<Utc>, policy: &Policy, owner: Option<&str>) -
 }
 
 /// The first rule that spares the app decides; an app no rule spares is deleted.
-fn verdict(app: &App, age: Duration, policy: &Policy, owner: Option<&str>) -> (Verdict, String) {
+fn verdict(app: &App, age: Duration, policy: &Policy, account: Option<&str>) -> (Verdict, String) {
     if let Some(pattern) = policy.keep.iter().find(|p| p.matches(&app.name)) {
         return (
             Verdict::Keep,
             format!("kept by `--keep {}`", pattern.as_str()),
         );
     }
-    if policy.scope == Scope::Account {
-        if let Some(team) = &app.team {
-            let reason = format!(
-                "belongs to team `{}`; reaped only with `--team {}`",
-                team.name, team.name
-            );
-            return (Verdict::TeamApp, reason);
-        }
-        if let (Some(owner), Some(app_owner)) = (owner, &app.owner)
-            && app_owner.id != owner
-        {
-            return (Verdict::NotOwned, NOT_OWNED.to_string());
-        }
+    if let Some(spared) = out_of_scope(app, &policy.scope, account) {
+        return spared;
     }
     match (by_age(app.created_at, age, policy), policy.shard) {
         ((Verdict::Delete, stale), Some(shard)) if !shard.owns(&app.id) => {
@@ -186,6 +193,40 @@ fn verdict(app: &App, age: Duration, policy: &Policy, owner: Option<&str>) -> (V
             )
         }
         (decided, _) => decided,
+    }
+}
+
+/// Why the app is not this run's to delete, if it is not: ownership is read from the
+/// app itself, never inferred from which endpoint listed it.
+fn out_of_scope(app: &App, scope: &Scope, account: Option<&str>) -> Option<(Verdict, String)> {
+    match (scope, &app.team) {
+        (Scope::Account, Some(team)) => Some((
+            Verdict::TeamApp,
+            format!(
+                "belongs to team `{}`; reaped only with `--team {}`",
+                team.name, team.name
+            ),
+        )),
+        (Scope::Account, None) => {
+            let owner = app.owner.as_ref().map(|owner| owner.id.as_str());
+            match (owner, account) {
+                (Some(owner), Some(account)) if owner == account => None,
+                (Some(_), Some(_)) => Some((Verdict::NotOwned, NOT_OWNED.to_string())),
+                _ => Some((Verdict::NotOwned, OWNER_UNKNOWN.to_string())),
+            }
+        }
+        (Scope::Team(name), Some(team)) if team.name == *name => None,
+        (Scope::Team(name), Some(team)) => Some((
+            Verdict::NotOwned,
+            format!(
+                "listed under team `{name}` but belongs to team `{}`; not the team's",
+                team.name
+            ),
+        )),
+        (Scope::Team(name), None) => Some((
+            Verdict::NotOwned,
+            format!("listed under team `{name}` but belongs to no team; not the team's"),
+        )),
     }
 }
 
@@ -214,31 +255,6 @@ pub fn by_age(created_at: DateTime<Utc>, age: Duration, policy: &Policy) -> (Ver
 /// How long ago the app was created; an app from the future (clock skew) is age 0.
 pub fn age_of(app: &App, now: DateTime<Utc>) -> Duration {
     (now - app.created_at).to_std().unwrap_or(Duration::ZERO)
-}
-
-/// The owner of the account's own matching apps, when the listing shows exactly one:
-/// almost always the account itself, which the first successful delete confirms.
-/// With two or more owners the account must be looked up.
-pub fn sole_owner(apps: &[App], policy: &Policy) -> SoleOwner {
-    let mut owners = apps
-        .iter()
-        .filter(|app| app.team.is_none() && policy.matcher.matches(&app.name))
-        .filter_map(|app| app.owner.as_ref().map(|owner| owner.id.as_str()));
-    let Some(first) = owners.next() else {
-        return SoleOwner::NoApps;
-    };
-    if owners.all(|other| other == first) {
-        SoleOwner::One(first.to_string())
-    } else {
-        SoleOwner::Several
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SoleOwner {
-    NoApps,
-    One(String),
-    Several,
 }
 
 #[cfg(test)]
@@ -466,26 +482,63 @@ mod tests {
     }
 
     #[test]
-    fn the_sole_owner_of_matching_personal_apps() {
+    fn a_cutoff_moves_back_by_a_local_clock_ahead_and_never_forward() {
+        let mut policy = policy();
+        policy.cutoff = Some(crate::github::cutoff(&[], None, now(), Duration::ZERO));
+        let a_day = chrono::Duration::days(1);
+        let ahead = policy.on_herokus_clock(|local| local - a_day);
+        assert_eq!(ahead.cutoff.unwrap().at, now() - a_day);
+        let behind = policy.on_herokus_clock(|local| local + a_day);
+        assert_eq!(behind.cutoff.unwrap().at, now());
+    }
+
+    #[test]
+    fn a_team_scope_deletes_only_the_teams_apps() {
+        let team = |name: &str| {
+            Some(Team {
+                id: format!("id-{name}"),
+                name: name.into(),
+            })
+        };
+        let mut ours = app("hatchet-t-ours", 60);
+        ours.team = team("ci");
         let mut theirs = app("hatchet-t-theirs", 60);
-        theirs.owner.as_mut().unwrap().id = OTHER.into();
-        let mut team_app = app("hatchet-t-team", 60);
-        team_app.team = Some(Team {
-            id: "t".into(),
-            name: "ci".into(),
-        });
-        team_app.owner.as_mut().unwrap().id = OTHER.into();
-        let mine = [
-            app("hatchet-t-a", 60),
-            app("hatchet-t-b", 1),
-            team_app,
-            app("prod", 9),
-        ];
-        assert_eq!(sole_owner(&mine, &policy()), SoleOwner::One(ME.into()));
+        theirs.team = team("other");
+        let personal = app("hatchet-t-personal", 60);
+        let mut policy = policy();
+        policy.scope = Scope::Team("ci".into());
+        let decisions = plan(&[ours, theirs, personal], now(), &policy, Some(ME));
+        let mut got: Vec<(&str, Verdict, &str)> = decisions
+            .iter()
+            .map(|d| (d.app.name.as_str(), d.verdict, d.reason.as_str()))
+            .collect();
+        got.sort();
         assert_eq!(
-            sole_owner(&[mine[0].clone(), theirs], &policy()),
-            SoleOwner::Several
+            got,
+            [
+                ("hatchet-t-ours", Verdict::Delete, "older than 10m"),
+                (
+                    "hatchet-t-personal",
+                    Verdict::NotOwned,
+                    "listed under team `ci` but belongs to no team; not the team's"
+                ),
+                (
+                    "hatchet-t-theirs",
+                    Verdict::NotOwned,
+                    "listed under team `ci` but belongs to team `other`; not the team's"
+                ),
+            ]
         );
-        assert_eq!(sole_owner(&[], &policy()), SoleOwner::NoApps);
+    }
+
+    #[test]
+    fn nothing_of_the_account_is_deleted_while_its_owner_is_unknown() {
+        let mut ownerless = app("hatchet-t-ownerless", 60);
+        ownerless.owner = None;
+        let decisions = plan(&[ownerless], now(), &policy(), Some(ME));
+        assert_eq!(decisions[0].verdict, Verdict::NotOwned);
+        let decisions = plan(&[app("hatchet-t-mine", 60)], now(), &policy(), None);
+        assert_eq!(decisions[0].verdict, Verdict::NotOwned);
+        assert!(decisions[0].reason.contains("unknown"));
     }
 }

@@ -29,6 +29,8 @@ pub enum Fault {
     Lost(Loss),
     /// Answer `307 Temporary Redirect` to the same path on another address.
     Redirect(SocketAddr),
+    /// Serve, with a `Date` header that is not a date.
+    BadDate,
 }
 
 /// How an answer is lost after the request was carried out.
@@ -54,6 +56,7 @@ impl Fault {
             Fault::Lost(Loss::Cut) => "lost-cut",
             Fault::Lost(Loss::Held(_)) => "lost-held",
             Fault::Redirect(_) => "redirect",
+            Fault::BadDate => "bad-date",
         }
     }
 }

@@ -57,7 +57,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
     api.merge(inspection)
         .fallback(no_route)
         .method_not_allowed_fallback(no_route)
-        .layer(middleware::from_fn(stamp))
+        .layer(middleware::from_fn_with_state(shared.clone(), stamp))
         .with_state(shared)
 }
 
@@ -191,14 +191,28 @@ struct RequestId(String);
 #[derive(Clone, Copy)]
 struct Deadline(Instant);
 
-/// Gives every response, whatever route or error, a `Request-Id`.
-async fn stamp(mut request: Request, next: Next) -> Response {
+/// Gives every response, whatever route or error, a `Request-Id`, and a `Date` by the
+/// sandbox's clock unless a fault set one.
+async fn stamp(State(shared): State<Arc<Shared>>, mut request: Request, next: Next) -> Response {
     let id = uuid_v4(&mut fastrand::Rng::new());
     let value = HeaderValue::from_str(&id).expect("a uuid is a valid header value");
     request.extensions_mut().insert(RequestId(id));
     let mut response = next.run(request).await;
-    response.headers_mut().insert(REQUEST_ID, value);
+    let headers = response.headers_mut();
+    headers.insert(REQUEST_ID, value);
+    if !headers.contains_key(header::DATE) {
+        let date = http_date(shared.now());
+        headers.insert(
+            header::DATE,
+            HeaderValue::from_str(&date).expect("a date is ASCII"),
+        );
+    }
     response
+}
+
+/// An HTTP `Date` (IMF-fixdate): `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub fn http_date(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
 /// Runs an API request on a task of its own: a real server finishes what it started
@@ -251,6 +265,12 @@ async fn serve_api(shared: Arc<Shared>, mut request: Request, next: Next) -> Res
                     Some(Fault::Lost(Loss::Cut)) => cut_short(response).await,
                     Some(Fault::Lost(Loss::Held(hold))) => {
                         held = hold;
+                        response
+                    }
+                    Some(Fault::BadDate) => {
+                        let mut response = response;
+                        let garbled = HeaderValue::from_static("half past nine, probably");
+                        response.headers_mut().insert(header::DATE, garbled);
                         response
                     }
                     _ => response,
@@ -449,8 +469,9 @@ async fn team_apps(
         return Ok(page);
     }
     let range = read_range(&headers, &shared)?;
+    let leaky = shared.server.leaky_team_listing;
     Ok(list(&shared, &range, |app| {
-        app.team.as_ref().is_some_and(|team| team.id == known.id)
+        leaky || app.team.as_ref().is_some_and(|team| team.id == known.id)
     }))
 }
 
@@ -699,6 +720,12 @@ mod tests {
         assert_eq!(bearer_token("bearer  abc "), Some("abc"));
         assert_eq!(bearer_token("Basic OmFiYw=="), None);
         assert_eq!(bearer_token("abc"), None);
+    }
+
+    #[test]
+    fn dates_are_imf_fixdates() {
+        let time = "1994-11-06T08:49:37Z".parse().unwrap();
+        assert_eq!(http_date(time), "Sun, 06 Nov 1994 08:49:37 GMT");
     }
 
     #[test]

@@ -153,6 +153,12 @@ impl Shared {
         self.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The sandbox's wall clock, `clock_skew` off the machine's, in whole seconds as
+    /// Heroku's times are.
+    fn now(&self) -> DateTime<Utc> {
+        skewed_now(&self.server)
+    }
+
     /// The rate-limit pool's clock.
     fn elapsed(&self) -> Duration {
         self.started.elapsed()
@@ -198,6 +204,10 @@ impl Shared {
     }
 }
 
+fn skewed_now(server: &Server) -> DateTime<Utc> {
+    (Utc::now() + server.clock_skew).trunc_subsecs(0)
+}
+
 fn summaries<'a>(apps: impl IntoIterator<Item = &'a model::App>) -> Vec<SandboxApp> {
     apps.into_iter().map(model::App::summary).collect()
 }
@@ -231,7 +241,7 @@ impl Sandbox {
             seed,
             server,
         } = options;
-        let now = Utc::now().trunc_subsecs(0);
+        let now = skewed_now(&server);
         let mut rng = Rng::with_seed(seed.seed);
         let world = seed::world(&mut rng, &seed.team_name, now);
         let apps = seed::apps(&seed, &world, now, &mut rng);
@@ -368,7 +378,7 @@ impl Sandbox {
             is_valid_app_name(name),
             "`{name}` is not an app name Heroku allows: `^[a-z][a-z0-9-]{{1,28}}[a-z0-9]$`"
         );
-        let created_at = seed::ago(Utc::now().trunc_subsecs(0), age);
+        let created_at = seed::ago(self.shared.now(), age);
         let mut store = self.shared.store();
         let app = seed::app(store.id_rng(), name, created_at, role, owner, team);
         let added = store.insert(app).map(model::App::summary);
@@ -406,7 +416,7 @@ impl Sandbox {
             model::is_valid_pipeline_name(name),
             "`{name}` is not a pipeline name Heroku allows: `^[a-z][a-z0-9-]{{2,29}}$`"
         );
-        let created_at = seed::ago(Utc::now().trunc_subsecs(0), age);
+        let created_at = seed::ago(self.shared.now(), age);
         let owner = &self.shared.world.account.identity;
         let mut store = self.shared.store();
         let pipeline = seed::pipeline(store.id_rng(), name, created_at, owner);
@@ -421,7 +431,7 @@ impl Sandbox {
     /// If either does not exist.
     pub fn couple(&self, pipeline_id: &str, app_id: &str) {
         let mut store = self.shared.store();
-        let created_at = Utc::now().trunc_subsecs(0);
+        let created_at = self.shared.now();
         let coupling = seed::coupling(store.id_rng(), pipeline_id, app_id, created_at);
         assert!(
             store.couple(coupling).is_some(),

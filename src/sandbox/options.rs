@@ -53,6 +53,12 @@ pub struct Server {
     pub fault_seed: u64,
     /// How long a `slow` fault delays, and a held lost DELETE holds, an answer.
     pub fault_delay: Duration,
+    /// How far the sandbox's clock (its `Date` headers, its apps' times) runs ahead of
+    /// the machine's; negative when behind.
+    pub clock_skew: chrono::Duration,
+    /// `GET /teams/{team}/apps` lists every app the account sees, not only the team's,
+    /// as a broken or hostile server might.
+    pub leaky_team_listing: bool,
 }
 
 /// The key a sandbox accepts unless told otherwise, as `heroku-reaper sandbox` does.
@@ -102,6 +108,8 @@ impl Default for Server {
             faults: None,
             fault_seed: 1,
             fault_delay: Duration::from_secs(2),
+            clock_skew: chrono::Duration::zero(),
+            leaky_team_listing: false,
         }
     }
 }
@@ -148,6 +156,8 @@ impl From<&ServerArgs> for Server {
             faults: args.faults.clone().filter(|mix| !mix.is_empty()),
             fault_seed: args.fault_seed,
             fault_delay: args.fault_delay,
+            clock_skew: args.clock_skew,
+            leaky_team_listing: args.leaky_team_listing,
             ..Server::default()
         }
     }
@@ -293,6 +303,8 @@ mod tests {
             (options.server.fault_seed, options.server.fault_delay),
             (server.fault_seed, server.fault_delay)
         );
+        assert_eq!(options.server.clock_skew, server.clock_skew);
+        assert_eq!(options.server.leaky_team_listing, server.leaky_team_listing);
         options.validate().unwrap();
     }
 
@@ -315,6 +327,8 @@ mod tests {
             "--faults=5xx=0.1,lost-delete=0.05",
             "--fault-seed=4",
             "--fault-delay=300ms",
+            "--clock-skew=-1d",
+            "--leaky-team-listing",
         ]));
         assert_eq!((options.port, options.token.as_str()), (8123, "t0k"));
         assert_eq!((options.seed.stale, options.seed.seed), (7, 9));
@@ -341,6 +355,8 @@ mod tests {
         assert_eq!(mix.to_string(), "5xx=0.1,lost-delete=0.05");
         assert_eq!(options.server.fault_seed, 4);
         assert_eq!(options.server.fault_delay, Duration::from_millis(300));
+        assert_eq!(options.server.clock_skew, chrono::Duration::days(-1));
+        assert!(options.server.leaky_team_listing);
     }
 
     #[test]

@@ -144,7 +144,12 @@ fn a_nearly_empty_pool_slows_the_deletes_instead_of_drawing_429s() {
     run.code(0);
     assert_eq!(sandbox.deleted().len(), 20);
     let stats = sandbox.stats();
-    assert_eq!(stats.min_remaining, 0, "the pool did run dry");
+    // Whether the last token goes depends on when the refill lands against the
+    // requests in flight; either way the run had to wait for the refill.
+    assert!(
+        stats.min_remaining <= 1,
+        "the pool ran all but dry: {stats:?}"
+    );
     assert_eq!(
         stats.rate_limited, 0,
         "the throttle waited for the refill instead"
@@ -184,7 +189,9 @@ fn the_reserve_is_never_crossed_and_stopping_there_exits_3() {
     assert!(deleted > 0 && deleted < 20, "{deleted}");
     assert_eq!(report["counts"]["deleted"], deleted);
     assert_eq!(report["counts"]["not_attempted"], 20 - deleted);
-    // Already at the reserve: nothing counted is sent at all.
+    // Already at the reserve: nothing counted is sent at all. (The run above may stop a
+    // token early, its deletes in flight counted as taken.)
+    sandbox.set_rate_limit_remaining(15);
     let before = sandbox.stats().counted();
     Reaper::against(&sandbox)
         .args(["--reserve-rate-limit", "15"])

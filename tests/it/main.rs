@@ -11,6 +11,7 @@ mod files;
 mod github;
 mod github_mode;
 mod install;
+mod known;
 mod many;
 mod network;
 mod pipelines;

@@ -1000,3 +1000,37 @@ fn added_pipelines_are_served_and_coupled() {
     }));
     assert!(reply.is_err());
 }
+
+#[test]
+fn a_skewed_clock_moves_the_date_header_and_the_apps_together() {
+    let (sandbox, api) = start(|options| {
+        options.seed = only_stale(1);
+        options.server.clock_skew = chrono::Duration::days(-1);
+    });
+    let reply = api.get("/apps");
+    let date = reply.header("Date").expect("a `Date` header");
+    let date = chrono::DateTime::parse_from_rfc2822(date).expect("an HTTP date");
+    let behind = chrono::Utc::now() - date.to_utc();
+    assert!((86_399..86_430).contains(&behind.num_seconds()), "{behind}");
+    // The app's age is the seed's by the sandbox's clock, not by the machine's.
+    let created: chrono::DateTime<chrono::Utc> = reply.json()[0]["created_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let age = (date.to_utc() - created).num_seconds();
+    assert!((30 * 60..30 * 60 + 60).contains(&age), "{age}");
+    sandbox.inject("GET /apps", heroku_reaper::sandbox::Fault::BadDate, 1);
+    let garbled = api.get("/apps");
+    assert!(chrono::DateTime::parse_from_rfc2822(garbled.header("Date").unwrap()).is_err());
+    assert!(api.get("/account").header("Date").is_some());
+}
+
+#[test]
+fn a_leaky_team_listing_also_serves_apps_not_the_teams() {
+    let (sandbox, api) = start(|options| options.server.leaky_team_listing = true);
+    let path = format!("/teams/{}/apps", sandbox.team_name());
+    let (apps, _) = api.list_all(&path, None);
+    assert_eq!(apps.len(), sandbox.apps().len());
+    assert!(apps.iter().any(|app| app["team"].is_null()));
+}
