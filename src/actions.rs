@@ -18,8 +18,9 @@ use crate::report::{self, AppEntry, Outcome, Report};
 /// Rows per table in the job summary; the JSON report has every app.
 const SUMMARY_ROWS: usize = 50;
 
-/// Where the report goes in GitHub mode when `--report` is not given.
-const REPORT_FILE: &str = "heroku-reaper-report.json";
+/// Where the report goes in GitHub mode when `--report` is not given: this, then the
+/// step's id (`GITHUB_ACTION`), so that two steps of one job keep two reports.
+const REPORT_FILE: &str = "heroku-reaper-report";
 
 /// The runner's files, read from its environment once.
 #[derive(Debug)]
@@ -30,6 +31,7 @@ pub struct GitHub {
     output: Option<PathBuf>,
     step_summary: Option<PathBuf>,
     runner_temp: PathBuf,
+    step: Option<String>,
 }
 
 impl GitHub {
@@ -46,6 +48,7 @@ impl GitHub {
             runner_temp: file("RUNNER_TEMP")
                 .map(PathBuf::from)
                 .unwrap_or_else(std::env::temp_dir),
+            step: file("GITHUB_ACTION").map(|step| step.to_string_lossy().into_owned()),
         })
     }
 
@@ -64,7 +67,8 @@ impl GitHub {
 
     /// Where the JSON report goes when `--report` is not given.
     pub fn default_report_path(&self) -> PathBuf {
-        self.runner_temp.join(REPORT_FILE)
+        self.runner_temp
+            .join(report_file_name(self.step.as_deref()))
     }
 
     /// Folds the per-app lines `inner` prints into one collapsible group.
@@ -412,11 +416,45 @@ fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// `heroku-reaper-report-<step>.json`, the step's id kept to characters safe in a file
+/// name, or `heroku-reaper-report.json` outside a step.
+fn report_file_name(step: Option<&str>) -> String {
+    match step {
+        Some(step) => {
+            let safe: String = step
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            format!("{REPORT_FILE}-{safe}.json")
+        }
+        None => format!("{REPORT_FILE}.json"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::report::Status;
     use crate::report::tests::{entry, sample};
+
+    #[test]
+    fn each_step_has_a_report_file_of_its_own() {
+        assert_eq!(report_file_name(None), "heroku-reaper-report.json");
+        assert_eq!(
+            report_file_name(Some("__run_2")),
+            "heroku-reaper-report-__run_2.json"
+        );
+        assert_eq!(
+            report_file_name(Some("reap/../x y")),
+            "heroku-reaper-report-reap____x_y.json"
+        );
+    }
 
     /// The report's own sample, plus a failed delete and a stale app gone by another reaper.
     fn with_failure() -> Report {

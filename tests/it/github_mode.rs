@@ -242,3 +242,35 @@ fn outside_github_actions_nothing_of_this_happens() {
     assert_eq!(runner.summary(), "");
     assert!(!runner.temp().join("heroku-reaper-report.json").exists());
 }
+
+#[test]
+fn two_steps_of_one_job_keep_two_default_reports() {
+    let sandbox = start(Seed::default());
+    let runner = Runner::new();
+    let first = Reaper::against(&sandbox)
+        .in_runner(&runner)
+        .env("GITHUB_ACTION", "__run")
+        .run();
+    first.code(0);
+    let second = Reaper::against(&sandbox)
+        .in_runner(&runner)
+        .env("GITHUB_ACTION", "__run_2")
+        .run();
+    second.code(0);
+    let first_report = report_at(
+        &runner
+            .temp()
+            .join("heroku-reaper-report-__run.json")
+            .display()
+            .to_string(),
+    );
+    let second_report = report_at(
+        &runner
+            .temp()
+            .join("heroku-reaper-report-__run_2.json")
+            .display()
+            .to_string(),
+    );
+    assert_eq!(count(&first_report, "deleted"), "30");
+    assert_eq!(count(&second_report, "deleted"), "0");
+}
