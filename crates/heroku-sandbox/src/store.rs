@@ -336,9 +336,9 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::Role;
-    use crate::sandbox::model::{Identity, Team};
-    use crate::sandbox::seed;
+    use crate::Role;
+    use crate::model::{Identity, Team};
+    use crate::seed;
 
     const ACCOUNT: &str = "11111111-1111-4111-8111-111111111111";
 
@@ -507,7 +507,7 @@ mod tests {
 
     #[test]
     fn injected_faults_come_after_the_skipped_requests_then_random_ones() {
-        use crate::sandbox::faults::{FaultMix, Kind, RandomFaults};
+        use crate::faults::{FaultMix, Kind, RandomFaults};
         let mut store = store(Pool::new(10, 10, 0.0));
         store.inject("GET /apps", 1, Fault::Reset, 2);
         store.inject("GET /apps", 0, Fault::Status(429), 1);

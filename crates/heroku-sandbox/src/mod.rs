@@ -7,7 +7,9 @@
 //! scripts see what happened; they need no credentials and are not counted. Faults
 //! (`faults.rs`) are injected one at a time or drawn from a seeded mix.
 
+mod args;
 mod command;
+mod duration;
 mod faults;
 mod gcra;
 mod http;
@@ -33,6 +35,7 @@ use fastrand::Rng;
 use serde::Serialize;
 use tokio::sync::watch;
 
+pub use args::{SandboxArgs, SeedArgs, ServerArgs};
 pub use command::run;
 pub use faults::{Fault, FaultMix, Kind as FaultKind, Loss};
 pub use options::{DEFAULT_TOKEN, Options, Seed, Server};
