@@ -2,6 +2,7 @@
 //! the real `heroku-reaper` binary, or the sandbox, over real HTTP on loopback.
 
 mod action;
+mod apps_api;
 mod failures;
 mod fake_github;
 mod faults;

@@ -202,7 +202,7 @@ fn every_response_has_a_request_id_and_a_json_body() {
             request(&api.url, "GET", "/apps", &[("Accept", ACCEPT_V3)]),
         ),
         ("404 route", api.get("/no/such/route")),
-        ("404 method", api.send("POST", "/apps", &[])),
+        ("404 method", api.send("PATCH", "/apps", &[])),
         ("406", request(&api.url, "GET", "/apps", &[])),
         ("416", api.get_range("/apps", "id ..; max=1001")),
         ("429", api.delete(&format!("/apps/{stale}"))),
