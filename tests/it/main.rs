@@ -8,6 +8,7 @@ mod fake_github;
 mod faults;
 mod github;
 mod github_mode;
+mod heroku_cli;
 mod install;
 mod many;
 mod pipelines;
