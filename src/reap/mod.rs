@@ -520,6 +520,8 @@ impl Run<'_> {
             }
             // Not sent: the app is left for a run with budget to spare.
             Err(error @ ApiError::Reserve { .. }) => Err(Stop::Api(error)),
+            // Not sent: a signal came first, so the app stays not attempted.
+            Err(ApiError::Interrupted { .. }) => Ok(Step::Done),
             Err(error) => {
                 let outcome = Outcome::of_failure(&error);
                 let request_id = error.request_id().map(str::to_string);

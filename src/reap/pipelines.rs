@@ -205,6 +205,10 @@ impl Run<'_> {
                     stop.get_or_insert(Stop::Api(error));
                     return false;
                 }
+                // Not sent: a signal came first, so the pipeline stays not attempted.
+                if let Err(ApiError::Interrupted { .. }) = answer {
+                    return false;
+                }
                 self.deletes_sent += 1;
                 let (outcome, status, request_id, error) = match answer {
                     Ok(Deletion::Deleted { request_id }) => {

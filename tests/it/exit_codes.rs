@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use heroku_reaper::lock::{self, Acquired};
-use heroku_reaper::sandbox::{Fault, Seed};
+use heroku_sandbox::{Fault, Seed};
 use serde_json::Value;
 
 use crate::reap::start;

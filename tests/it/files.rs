@@ -1,7 +1,7 @@
 //! The files the reaper writes, the lock and the report: only its own, never through a
 //! symlink, and never another user's.
 
-use heroku_reaper::sandbox::Seed;
+use heroku_sandbox::Seed;
 use serde_json::Value;
 
 use crate::reap::start;

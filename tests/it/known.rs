@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use heroku_reaper::sandbox::{Fault, Options, Role, Sandbox, Seed, Server};
+use heroku_sandbox::{Fault, Options, Role, Sandbox, Seed, Server};
 use serde_json::{Value, json};
 
 use crate::fake_github::{FakeGithub, TOKEN};

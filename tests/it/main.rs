@@ -2,6 +2,7 @@
 //! the real `heroku-reaper` binary, or the sandbox, over real HTTP on loopback.
 
 mod action;
+mod apps_api;
 #[cfg(unix)]
 mod exit_codes;
 mod failures;
@@ -10,6 +11,7 @@ mod faults;
 mod files;
 mod github;
 mod github_mode;
+mod heroku_cli;
 mod install;
 mod known;
 mod many;

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use heroku_reaper::sandbox::{Role, Seed};
+use heroku_sandbox::{Role, Seed};
 use serde_json::Value;
 
 use crate::fake_github::{FakeGithub, TOKEN, run};

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
-use heroku_reaper::sandbox::{Options, Role, Sandbox, Seed, Server};
+use heroku_sandbox::{Options, Role, Sandbox, Seed, Server};
 use serde_json::Value;
 
 use crate::support::{ACCEPT_V3, Api, Reply, Schema, eventually, is_uuid, request};
@@ -202,7 +202,7 @@ fn every_response_has_a_request_id_and_a_json_body() {
             request(&api.url, "GET", "/apps", &[("Accept", ACCEPT_V3)]),
         ),
         ("404 route", api.get("/no/such/route")),
-        ("404 method", api.send("POST", "/apps", &[])),
+        ("404 method", api.send("PATCH", "/apps", &[])),
         ("406", request(&api.url, "GET", "/apps", &[])),
         ("416", api.get_range("/apps", "id ..; max=1001")),
         ("429", api.delete(&format!("/apps/{stale}"))),
@@ -1020,7 +1020,7 @@ fn a_skewed_clock_moves_the_date_header_and_the_apps_together() {
         .unwrap();
     let age = (date.to_utc() - created).num_seconds();
     assert!((30 * 60..30 * 60 + 60).contains(&age), "{age}");
-    sandbox.inject("GET /apps", heroku_reaper::sandbox::Fault::BadDate, 1);
+    sandbox.inject("GET /apps", heroku_sandbox::Fault::BadDate, 1);
     let garbled = api.get("/apps");
     assert!(chrono::DateTime::parse_from_rfc2822(garbled.header("Date").unwrap()).is_err());
     assert!(api.get("/account").header("Date").is_some());

@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::args::SandboxArgs;
+use super::duration;
 use super::{Options, Sandbox, Stats};
-use crate::cli::SandboxArgs;
-use crate::duration;
 
 /// `heroku-reaper sandbox`: start, print, serve until Ctrl-C / SIGTERM.
 ///
@@ -78,6 +78,7 @@ seeded {total} apps (seed {seed_number}):
   {shared:>5} shared  `{prefix}…` of another user: the account may not delete them
 and {pipelines} pipelines: {coupled}{orphans} old `{prefix}…` ones with no app (`--pipelines`)
 rate limit: {starting} of {pool} requests left, refilling {refill}/min; latency {latency}
+app limit: `POST /apps` is refused once the account owns {app_limit} apps
 {faults}point heroku-reaper at it:
   export HEROKU_API_URL={url} HEROKU_API_KEY={token}
   heroku-reaper --dry-run
@@ -102,6 +103,7 @@ Ctrl-C to stop.
             ""
         },
         orphans = seed.orphan_pipelines,
+        app_limit = server.app_limit,
     )
 }
 
@@ -210,6 +212,7 @@ mod tests {
             "2 shared",
             "and 43 pipelines: one named after and coupled to each stale and fresh app, and 3 old `hatchet-t-…` ones with no app (`--pipelines`)",
             "4500 of 4500 requests left, refilling 75/min; latency 0s, DELETE 150ms (±50%)",
+            "app limit: `POST /apps` is refused once the account owns 100 apps\n",
             "export HEROKU_API_URL=http://127.0.0.1:4567 HEROKU_API_KEY=sandbox-token",
             "curl -s http://127.0.0.1:4567/__sandbox/stats",
             "Ctrl-C to stop.",

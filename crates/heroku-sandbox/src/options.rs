@@ -5,8 +5,8 @@ use std::time::Duration;
 use anyhow::{bail, ensure};
 
 use super::FaultMix;
+use super::args::{SandboxArgs, SeedArgs, ServerArgs};
 use super::model::is_valid_app_name;
-use crate::cli::{SandboxArgs, SeedArgs, ServerArgs};
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -59,6 +59,8 @@ pub struct Server {
     /// `GET /teams/{team}/apps` lists every app the account sees, not only the team's,
     /// as a broken or hostile server might.
     pub leaky_team_listing: bool,
+    /// Apps the account may own; `POST /apps` is refused at this many (Heroku: 100).
+    pub app_limit: usize,
 }
 
 /// The key a sandbox accepts unless told otherwise, as `heroku-reaper sandbox` does.
@@ -110,6 +112,7 @@ impl Default for Server {
             fault_delay: Duration::from_secs(2),
             clock_skew: chrono::Duration::zero(),
             leaky_team_listing: false,
+            app_limit: 100,
         }
     }
 }
@@ -158,6 +161,7 @@ impl From<&ServerArgs> for Server {
             fault_delay: args.fault_delay,
             clock_skew: args.clock_skew,
             leaky_team_listing: args.leaky_team_listing,
+            app_limit: args.app_limit,
             ..Server::default()
         }
     }
@@ -239,15 +243,18 @@ fn is_plain_token_byte(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{Cli, Command};
     use clap::Parser;
 
+    /// The options as a command line of their own, as `heroku-reaper sandbox` flattens them.
+    #[derive(Parser)]
+    struct Command {
+        #[command(flatten)]
+        args: SandboxArgs,
+    }
+
     fn sandbox_args(args: &[&str]) -> SandboxArgs {
-        let argv = ["heroku-reaper", "sandbox"].iter().chain(args);
-        match Cli::parse_from(argv).command {
-            Some(Command::Sandbox(args)) => args,
-            other => panic!("not the sandbox command: {other:?}"),
-        }
+        let argv = ["sandbox"].iter().chain(args);
+        Command::parse_from(argv).args
     }
 
     #[test]
@@ -305,6 +312,7 @@ mod tests {
         );
         assert_eq!(options.server.clock_skew, server.clock_skew);
         assert_eq!(options.server.leaky_team_listing, server.leaky_team_listing);
+        assert_eq!(options.server.app_limit, 100);
         options.validate().unwrap();
     }
 
@@ -329,6 +337,7 @@ mod tests {
             "--fault-delay=300ms",
             "--clock-skew=-1d",
             "--leaky-team-listing",
+            "--app-limit=7",
         ]));
         assert_eq!((options.port, options.token.as_str()), (8123, "t0k"));
         assert_eq!((options.seed.stale, options.seed.seed), (7, 9));
@@ -357,6 +366,7 @@ mod tests {
         assert_eq!(options.server.fault_delay, Duration::from_millis(300));
         assert_eq!(options.server.clock_skew, chrono::Duration::days(-1));
         assert!(options.server.leaky_team_listing);
+        assert_eq!(options.server.app_limit, 7);
     }
 
     #[test]

@@ -25,6 +25,15 @@ pub enum Refusal {
     NotOwner,
 }
 
+/// Why `POST /apps` made no app.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CreateRefusal {
+    /// An app of that name exists (being deleted included): 422.
+    Taken,
+    /// The account owns `limit` apps already: 422.
+    AtLimit,
+}
+
 pub struct Store {
     account_id: String,
     /// In the order they were made; listings sort them as asked.
@@ -112,6 +121,7 @@ impl Store {
         )
     }
 
+    #[cfg(any(test, feature = "test-hooks"))]
     /// Adds a pipeline; `None` (and no change) if one of that name exists.
     pub fn insert_pipeline(&mut self, pipeline: Pipeline) -> Option<&Pipeline> {
         if self
@@ -125,6 +135,7 @@ impl Store {
         self.pipelines.last()
     }
 
+    #[cfg(any(test, feature = "test-hooks"))]
     /// Couples an app to a pipeline; `None` (and no change) unless both exist.
     pub fn couple(&mut self, coupling: Coupling) -> Option<&Coupling> {
         let known = self.pipelines.iter().any(|p| p.id == coupling.pipeline_id)
@@ -166,6 +177,7 @@ impl Store {
         Some(pipeline)
     }
 
+    #[cfg(any(test, feature = "test-hooks"))]
     /// After `skip` requests to `route` (`"GET /apps"`), the next `times` meet `fault`.
     pub fn inject(&mut self, route: &str, skip: usize, fault: Fault, times: usize) {
         self.faults.push(Injected {
@@ -234,6 +246,7 @@ impl Store {
         self.apps.iter().find(|app| app.is_called(id_or_name))
     }
 
+    #[cfg(any(test, feature = "test-hooks"))]
     /// Adds an app; `None` (and no change) if one of that name exists.
     pub fn insert(&mut self, app: App) -> Option<&App> {
         if self.apps.iter().any(|other| other.name == app.name) {
@@ -241,6 +254,31 @@ impl Store {
         }
         self.apps.push(app);
         self.apps.last()
+    }
+
+    /// Adds an app the account creates, unless its name is taken or the account owns
+    /// `limit` apps already (those being deleted count until they are gone).
+    pub fn create(&mut self, app: App, limit: usize) -> Result<&App, CreateRefusal> {
+        if self.apps.iter().any(|other| other.name == app.name) {
+            return Err(CreateRefusal::Taken);
+        }
+        let owned = self
+            .apps
+            .iter()
+            .filter(|other| other.owner.id == self.account_id)
+            .count();
+        if owned >= limit {
+            self.stats.refused_at_limit += 1;
+            return Err(CreateRefusal::AtLimit);
+        }
+        self.stats.creates += 1;
+        self.apps.push(app);
+        Ok(self.apps.last().expect("just pushed"))
+    }
+
+    /// Whether an app of this name exists, being deleted included.
+    pub fn is_taken(&self, name: &str) -> bool {
+        self.apps.iter().any(|app| app.name == name)
     }
 
     pub fn id_rng(&mut self) -> &mut Rng {
@@ -280,6 +318,7 @@ impl Store {
         left
     }
 
+    #[cfg(any(test, feature = "test-hooks"))]
     pub fn set_remaining(&mut self, remaining: u32, now: Duration) {
         self.pool.set_remaining(remaining, now);
     }
@@ -336,9 +375,9 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::Role;
-    use crate::sandbox::model::{Identity, Team};
-    use crate::sandbox::seed;
+    use crate::Role;
+    use crate::model::{Identity, Team};
+    use crate::seed;
 
     const ACCOUNT: &str = "11111111-1111-4111-8111-111111111111";
 
@@ -507,7 +546,7 @@ mod tests {
 
     #[test]
     fn injected_faults_come_after_the_skipped_requests_then_random_ones() {
-        use crate::sandbox::faults::{FaultMix, Kind, RandomFaults};
+        use crate::faults::{FaultMix, Kind, RandomFaults};
         let mut store = store(Pool::new(10, 10, 0.0));
         store.inject("GET /apps", 1, Fault::Reset, 2);
         store.inject("GET /apps", 0, Fault::Status(429), 1);
