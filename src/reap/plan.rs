@@ -18,6 +18,15 @@ pub const NOT_OWNED: &str = "owned by another user; this account only collaborat
 const OWNER_UNKNOWN: &str =
     "its owner or the account is unknown, so it is not known to be the account's";
 
+/// What the run does when it finds another reaper deleting the same apps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnConflict {
+    /// Back off, list the apps again and carry on until every stale app is gone.
+    RefreshApiAndContinue,
+    /// Stop as soon as fewer than `--app-limit` matching apps remain: another reaper is at work.
+    StopIfUnderLimit,
+}
+
 /// Which names are the reaper's business.
 #[derive(Debug, Clone)]
 pub enum Matcher {

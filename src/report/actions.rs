@@ -8,12 +8,12 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::cli::Format;
 use crate::credentials::ApiKey;
 use crate::exit::{self, Ending};
 use crate::reap::Events;
 use crate::reap::plan::Verdict;
-use crate::report::{self, AppEntry, Outcome, Report};
+use crate::reap::record::{AppEntry, Outcome, Report};
+use crate::report::{Format, human};
 
 /// Rows per table in the job summary; the JSON report has every app.
 const SUMMARY_ROWS: usize = 50;
@@ -244,7 +244,7 @@ pub fn summary(report: &Report) -> String {
     let c = &report.counts;
     let mut out = format!(
         "## heroku-reaper: {}\n\n{}, {}",
-        report::status_words(report),
+        human::status_words(report),
         capitalize(&report.rule),
         report.scope
     );
@@ -415,8 +415,8 @@ fn escape_property(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Status;
-    use crate::report::tests::{entry, sample};
+    use crate::reap::record::Status;
+    use crate::reap::record::tests::{entry, sample};
 
     /// The report's own sample, plus a failed delete and a stale app gone by another reaper.
     fn with_failure() -> Report {
