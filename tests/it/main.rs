@@ -13,6 +13,7 @@ mod github_mode;
 mod install;
 mod known;
 mod many;
+mod modules;
 mod network;
 mod pipelines;
 mod reap;
