@@ -15,6 +15,7 @@ mod known;
 mod many;
 mod modules;
 mod network;
+mod output;
 mod pipelines;
 mod reap;
 mod reaper;
