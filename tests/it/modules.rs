@@ -35,6 +35,7 @@ fn top_level_modules_form_no_cycle() {
 #[test]
 fn reap_submodules_form_no_cycle() {
     let mut graph = Graph::new();
+    let mut files = 0;
     for (module, text) in sources() {
         // mod.rs is the engine that uses its parts; the parts must not loop among themselves.
         let [top, from] = module.as_slice() else {
@@ -43,6 +44,8 @@ fn reap_submodules_form_no_cycle() {
         if top != "reap" {
             continue;
         }
+        files += 1;
+        graph.entry(from.clone()).or_default();
         for path in paths(&text) {
             let to = match path.iter().map(String::as_str).collect::<Vec<_>>()[..] {
                 ["crate", "reap", to, ..] | ["super", to, ..] => to.to_string(),
@@ -54,7 +57,7 @@ fn reap_submodules_form_no_cycle() {
             }
         }
     }
-    assert!(graph.len() >= 5, "too few reap/ modules seen: {graph:?}");
+    assert!(files >= 3, "too few reap/ files seen: {graph:?}");
     assert_eq!(cycle(&graph), None, "reap/ submodules import each other");
 }
 
