@@ -125,5 +125,8 @@ fn help() {
         .args(["--help"])
         .run();
     run.code(0);
-    insta::assert_snapshot!(run.stdout);
+    // clap names the program as it was started: `heroku-reaper.exe` on Windows.
+    insta::with_settings!({ filters => vec![(r"heroku-reaper\.exe", "heroku-reaper")] }, {
+        insta::assert_snapshot!(run.stdout);
+    });
 }
