@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::reap::plan;
+use crate::{lock, report};
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0  done: every stale app is gone, or there was nothing to do, or `--lock skip` found
@@ -98,6 +101,36 @@ pub enum Format {
     Human,
     /// One JSON document with every app considered, the counts and the rate limit left.
     Json,
+}
+
+// The engine's own enums carry no clap; these are their command-line spellings.
+
+impl From<OnConflict> for plan::OnConflict {
+    fn from(value: OnConflict) -> plan::OnConflict {
+        match value {
+            OnConflict::RefreshApiAndContinue => plan::OnConflict::RefreshApiAndContinue,
+            OnConflict::StopIfUnderLimit => plan::OnConflict::StopIfUnderLimit,
+        }
+    }
+}
+
+impl From<LockMode> for lock::LockMode {
+    fn from(value: LockMode) -> lock::LockMode {
+        match value {
+            LockMode::Wait => lock::LockMode::Wait,
+            LockMode::Skip => lock::LockMode::Skip,
+            LockMode::Off => lock::LockMode::Off,
+        }
+    }
+}
+
+impl From<Format> for report::Format {
+    fn from(value: Format) -> report::Format {
+        match value {
+            Format::Human => report::Format::Human,
+            Format::Json => report::Format::Json,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -8,15 +8,16 @@ use regex::Regex;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Hir, HirKind};
 
-use crate::cli::{Format, LockMode, OnConflict, ReapArgs};
+use crate::cli::ReapArgs;
 use crate::duration;
 use crate::github;
 use crate::heroku::ClientOptions;
 use crate::heroku::throttle::HEROKU_POOL;
-use crate::lock;
+use crate::lock::{self, LockMode};
 use crate::net;
-use crate::reap::plan::{Age, Matcher, Policy, Scope, Shard};
+use crate::reap::plan::{Age, Matcher, OnConflict, Policy, Scope, Shard};
 use crate::reap::{AppLimit, Options};
+use crate::report::Format;
 
 pub const DEFAULT_PREFIX: &str = "hatchet-t-";
 const DEFAULT_OLDER_THAN: Duration = Duration::from_secs(600);
@@ -106,7 +107,7 @@ impl Settings {
         let app_limit = app_limit(args, age)?;
         let on_conflict = args
             .on_conflict
-            .unwrap_or(OnConflict::RefreshApiAndContinue);
+            .map_or(OnConflict::RefreshApiAndContinue, OnConflict::from);
         if on_conflict == OnConflict::StopIfUnderLimit && app_limit.is_none() {
             return refuse(
                 "`--on-conflict stop-if-under-limit` needs `--app-limit N` to know what \"under the limit\" is",
@@ -142,10 +143,10 @@ impl Settings {
                 pipelines: args.pipelines,
             },
             client,
-            lock: args.lock,
+            lock: args.lock.into(),
             lock_timeout: lock_timeout(args)?,
             lock_file: args.lock_file.clone().unwrap_or_else(lock::default_path),
-            format: args.format,
+            format: args.format.into(),
             report: args.report.clone(),
             verbose: args.verbose,
             grace: match &args.grace {

@@ -13,8 +13,8 @@ use crate::config::{PrefixSource, Settings};
 use crate::credentials::ApiKey;
 use crate::exit::{self, Ending};
 use crate::heroku::Client;
+use crate::reap::record::{AppEntry, Report};
 use crate::reap::{self, Events};
-use crate::report::{AppEntry, Report};
 use heroku_sandbox::{self as sandbox, Role, Sandbox};
 
 pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {

@@ -3,7 +3,7 @@
 //! binary.
 
 use crate::reap::cancel::Interrupt;
-use crate::report::{Report, Status};
+use crate::reap::record::{Report, Status};
 
 pub const SUCCESS: u8 = 0;
 /// Stale apps are left, or the program could not do its work for a reason that is not
@@ -72,8 +72,8 @@ fn of_signal(signal: Interrupt) -> u8 {
 mod tests {
     use super::*;
     use crate::reap::plan::Verdict;
-    use crate::report::Outcome;
-    use crate::report::tests::entry;
+    use crate::reap::record::Outcome;
+    use crate::reap::record::tests::entry;
 
     fn report(status: Status) -> Report {
         let mut report = Report::new(String::new(), String::new(), None, false);

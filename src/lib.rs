@@ -1,7 +1,6 @@
 //! heroku-reaper: deletes the throwaway Heroku apps that test suites leak, in one step
 //! before the tests run, safely even when many copies run at once.
 
-pub mod actions;
 pub mod cli;
 pub mod config;
 pub mod credentials;

@@ -13,6 +13,17 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// Whether and how a run takes the machine-wide lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    /// Wait for another reaper on this machine to finish, then list the apps afresh.
+    Wait,
+    /// Exit 0 at once if another reaper on this machine holds the lock.
+    Skip,
+    /// Take no lock.
+    Off,
+}
+
 /// The first line of every lock file this program writes; the holder's pid follows.
 const MAGIC: &[u8] = b"heroku-reaper lock\n";
 /// How often a waiting reaper tries the lock again: `File::lock` takes no deadline.

@@ -8,19 +8,19 @@ use std::sync::{Arc, Mutex};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::actions::GitHub;
-use crate::cli::{Format, LockMode};
 use crate::config::Settings;
 use crate::credentials::{self, ApiKey, Credentials};
 use crate::duration;
 use crate::exit::{self, Ending};
 use crate::github;
 use crate::heroku::Client;
-use crate::lock::{self, Acquired};
+use crate::lock::{self, Acquired, LockMode};
 use crate::reap::cancel::{Cancel, Interrupt};
 use crate::reap::plan::Scope;
+use crate::reap::record::{AppEntry, GithubReport, Outcome, PipelineEntry, Report, Status};
 use crate::reap::{self, Events};
-use crate::report::{self, AppEntry, GithubReport, Outcome, PipelineEntry, Report, Status};
+use crate::report::actions::{self, GitHub};
+use crate::report::{self, Format, human};
 use crate::signals;
 
 pub fn reap_command(settings: Settings) -> ExitCode {
@@ -34,7 +34,7 @@ pub fn reap_command(settings: Settings) -> ExitCode {
     let runner = GitHub::from_env(settings.format);
     if let Some(runner) = &runner {
         // Before anything else is printed: the runner hides the key from here on.
-        runner.command(&crate::actions::mask(&credentials.key));
+        runner.command(&actions::mask(&credentials.key));
     }
     let _lock = match settings.lock {
         LockMode::Off => None,
@@ -216,11 +216,11 @@ fn finish(
             write!(
                 stdout,
                 "{}\n{}",
-                report::plan_table(&report),
-                report::summary(&report)
+                human::plan_table(&report),
+                human::summary(&report)
             )
         }
-        Format::Human => write!(stdout, "{}", report::summary(&report)),
+        Format::Human => write!(stdout, "{}", human::summary(&report)),
     };
     drop(printed);
     if let Some(runner) = runner {
@@ -368,7 +368,7 @@ impl Events for Printer {
         if self.format != Format::Human {
             return;
         }
-        let line = self.paint(report::app_line(entry), entry.outcome);
+        let line = self.paint(human::app_line(entry), entry.outcome);
         match &*self.progress.lock().expect("not poisoned") {
             Some(bar) => {
                 bar.inc(1);
@@ -382,10 +382,7 @@ impl Events for Printer {
         if self.format != Format::Human {
             return;
         }
-        println!(
-            "{}",
-            self.paint(report::pipeline_line(entry), entry.outcome)
-        );
+        println!("{}", self.paint(human::pipeline_line(entry), entry.outcome));
     }
 
     fn note(&self, text: &str) {

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod pipeline_plan;
 mod pipelines;
 pub mod plan;
+pub mod record;
 pub mod walk;
 
 use std::collections::{BTreeMap, HashSet};
@@ -17,13 +18,12 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use tokio::task::JoinSet;
 
-use crate::cli::OnConflict;
 use crate::duration;
 use crate::heroku::{ApiError, App, Client, Deletion, Listing};
-use crate::report::{AppEntry, Outcome, PipelineEntry, Report, Status};
 use cancel::{Cancel, Interrupt};
 use clock::Clock;
-use plan::{Age, Decision, Policy, Scope, Verdict};
+use plan::{Age, Decision, OnConflict, Policy, Scope, Verdict};
+use record::{AppEntry, Outcome, PipelineEntry, Report, Status};
 use walk::Walk;
 
 /// After this many failed deletes in a row the API is not well; stop sending more.

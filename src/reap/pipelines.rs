@@ -15,7 +15,7 @@ use super::pipeline_plan::{self, CoupledApp, PipelineVerdict};
 use super::plan::{Scope, Verdict};
 use super::{FAILURES_BEFORE_GIVING_UP, Run, Stop};
 use crate::heroku::{ApiError, Coupling, Deletion};
-use crate::report::{Outcome, PipelineEntry, Status};
+use crate::reap::record::{Outcome, PipelineEntry, Status};
 
 impl Run<'_> {
     /// Reaps the pipelines when the apps' rounds `ended` well (or as a dry run), and

@@ -8,12 +8,12 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::cli::Format;
 use crate::credentials::ApiKey;
 use crate::exit::{self, Ending};
 use crate::reap::Events;
 use crate::reap::plan::Verdict;
-use crate::report::{self, AppEntry, Outcome, Report};
+use crate::reap::record::{AppEntry, Outcome, Report};
+use crate::report::{Format, human};
 
 /// Rows per table in the job summary; the JSON report has every app.
 const SUMMARY_ROWS: usize = 50;
@@ -248,7 +248,7 @@ pub fn summary(report: &Report) -> String {
     let c = &report.counts;
     let mut out = format!(
         "## heroku-reaper: {}\n\n{}, {}",
-        report::status_words(report),
+        human::status_words(report),
         capitalize(&report.rule),
         report.scope
     );
@@ -440,8 +440,8 @@ fn report_file_name(step: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Status;
-    use crate::report::tests::{entry, sample};
+    use crate::reap::record::Status;
+    use crate::reap::record::tests::{entry, sample};
 
     #[test]
     fn each_step_has_a_report_file_of_its_own() {

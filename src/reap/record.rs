@@ -1,4 +1,4 @@
-//! What a run did, and the ways of showing it: a pure record and pure formatters.
+//! What a run did: the record the engine fills and the formatters in `report` read.
 
 use std::time::Duration;
 
@@ -385,205 +385,11 @@ fn pipeline_counts(entries: &[PipelineEntry]) -> PipelineCounts {
     counts
 }
 
-/// The JSON document of `--format json` and `--report`.
-pub fn json(report: &Report) -> String {
-    serde_json::to_string_pretty(report).expect("a report always serializes")
-}
-
-/// One line for an app acted on, as it happens.
-pub fn app_line(entry: &AppEntry) -> String {
-    let outcome = entry.outcome.map_or("", Outcome::label);
-    let mut line = format!("{outcome:<34} {:<30} {:>7}", entry.name, entry.age);
-    if let Some(error) = &entry.error {
-        line.push_str(&format!("  {error}"));
-    }
-    line
-}
-
-/// One line for a pipeline acted on, as it happens.
-pub fn pipeline_line(entry: &PipelineEntry) -> String {
-    let outcome = entry.outcome.map_or("", Outcome::label);
-    let mut line = format!(
-        "{outcome:<34} {:<30} {:>7}  pipeline",
-        entry.name, entry.age
-    );
-    if let Some(error) = &entry.error {
-        line.push_str(&format!("  {error}"));
-    }
-    line
-}
-
-/// The plan of a dry run: every matching app (and pipeline), its age, verdict and why.
-pub fn plan_table(report: &Report) -> String {
-    let mut out = format!("{:<11} {:<30} {:>7}  {}\n", "verdict", "app", "age", "why");
-    for entry in &report.apps {
-        out.push_str(&format!(
-            "{:<11} {:<30} {:>7}  {}\n",
-            entry.verdict.label(),
-            entry.name,
-            entry.age,
-            entry.reason
-        ));
-    }
-    if let Some(pipelines) = &report.pipelines {
-        out.push_str(&format!(
-            "\n{:<11} {:<30} {:>7}  {}\n",
-            "verdict", "pipeline", "age", "why"
-        ));
-        for entry in pipelines {
-            out.push_str(&format!(
-                "{:<11} {:<30} {:>7}  {}\n",
-                entry.verdict.label(),
-                entry.name,
-                entry.age,
-                entry.reason
-            ));
-        }
-    }
-    out
-}
-
-/// The summary at the end of a human run.
-pub fn summary(report: &Report) -> String {
-    let c = &report.counts;
-    let mut rows: Vec<(&str, String)> = vec![
-        ("matched", c.matched.to_string()),
-        ("stale", c.stale.to_string()),
-    ];
-    if report.dry_run {
-        rows.push(("would delete", c.stale.to_string()));
-    } else {
-        rows.push(("deleted", c.deleted.to_string()));
-        rows.push(("conflicts", c.conflicts.to_string()));
-        if c.deleted_by_others + c.left_to_others > 0 {
-            rows.push((
-                "by other reapers",
-                (c.deleted_by_others + c.left_to_others).to_string(),
-            ));
-        }
-        rows.push(("failed", c.failed.to_string()));
-        if c.not_attempted > 0 {
-            rows.push(("not attempted", c.not_attempted.to_string()));
-        }
-        if c.unknown > 0 {
-            rows.push(("unknown", c.unknown.to_string()));
-        }
-    }
-    rows.push(("kept", c.kept.to_string()));
-    rows.push(("too young", c.too_young.to_string()));
-    if c.team_apps > 0 {
-        rows.push(("team apps", c.team_apps.to_string()));
-    }
-    if c.not_owned > 0 {
-        rows.push(("not owned", c.not_owned.to_string()));
-    }
-    if c.other_shards > 0 {
-        rows.push(("other shards", c.other_shards.to_string()));
-    }
-    rows.push(("remaining", c.remaining.to_string()));
-    rows.push(("requests", report.requests.requests.to_string()));
-    if let Some(remaining) = report.rate_limit_remaining {
-        rows.push(("rate limit left", remaining.to_string()));
-    }
-    rows.push(("elapsed", format!("{:.1}s", report.elapsed_seconds)));
-    let mut out = format!(
-        "{}, {} ({})\n",
-        report.rule,
-        report.scope,
-        status_words(report)
-    );
-    for (name, value) in rows {
-        out.push_str(&format!("  {name:<16} {value:>6}\n"));
-    }
-    if let Some(pipelines) = &c.pipelines {
-        out.push_str(&pipelines_line(pipelines, report.dry_run));
-    }
-    if let Some(clock) = &report.clock {
-        out.push_str(&format!("clock: {}\n", clock.words()));
-    }
-    if let Some(github) = &report.github {
-        out.push_str(&github_line(github));
-    }
-    if let Some(message) = &report.message {
-        out.push_str(&format!("{message}\n"));
-    }
-    out
-}
-
-fn pipelines_line(c: &PipelineCounts, dry_run: bool) -> String {
-    let mut parts = vec![format!("{} matched", c.matched)];
-    if dry_run {
-        parts.push(format!("{} would delete", c.stale));
-    } else {
-        parts.push(format!("{} deleted", c.deleted));
-        parts.push(format!("{} conflicts", c.conflicts));
-        for (count, what) in [
-            (c.deleted_by_others, "by other reapers"),
-            (c.failed + c.unknown, "failed"),
-            (c.not_attempted, "not attempted"),
-        ] {
-            if count > 0 {
-                parts.push(format!("{count} {what}"));
-            }
-        }
-    }
-    for (count, what) in [
-        (c.coupled, "coupled"),
-        (c.kept, "kept"),
-        (c.too_young, "too young"),
-        (c.not_owned, "not owned"),
-    ] {
-        if count > 0 {
-            parts.push(format!("{count} {what}"));
-        }
-    }
-    format!("pipelines: {}\n", parts.join(", "))
-}
-
-fn github_line(github: &GithubReport) -> String {
-    match (&github.warning, github.cutoff) {
-        (Some(warning), _) => format!("github: not read, so only the TTL decided: {warning}\n"),
-        (None, Some(cutoff)) => format!(
-            "github: {} live runs in {}; {} {} younger than the TTL created before the cutoff, {}{}\n",
-            github.live_runs,
-            github.repos.join(", "),
-            github.orphaned,
-            if github.orphaned == 1 { "app" } else { "apps" },
-            cutoff.format("%Y-%m-%dT%H:%M:%SZ"),
-            github
-                .earliest
-                .as_ref()
-                .map(|run| format!(" (the earliest run, {run}, less the skew)"))
-                .unwrap_or_default()
-        ),
-        (None, None) => String::new(),
-    }
-}
-
-/// A few words on how the run ended.
-pub fn status_words(report: &Report) -> &'static str {
-    match report.status {
-        Status::Done => "done",
-        Status::DryRun => "dry run: nothing deleted",
-        Status::UnderLimit => "stopped under the app limit",
-        Status::LockBusy => "skipped: another reaper holds the lock",
-        Status::Failed => "failed",
-        Status::LimitHeld => "app limit still held",
-        Status::ReserveReached => "stopped at the rate-limit reserve",
-        Status::Refused => "refused: nothing deleted",
-        Status::Unauthorized if report.deleted_any() => "unauthorized: stopped after some deletes",
-        Status::Unauthorized => "unauthorized: nothing deleted",
-        Status::Interrupted => "interrupted",
-        Status::LockTimeout => "timed out waiting for the lock: nothing sent",
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use crate::heroku::App;
     use crate::reap::clock::Source;
-    use crate::reap::plan::Decision;
 
     pub(crate) fn entry(
         name: &str,
@@ -681,7 +487,7 @@ pub(crate) mod tests {
         report
     }
 
-    fn pipeline(
+    pub(crate) fn pipeline(
         name: &str,
         verdict: PipelineVerdict,
         reason: &str,
@@ -705,7 +511,7 @@ pub(crate) mod tests {
 
     /// The sample with `--github-live-runs` and `--pipelines`: an orphaned young app, and
     /// a pipeline of each verdict.
-    fn sample_with_github_and_pipelines(dry_run: bool) -> Report {
+    pub(crate) fn sample_with_github_and_pipelines(dry_run: bool) -> Report {
         let mut report = sample(dry_run);
         let orphaned = "orphaned: created before every live run; earliest is heroku/heroku-buildpack-ruby run 123, started 11:58:01Z";
         let outcome = if dry_run {
@@ -775,96 +581,6 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn dry_run_plan_with_github_and_pipelines() {
-        let report = sample_with_github_and_pipelines(true);
-        insta::assert_snapshot!(format!("{}\n{}", plan_table(&report), summary(&report)));
-    }
-
-    #[test]
-    fn json_document_with_github_and_pipelines() {
-        let report = sample_with_github_and_pipelines(false);
-        let counts = report.counts.pipelines.unwrap();
-        assert_eq!(
-            (
-                counts.matched,
-                counts.stale,
-                counts.deleted,
-                counts.conflicts
-            ),
-            (4, 2, 1, 1)
-        );
-        assert_eq!((counts.coupled, counts.too_young), (1, 1));
-        insta::assert_snapshot!(json(&report));
-    }
-
-    #[test]
-    fn a_github_warning_says_only_the_ttl_decided() {
-        let mut report = sample(false);
-        report.github = Some(GithubReport {
-            repos: vec!["heroku/heroku-buildpack-ruby".into()],
-            warning: Some("`GITHUB_TOKEN` is not set".into()),
-            ..GithubReport::default()
-        });
-        assert!(
-            summary(&report)
-                .contains("github: not read, so only the TTL decided: `GITHUB_TOKEN` is not set\n")
-        );
-        let line = pipeline_line(&pipeline(
-            "hatchet-t-0a1b2c3d4e",
-            PipelineVerdict::Delete,
-            "",
-            Some(Outcome::Deleted),
-        ));
-        assert_eq!(
-            line,
-            "deleted                            hatchet-t-0a1b2c3d4e               60m  pipeline"
-        );
-    }
-
-    #[test]
-    fn the_summary_names_the_clock_and_a_skew_over_a_minute() {
-        let mut report = sample(false);
-        assert!(summary(&report).contains("\nclock: Heroku's, from the listings' `Date` header\n"));
-        report.clock = Some(ClockReport {
-            source: Source::Heroku,
-            skew_seconds: Some(86_400),
-            note: Some("the local clock is 24h00m ahead of Heroku's".into()),
-        });
-        assert!(summary(&report).contains(
-            "\nclock: Heroku's, from the listings' `Date` header; the local clock is 24h00m ahead of Heroku's\n"
-        ));
-        report.clock = Some(ClockReport {
-            source: Source::Local,
-            skew_seconds: None,
-            note: Some("no `Date`".into()),
-        });
-        assert!(summary(&report).contains("\nclock: the local one; no `Date`\n"));
-    }
-
-    #[test]
-    fn human_summary() {
-        insta::assert_snapshot!(summary(&sample(false)));
-    }
-
-    #[test]
-    fn dry_run_plan() {
-        let report = sample(true);
-        insta::assert_snapshot!(format!("{}\n{}", plan_table(&report), summary(&report)));
-    }
-
-    #[test]
-    fn app_lines() {
-        let report = sample(false);
-        let lines: Vec<String> = report.apps[..2].iter().map(app_line).collect();
-        insta::assert_snapshot!(lines.join("\n"));
-    }
-
-    #[test]
-    fn json_document() {
-        insta::assert_snapshot!(json(&sample(false)));
-    }
-
-    #[test]
     fn counts_follow_the_entries() {
         let counts = sample(false).counts;
         assert_eq!(
@@ -878,5 +594,23 @@ pub(crate) mod tests {
             ),
             (4, 2, 1, 1, 1, 1)
         );
+    }
+
+    #[test]
+    fn pipeline_counts_follow_the_entries() {
+        let counts = sample_with_github_and_pipelines(false)
+            .counts
+            .pipelines
+            .unwrap();
+        assert_eq!(
+            (
+                counts.matched,
+                counts.stale,
+                counts.deleted,
+                counts.conflicts
+            ),
+            (4, 2, 1, 1)
+        );
+        assert_eq!((counts.coupled, counts.too_young), (1, 1));
     }
 }
