@@ -298,7 +298,7 @@ impl Run<'_> {
     /// Asks how full the rate-limit pool is (a free request), so the throttle knows
     /// before the first counted one and a run that starts at the reserve sends nothing.
     async fn check_rate_limit(&mut self) -> Result<(), Stop> {
-        match self.client.rate_limit().await {
+        match self.unless_interrupted(self.client.rate_limit()).await? {
             Ok(_) => Ok(()),
             Err(error) if error.is_unauthorized() => Err(Stop::Api(error)),
             // Not knowing only costs the throttle its head start.

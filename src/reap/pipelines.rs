@@ -34,7 +34,9 @@ impl Run<'_> {
     }
 
     async fn reap_pipelines(&mut self, dry_run: bool) -> Result<(), Stop> {
-        let listing = self.client.list_pipelines().await?;
+        let listing = self
+            .unless_interrupted(self.client.list_pipelines())
+            .await??;
         self.clock.observe(listing.date.as_deref(), Utc::now());
         let listed = listing.items;
         let matcher = &self.options.policy.matcher;

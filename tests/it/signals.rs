@@ -248,7 +248,8 @@ fn a_delete_in_flight_at_a_signal_is_not_retried_after_it() {
 #[test]
 fn a_signal_while_pipelines_are_listed_sends_nothing_after_it() {
     let sandbox = slow_deletes(Duration::ZERO);
-    sandbox.inject("GET /pipelines", Fault::Delay(Duration::from_secs(2)), 1);
+    // An answer held far longer than the wait below: the signal must not wait for it.
+    sandbox.inject("GET /pipelines", Fault::Delay(Duration::from_secs(25)), 1);
     let (child, _home) = Reaper::against(&sandbox)
         .args(["--pipelines", "--format", "json"])
         .spawn();
@@ -259,9 +260,9 @@ fn a_signal_while_pipelines_are_listed_sends_nothing_after_it() {
     }
     let before = sandbox.stats();
     send("TERM", &child);
-    let run = wait_within(child, Duration::from_secs(30));
+    let run = wait_within(child, Duration::from_secs(10));
     run.code(143);
-    // The listing in flight may land; no coupling is read, no pipeline deleted.
+    // The listing in flight is abandoned; no coupling is read, no pipeline deleted.
     let after = sandbox.stats();
     assert_eq!(after.requests, before.requests, "{:?}", after.by_status);
     assert_eq!(after.pipeline_deletes, 0);
