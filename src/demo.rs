@@ -13,7 +13,7 @@ use crate::config::{PrefixSource, Settings};
 use crate::credentials::ApiKey;
 use crate::exit::{self, Ending};
 use crate::heroku::Client;
-use crate::reap::record::{AppEntry, Report};
+use crate::reap::record::{AppEntry, PipelineEntry, Report};
 use crate::reap::{self, Events};
 use heroku_sandbox::{self as sandbox, Role, Sandbox};
 
@@ -140,5 +140,6 @@ struct Quiet;
 impl Events for Quiet {
     fn planned(&self, _deletes: usize) {}
     fn outcome(&self, _entry: &AppEntry) {}
+    fn pipeline_outcome(&self, _entry: &PipelineEntry) {}
     fn note(&self, _text: &str) {}
 }

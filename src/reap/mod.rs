@@ -68,7 +68,7 @@ pub trait Events: Send + Sync {
     /// Something worth a line: waiting, stopping, taking over.
     fn note(&self, text: &str);
     /// A pipeline was acted on.
-    fn pipeline_outcome(&self, _entry: &PipelineEntry) {}
+    fn pipeline_outcome(&self, entry: &PipelineEntry);
 }
 
 /// Runs one cleanup and reports it. Errors end up in the report, never as a panic.

@@ -12,7 +12,7 @@ use crate::credentials::ApiKey;
 use crate::exit::{self, Ending};
 use crate::reap::Events;
 use crate::reap::plan::Verdict;
-use crate::reap::record::{AppEntry, Outcome, Report};
+use crate::reap::record::{AppEntry, Outcome, PipelineEntry, Report};
 use crate::report::{Format, human};
 
 /// Rows per table in the job summary; the JSON report has every app.
@@ -137,6 +137,10 @@ impl Events for Grouped<'_> {
 
     fn outcome(&self, entry: &AppEntry) {
         self.inner.outcome(entry);
+    }
+
+    fn pipeline_outcome(&self, entry: &PipelineEntry) {
+        self.inner.pipeline_outcome(entry);
     }
 
     fn note(&self, text: &str) {

@@ -242,3 +242,22 @@ fn pipelines_follow_app_limit_rounds_that_made_room() {
     assert_eq!(report["counts"]["pipelines"]["deleted"], 33);
     assert_eq!(sandbox.deleted_pipelines().len(), 33);
 }
+
+#[test]
+fn in_github_mode_each_pipeline_deleted_has_its_line() {
+    let (sandbox, _) = sandbox();
+    let runner = crate::runner::Runner::new();
+    let run = Reaper::against(&sandbox)
+        .in_runner(&runner)
+        .args(["--pipelines"])
+        .run();
+    run.code(0);
+    let deleted = sandbox.stats().pipeline_deletes;
+    assert_eq!(deleted, 33);
+    let lines = run
+        .stdout
+        .lines()
+        .filter(|line| line.starts_with("deleted ") && line.ends_with("  pipeline"))
+        .count();
+    assert_eq!(lines as u64, deleted, "{}", run.stdout);
+}
