@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use heroku_reaper::sandbox::{Options, Role, Sandbox, Seed, Server, Stats};
+use heroku_sandbox::{Options, Role, Sandbox, Seed, Server, Stats};
 
 const BIN: &str = env!("CARGO_BIN_EXE_heroku-reaper");
 

@@ -2,7 +2,6 @@
 //! Every option the GitHub Action passes can also come from an environment variable.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -62,8 +61,10 @@ pub enum Command {
     #[command(after_help = EXIT_CODES, after_long_help = format!("{EXAMPLES}\n\n{CREDENTIALS}\n\n{EXIT_CODES}"))]
     Reap(ReapArgs),
     /// Serve a Heroku-compatible API on 127.0.0.1, seeded with apps, for tests and trials.
-    Sandbox(SandboxArgs),
+    #[cfg(feature = "sandbox")]
+    Sandbox(heroku_sandbox::SandboxArgs),
     /// Start a sandbox, run several reapers against it at once, and show what each did.
+    #[cfg(feature = "sandbox")]
     Demo(DemoArgs),
 }
 
@@ -292,125 +293,7 @@ pub struct ReapArgs {
     pub verbose: u8,
 }
 
-#[derive(Debug, Clone, Args)]
-pub struct SandboxArgs {
-    /// Port to listen on, on 127.0.0.1 only; 0 lets the OS choose
-    #[arg(long, default_value_t = 0)]
-    pub port: u16,
-
-    /// The API key the sandbox accepts (it is not a Heroku key)
-    #[arg(
-        long,
-        default_value = "sandbox-token",
-        env = "HEROKU_REAPER_SANDBOX_TOKEN"
-    )]
-    pub token: String,
-
-    #[command(flatten)]
-    pub seed: SeedArgs,
-
-    #[command(flatten)]
-    pub behaviour: ServerArgs,
-}
-
-/// The apps a sandbox starts with.
-#[derive(Debug, Clone, Args)]
-pub struct SeedArgs {
-    /// Matching apps older than `--stale-age`: the ones a reaper should delete
-    #[arg(long, default_value_t = 30)]
-    pub stale: usize,
-
-    /// Matching apps younger than `--fresh-age`: a test may still be using them
-    #[arg(long, default_value_t = 10)]
-    pub fresh: usize,
-
-    /// Old apps whose names do not match (production apps, another prefix)
-    #[arg(long, default_value_t = 5)]
-    pub other: usize,
-
-    /// Old matching apps of the team `--team-name`: listed by `GET /apps`, reaped only with `--team`
-    #[arg(long, default_value_t = 3)]
-    pub team_apps: usize,
-
-    /// The team the sandbox account belongs to
-    #[arg(long, default_value = "hatchet-ci")]
-    pub team_name: String,
-
-    /// Old matching apps of another user that the account only collaborates on
-    #[arg(long, default_value_t = 2)]
-    pub collaborator_apps: usize,
-
-    /// Prefix of the seeded matching apps
-    #[arg(long, default_value = "hatchet-t-")]
-    pub prefix: String,
-
-    /// Age of the stale apps
-    #[arg(long, default_value = "30m", value_parser = parse_duration)]
-    pub stale_age: Duration,
-
-    /// Age of the fresh apps
-    #[arg(long, default_value = "1m", value_parser = parse_duration)]
-    pub fresh_age: Duration,
-
-    /// Seed for ids, names and latency jitter, so runs can be repeated
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-
-    /// A pipeline named after each stale and fresh app and coupled to it, as Hatchet's
-    /// CI tests make them
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
-    pub coupled_pipelines: bool,
-
-    /// Old matching pipelines that no app is coupled to: the ones `--pipelines` deletes
-    /// besides those of the stale apps
-    #[arg(long, default_value_t = 3, value_name = "N")]
-    pub orphan_pipelines: usize,
-}
-
-/// How the sandbox behaves: latency, paging and the rate-limit pool.
-#[derive(Debug, Clone, Args)]
-pub struct ServerArgs {
-    /// Latency added to every response (`ms`, `s`)
-    #[arg(long, default_value = "0ms", value_parser = parse_duration)]
-    pub latency: Duration,
-
-    /// Latency of DELETE responses [default: `--latency`]
-    #[arg(long, value_parser = parse_duration)]
-    pub delete_latency: Option<Duration>,
-
-    /// Random spread of each latency as a fraction: 0.5 means ±50%
-    #[arg(long, default_value_t = 0.0)]
-    pub jitter: f64,
-
-    /// Size of the rate-limit pool (Heroku: 4500)
-    #[arg(long, default_value_t = 4500)]
-    pub rate_limit_pool: u32,
-
-    /// Requests left in the pool at start [default: a full pool]
-    #[arg(long)]
-    pub rate_limit_remaining: Option<u32>,
-
-    /// Pool refill per minute (Heroku: 75)
-    #[arg(long, default_value_t = 75.0)]
-    pub rate_limit_refill: f64,
-
-    // Faults, drawn at random.
-    /// Faults to draw for each request, with their odds: `5xx`, `429` (a storm of them),
-    /// `reset`, `slow`, `malformed`, `repeat-range`, `endless-range`, `lost-delete`;
-    /// e.g. `5xx=0.05,reset=0.02,lost-delete=0.05`
-    #[arg(long, value_name = "KIND=RATE,...", value_parser = parse_faults)]
-    pub faults: Option<crate::sandbox::FaultMix>,
-
-    /// Seed of the fault draws, so a mix can be repeated
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub fault_seed: u64,
-
-    /// How long a `slow` fault delays an answer, and a lost DELETE holds its answer;
-    /// longer than the client's timeout
-    #[arg(long, value_name = "TIME", default_value = "2s", value_parser = parse_duration)]
-    pub fault_delay: Duration,
-}
-
+#[cfg(feature = "sandbox")]
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
     /// Reapers to run at once, as if on separate machines
@@ -418,11 +301,11 @@ pub struct DemoArgs {
     pub reapers: usize,
 
     #[command(flatten)]
-    pub seed: SeedArgs,
+    pub seed: heroku_sandbox::SeedArgs,
 
     /// Latency of each DELETE in the sandbox (±50%)
     #[arg(long, default_value = "150ms", value_parser = parse_duration)]
-    pub delete_latency: Duration,
+    pub delete_latency: std::time::Duration,
 }
 
 /// Counts: a clap error that says what a count looks like, negative numbers included.
@@ -432,11 +315,8 @@ fn whole<T: std::str::FromStr>(text: &str) -> Result<T, String> {
         .map_err(|_| format!("`{text}` is not a whole number; give 0 or more, such as `4`"))
 }
 
-fn parse_faults(text: &str) -> Result<crate::sandbox::FaultMix, String> {
-    text.parse()
-}
-
-fn parse_duration(text: &str) -> Result<Duration, String> {
+#[cfg(feature = "sandbox")]
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     crate::duration::parse(text).map_err(|error| error.to_string())
 }
 

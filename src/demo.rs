@@ -14,7 +14,7 @@ use crate::credentials::ApiKey;
 use crate::heroku::Client;
 use crate::reap::{self, Events};
 use crate::report::{AppEntry, Report};
-use crate::sandbox::{self, Role, Sandbox};
+use heroku_sandbox::{self as sandbox, Role, Sandbox};
 
 pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(

@@ -5,6 +5,7 @@ pub mod actions;
 pub mod cli;
 pub mod config;
 pub mod credentials;
+#[cfg(feature = "sandbox")]
 pub mod demo;
 pub mod duration;
 pub mod github;
@@ -13,7 +14,6 @@ pub mod lock;
 pub mod reap;
 pub mod report;
 pub mod run;
-pub mod sandbox;
 pub mod signals;
 
 use std::ffi::OsString;
@@ -44,7 +44,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let (reap_args, reap_matches) = match cli.command {
         None => (cli.reap, &matches),
         Some(Command::Reap(args)) => (args, matches.subcommand_matches("reap").unwrap_or(&matches)),
-        Some(Command::Sandbox(args)) => return usage_error(sandbox::run(&args)),
+        #[cfg(feature = "sandbox")]
+        Some(Command::Sandbox(args)) => return usage_error(heroku_sandbox::run(&args)),
+        #[cfg(feature = "sandbox")]
         Some(Command::Demo(args)) => return usage_error(demo::run(&args)),
     };
     init_logging(reap_args.verbose);
@@ -63,6 +65,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 }
 
 /// `sandbox` and `demo` fail only on what they were given (a taken port, a bad seed).
+#[cfg(feature = "sandbox")]
 fn usage_error(result: anyhow::Result<ExitCode>) -> ExitCode {
     result.unwrap_or_else(|error| {
         eprintln!("error: {error:#}");

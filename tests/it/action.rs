@@ -9,7 +9,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Command;
 
-use heroku_reaper::sandbox::{Role, Seed};
+use heroku_sandbox::{Role, Seed};
 use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::reap::start;

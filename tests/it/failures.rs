@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use heroku_reaper::sandbox::{Fault, Options, Role, Sandbox, Seed, Server};
+use heroku_sandbox::{Fault, Options, Role, Sandbox, Seed, Server};
 
 use crate::reap::start;
 use crate::reaper::Reaper;

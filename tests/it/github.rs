@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use heroku_reaper::sandbox::{Role, Sandbox, Seed};
+use heroku_sandbox::{Role, Sandbox, Seed};
 use serde_json::Value;
 
 use crate::fake_github::{Failure, FakeGithub, FakeRun, TOKEN, run};
@@ -78,7 +78,7 @@ fn reaper(sandbox: &Sandbox, github: &FakeGithub) -> Reaper {
         ])
 }
 
-fn names(apps: Vec<heroku_reaper::sandbox::SandboxApp>) -> Vec<String> {
+fn names(apps: Vec<heroku_sandbox::SandboxApp>) -> Vec<String> {
     let mut names: Vec<String> = apps.into_iter().map(|app| app.name).collect();
     names.sort();
     names

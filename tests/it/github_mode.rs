@@ -2,7 +2,7 @@
 //! group, annotations for conflicts and failures, the step's outputs, the report and
 //! the job summary, all from the real binary against the sandbox.
 
-use heroku_reaper::sandbox::{Fault, Seed};
+use heroku_sandbox::{Fault, Seed};
 use serde_json::Value;
 
 use crate::reap::start;

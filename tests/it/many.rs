@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use heroku_reaper::lock::{self, Acquired};
 use heroku_reaper::reap::plan::shard_of;
-use heroku_reaper::sandbox::{Options, Role, Sandbox, Seed, Server};
+use heroku_sandbox::{Options, Role, Sandbox, Seed, Server};
 use serde_json::Value;
 
 use crate::reaper::Reaper;

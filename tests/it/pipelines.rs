@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use heroku_reaper::sandbox::{Fault, Role, Sandbox, Seed};
+use heroku_sandbox::{Fault, Role, Sandbox, Seed};
 use serde_json::Value;
 
 use crate::reap::start;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use heroku_reaper::sandbox::{Options, Role, Sandbox, Seed};
+use heroku_sandbox::{Options, Role, Sandbox, Seed};
 use serde_json::Value;
 
 use crate::reaper::Reaper;

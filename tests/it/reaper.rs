@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use heroku_reaper::sandbox::Sandbox;
+use heroku_sandbox::Sandbox;
 use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_heroku-reaper");

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
-use heroku_reaper::sandbox::{Options, Role, Sandbox, Seed, Server};
+use heroku_sandbox::{Options, Role, Sandbox, Seed, Server};
 use serde_json::Value;
 
 use crate::support::{ACCEPT_V3, Api, Reply, Schema, eventually, is_uuid, request};

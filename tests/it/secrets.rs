@@ -1,6 +1,6 @@
 //! The API key never appears in any output, at any log level, even when things fail.
 
-use heroku_reaper::sandbox::{Fault, FaultMix, Options, Sandbox, Seed, Server};
+use heroku_sandbox::{Fault, FaultMix, Options, Sandbox, Seed, Server};
 
 use crate::reaper::{Reaper, Run};
 use crate::runner::Runner;

@@ -7,7 +7,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use heroku_reaper::lock::{self, Acquired};
-use heroku_reaper::sandbox::{Fault, Options, Sandbox, Seed, Server};
+use heroku_sandbox::{Fault, Options, Sandbox, Seed, Server};
 use serde_json::Value;
 
 use crate::faults::with_outcome;

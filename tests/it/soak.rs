@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use heroku_reaper::sandbox::{FaultKind, FaultMix, Options, Role, Sandbox, Seed, Server};
+use heroku_sandbox::{FaultKind, FaultMix, Options, Role, Sandbox, Seed, Server};
 use serde_json::Value;
 
 use crate::reaper::Reaper;

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use heroku_reaper::sandbox::Sandbox;
+use heroku_sandbox::Sandbox;
 use serde_json::Value;
 
 pub const ACCEPT_V3: &str = "application/vnd.heroku+json; version=3";

@@ -1,7 +1,7 @@
 //! Bad input: every row of README.md's "Bad input" table, run through the binary
 //! against a sandbox. Each must exit 2, say what its row says, and send no request.
 
-use heroku_reaper::sandbox::Seed;
+use heroku_sandbox::Seed;
 
 use crate::reap::start;
 use crate::reaper::Reaper;

@@ -1,13 +1,23 @@
 //! Heroku's list paging: the `Range` request header, and the page and `Next-Range`
-//! it yields. Grammar: `<field> [<start>]..[<end>][; max=N][, order=asc|desc]`, where
-//! `<start>` may be `]value` (exclusive) and parameters may be split by `;` or `,`.
+//! it yields.
+//!
+//! The grammar is the sandbox's own, written from Dev Center's Platform API Reference
+//! ("Ranges") and changelog, so that a bug in the client's parser cannot hide here:
+//!
+//! ```text
+//! range  = field SP [ ["]"] start ] ".." [ end ] *( sep [ param ] )
+//! sep    = ";" / ","                    ; the reference writes `;`, clients also send `,`
+//! param  = "max=" 1*DIGIT / "order=" ( "asc" / "desc" )   ; spaces allowed around each part
+//! ```
+//!
+//! `]start` excludes the start (Heroku's `Next-Range` form); a trailing separator is
+//! allowed (`id ..; max=10;` is the reference's own example); an end with no start
+//! (`id ..123`) has not been served since August 2013, nor has the field `ids`.
 
 use std::cmp::Ordering;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-
-use crate::heroku;
 
 /// What list responses send as `Accept-Ranges`.
 pub const ACCEPT_RANGES: &str = "id, name, updated_at";
@@ -119,29 +129,23 @@ pub fn parse(
             order: Order::Asc,
         });
     };
-    // The grammar is the client's; what the fields mean and what is allowed is the server's.
-    let parsed = heroku::range::Range::parse(header)
-        .map_err(|error| RangeError::Invalid(error.reason.to_string()))?;
-    let field = Field::parse(&parsed.field).ok_or_else(|| {
-        RangeError::Invalid(format!("`{}` is not a field to range on", parsed.field))
+    let written = Written::read(header).map_err(|why| RangeError::Invalid(why.to_string()))?;
+    let field = Field::parse(written.field).ok_or_else(|| {
+        RangeError::Invalid(format!("`{}` is not a field to range on", written.field))
     })?;
-    let start = match (parsed.start.as_str(), parsed.start_exclusive) {
-        ("", _) => None,
-        (value, exclusive) => Some(Start {
+    let start = match written.start {
+        "" => None,
+        value => Some(Start {
             value: field.normalize(value)?,
-            exclusive,
+            exclusive: written.exclusive,
         }),
     };
-    let end = match parsed.end.as_str() {
+    let end = match written.end {
         "" => None,
         value => Some(field.normalize(value)?),
     };
-    let max = parsed.max.unwrap_or(default_max);
-    let order = if parsed.descending {
-        Order::Desc
-    } else {
-        Order::Asc
-    };
+    let max = written.max.unwrap_or(default_max);
+    let order = written.order;
     if max == 0 || max > max_limit {
         return Err(RangeError::Unsatisfiable {
             max,
@@ -155,6 +159,65 @@ pub fn parse(
         max,
         order,
     })
+}
+
+/// A `Range` header's parts as written, before the server gives them meaning.
+#[derive(Debug, PartialEq, Eq)]
+struct Written<'a> {
+    field: &'a str,
+    start: &'a str,
+    exclusive: bool,
+    end: &'a str,
+    max: Option<usize>,
+    order: Order,
+}
+
+impl<'a> Written<'a> {
+    /// Reads the grammar in this module's header; the error says what is wrong.
+    fn read(header: &'a str) -> Result<Written<'a>, &'static str> {
+        let mut parts = header.split([';', ',']);
+        let head = parts.next().unwrap_or_default().trim();
+        let (field, bounds) = head
+            .split_once(' ')
+            .ok_or("no space between the field and the bounds")?;
+        let (start, end) = bounds
+            .trim()
+            .split_once("..")
+            .ok_or("no `..` between the bounds")?;
+        if start.contains(char::is_whitespace) || end.contains(char::is_whitespace) {
+            return Err("a bound holds a space");
+        }
+        let (start, exclusive) = match start.strip_prefix(']') {
+            Some("") => return Err("`]` needs a start value after it"),
+            Some(start) => (start, true),
+            None => (start, false),
+        };
+        if start.is_empty() && !end.is_empty() {
+            return Err("a range needs a start to have an end");
+        }
+        let mut written = Written {
+            field,
+            start,
+            exclusive,
+            end,
+            max: None,
+            order: Order::Asc,
+        };
+        for param in parts.map(str::trim).filter(|param| !param.is_empty()) {
+            let (name, value) = param.split_once('=').ok_or("a parameter without `=`")?;
+            match (name.trim(), value.trim()) {
+                ("max", n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+                    written.max = Some(n.parse().map_err(|_| "`max` is too large")?);
+                }
+                ("max", _) => return Err("`max` is not a whole number"),
+                ("order", "asc") => written.order = Order::Asc,
+                ("order", "desc") => written.order = Order::Desc,
+                ("order", _) => return Err("`order` is neither `asc` nor `desc`"),
+                _ => return Err("the only parameters are `max` and `order`"),
+            }
+        }
+        Ok(written)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -259,6 +322,55 @@ mod tests {
 
     fn served(keys: &[String], page: &Page) -> Vec<String> {
         page.indices.iter().map(|&i| keys[i].clone()).collect()
+    }
+
+    #[test]
+    fn reads_the_reference_examples_and_next_range() {
+        let read = |header| Written::read(header).unwrap();
+        assert_eq!(
+            read("id ..; max=10;"),
+            Written {
+                field: "id",
+                start: "",
+                exclusive: false,
+                end: "",
+                max: Some(10),
+                order: Order::Asc,
+            }
+        );
+        assert_eq!(read("id ..; order=desc;").order, Order::Desc);
+        let next = read("id ]01234567-89ab-cdef-0123-456789abcdef..; max=200");
+        assert_eq!(
+            (next.start, next.exclusive, next.end, next.max),
+            ("01234567-89ab-cdef-0123-456789abcdef", true, "", Some(200))
+        );
+        let both = read("name a..m; order=desc,max=5");
+        assert_eq!((both.start, both.end), ("a", "m"));
+        assert_eq!((both.max, both.order), (Some(5), Order::Desc));
+        assert_eq!(read("updated_at ..").max, None);
+    }
+
+    #[test]
+    fn says_why_a_header_is_not_in_the_grammar() {
+        for (header, why) in [
+            ("", "no space between the field and the bounds"),
+            ("bytes=0-100", "no space between the field and the bounds"),
+            ("id 0-100", "no `..` between the bounds"),
+            ("id a ..", "a bound holds a space"),
+            ("id ]..", "`]` needs a start value after it"),
+            ("id ..123", "a range needs a start to have an end"),
+            ("id ..; max", "a parameter without `=`"),
+            ("id ..; max=", "`max` is not a whole number"),
+            ("id ..; max=+5", "`max` is not a whole number"),
+            ("id ..; max=99999999999999999999999", "`max` is too large"),
+            ("id ..; order=random", "`order` is neither `asc` nor `desc`"),
+            (
+                "id ..; limit=5",
+                "the only parameters are `max` and `order`",
+            ),
+        ] {
+            assert_eq!(Written::read(header), Err(why), "{header:?}");
+        }
     }
 
     #[test]

@@ -48,6 +48,7 @@ impl Pool {
         self.whole()
     }
 
+    #[cfg(any(test, feature = "test-hooks"))]
     /// Empties or fills the pool to `remaining` (at most `capacity`) at `now`.
     pub fn set_remaining(&mut self, remaining: u32, now: Duration) {
         self.refill(now);

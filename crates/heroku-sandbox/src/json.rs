@@ -278,8 +278,8 @@ pub struct ErrorJson<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::Role;
-    use crate::sandbox::model::{Identity, Region, Release};
+    use crate::Role;
+    use crate::model::{Identity, Region, Release};
 
     fn app(team: Option<Team>, release: Option<Release>) -> App {
         App {

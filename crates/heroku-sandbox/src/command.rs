@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::args::SandboxArgs;
+use super::duration;
 use super::{Options, Sandbox, Stats};
-use crate::cli::SandboxArgs;
-use crate::duration;
 
 /// `heroku-reaper sandbox`: start, print, serve until Ctrl-C / SIGTERM.
 ///

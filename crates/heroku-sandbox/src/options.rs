@@ -5,8 +5,8 @@ use std::time::Duration;
 use anyhow::{bail, ensure};
 
 use super::FaultMix;
+use super::args::{SandboxArgs, SeedArgs, ServerArgs};
 use super::model::is_valid_app_name;
-use crate::cli::{SandboxArgs, SeedArgs, ServerArgs};
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -229,15 +229,18 @@ fn is_plain_token_byte(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{Cli, Command};
     use clap::Parser;
 
+    /// The options as a command line of their own, as `heroku-reaper sandbox` flattens them.
+    #[derive(Parser)]
+    struct Command {
+        #[command(flatten)]
+        args: SandboxArgs,
+    }
+
     fn sandbox_args(args: &[&str]) -> SandboxArgs {
-        let argv = ["heroku-reaper", "sandbox"].iter().chain(args);
-        match Cli::parse_from(argv).command {
-            Some(Command::Sandbox(args)) => args,
-            other => panic!("not the sandbox command: {other:?}"),
-        }
+        let argv = ["sandbox"].iter().chain(args);
+        Command::parse_from(argv).args
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub struct Store {
     pool: Pool,
     stats: Stats,
     /// Ids of apps added after seeding.
+    #[cfg_attr(not(any(test, feature = "test-hooks")), allow(dead_code))]
     ids: Rng,
     latency: Rng,
     /// Faults a test asked for, taken in order by the requests they match.
@@ -112,6 +113,7 @@ impl Store {
         )
     }
 
+    #[cfg(any(test, feature = "test-hooks"))]
     /// Adds a pipeline; `None` (and no change) if one of that name exists.
     pub fn insert_pipeline(&mut self, pipeline: Pipeline) -> Option<&Pipeline> {
         if self
@@ -125,6 +127,7 @@ impl Store {
         self.pipelines.last()
     }
 
+    #[cfg(any(test, feature = "test-hooks"))]
     /// Couples an app to a pipeline; `None` (and no change) unless both exist.
     pub fn couple(&mut self, coupling: Coupling) -> Option<&Coupling> {
         let known = self.pipelines.iter().any(|p| p.id == coupling.pipeline_id)
@@ -166,6 +169,7 @@ impl Store {
         Some(pipeline)
     }
 
+    #[cfg(any(test, feature = "test-hooks"))]
     /// After `skip` requests to `route` (`"GET /apps"`), the next `times` meet `fault`.
     pub fn inject(&mut self, route: &str, skip: usize, fault: Fault, times: usize) {
         self.faults.push(Injected {
@@ -234,6 +238,7 @@ impl Store {
         self.apps.iter().find(|app| app.is_called(id_or_name))
     }
 
+    #[cfg(any(test, feature = "test-hooks"))]
     /// Adds an app; `None` (and no change) if one of that name exists.
     pub fn insert(&mut self, app: App) -> Option<&App> {
         if self.apps.iter().any(|other| other.name == app.name) {
@@ -243,6 +248,7 @@ impl Store {
         self.apps.last()
     }
 
+    #[cfg(any(test, feature = "test-hooks"))]
     pub fn id_rng(&mut self) -> &mut Rng {
         &mut self.ids
     }
@@ -280,6 +286,7 @@ impl Store {
         left
     }
 
+    #[cfg(any(test, feature = "test-hooks"))]
     pub fn set_remaining(&mut self, remaining: u32, now: Duration) {
         self.pool.set_remaining(remaining, now);
     }
@@ -336,9 +343,9 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::Role;
-    use crate::sandbox::model::{Identity, Team};
-    use crate::sandbox::seed;
+    use crate::Role;
+    use crate::model::{Identity, Team};
+    use crate::seed;
 
     const ACCOUNT: &str = "11111111-1111-4111-8111-111111111111";
 
@@ -507,7 +514,7 @@ mod tests {
 
     #[test]
     fn injected_faults_come_after_the_skipped_requests_then_random_ones() {
-        use crate::sandbox::faults::{FaultMix, Kind, RandomFaults};
+        use crate::faults::{FaultMix, Kind, RandomFaults};
         let mut store = store(Pool::new(10, 10, 0.0));
         store.inject("GET /apps", 1, Fault::Reset, 2);
         store.inject("GET /apps", 0, Fault::Status(429), 1);

@@ -161,6 +161,7 @@ pub fn is_valid_app_name(name: &str) -> bool {
             .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
+#[cfg(any(test, feature = "test-hooks"))]
 /// Heroku's rule for pipeline names: `^[a-z][a-z0-9-]{2,29}$`.
 pub fn is_valid_pipeline_name(name: &str) -> bool {
     let bytes = name.as_bytes();
