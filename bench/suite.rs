@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use fastrand::Rng;
-use heroku_reaper::sandbox::{Options, Sandbox, Seed, Server, Stats};
+use heroku_sandbox::{Options, Sandbox, Seed, Server, Stats};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -979,7 +979,7 @@ impl<'a> Api<'a> {
             return Ok(self
                 .world
                 .sandbox
-                .add_app(&name, Duration::ZERO, heroku_reaper::sandbox::Role::Added)
+                .add_app(&name, Duration::ZERO, heroku_sandbox::Role::Added)
                 .id);
         }
         let url = format!("{}/apps", self.world.sandbox.url());
