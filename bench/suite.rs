@@ -426,6 +426,7 @@ async fn simulate(day: Day, plan: Plan, strategy: Strategy, seed: u64) -> Outcom
         },
         server: Server {
             rate_limit_refill_per_minute: REFILL_PER_MINUTE * scale,
+            subsecond_timestamps: true,
             ..Server::default()
         },
         ..Options::default()

@@ -44,7 +44,7 @@ impl Sandbox {
             is_valid_app_name(name),
             "`{name}` is not an app name Heroku allows: `^[a-z][a-z0-9-]{{1,28}}[a-z0-9]$`"
         );
-        let created_at = seed::ago(Utc::now().trunc_subsecs(0), age);
+        let created_at = seed::ago(self.shared.now(), age);
         let mut store = self.shared.store();
         let app = seed::app(store.id_rng(), name, created_at, role, owner, team);
         let added = store.insert(app).map(model::App::summary);

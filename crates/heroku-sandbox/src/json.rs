@@ -4,7 +4,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::model::{Account, App, Coupling, Pipeline, Team};
-use super::range::DATE_TIME;
+
+/// Whole seconds, as Heroku sends them; a time kept finer (`Server::subsecond_timestamps`)
+/// shows its milliseconds.
+const DATE_TIME: &str = "%Y-%m-%dT%H:%M:%S%.fZ";
 
 /// The stack and build generation every sandbox app runs on.
 const STACK: Named<'static> = Named {

@@ -163,6 +163,16 @@ impl Shared {
         self.started.elapsed()
     }
 
+    /// The `created_at` of an app made now: whole seconds, as Heroku's, unless told finer.
+    fn now(&self) -> DateTime<Utc> {
+        let digits = if self.server.subsecond_timestamps {
+            3
+        } else {
+            0
+        };
+        Utc::now().trunc_subsecs(digits)
+    }
+
     fn latency(&self, method: &Method) -> Duration {
         let server = &self.server;
         let base = match server.delete_latency {

@@ -53,6 +53,10 @@ pub struct Server {
     pub fault_seed: u64,
     /// How long a `slow` fault delays, and a held lost DELETE holds, an answer.
     pub fault_delay: Duration,
+    /// Keep milliseconds in the `created_at` of apps made after start. Heroku sends whole
+    /// seconds; a run faster than real time (`bench/suite`), where a second stands for
+    /// minutes, needs the fraction to tell a young app from an old one.
+    pub subsecond_timestamps: bool,
 }
 
 /// The key a sandbox accepts unless told otherwise, as `heroku-reaper sandbox` does.
@@ -102,6 +106,7 @@ impl Default for Server {
             faults: None,
             fault_seed: 1,
             fault_delay: Duration::from_secs(2),
+            subsecond_timestamps: false,
         }
     }
 }
