@@ -366,6 +366,8 @@ struct Record {
     failed_creates: u64,
     /// Tests that gave up on an app after Hatchet's three attempts.
     tests_failed: u64,
+    /// Apps a reaper deleted while their test still held them.
+    stolen: u64,
     /// Process-seconds from a test's first refused create to its app or its giving up.
     waiting: f64,
     peak: usize,
@@ -380,6 +382,7 @@ struct Record {
 struct Outcome {
     failed_creates: u64,
     tests_failed: u64,
+    stolen: u64,
     waiting: f64,
     requests: u64,
     duplicates: u64,
@@ -486,6 +489,7 @@ async fn simulate(day: Day, plan: Plan, strategy: Strategy, seed: u64) -> Outcom
     Outcome {
         failed_creates: record.failed_creates,
         tests_failed: record.tests_failed,
+        stolen: record.stolen,
         waiting: record.waiting,
         requests: stats.counted(),
         duplicates: stats.conflicts,
@@ -674,8 +678,10 @@ async fn test_process(
                 return;
             }
             world.clock.sleep(test.hold).await;
-            // `App#teardown!` deletes the app; a 404 means a reaper got there first.
-            api.delete(&app).await;
+            // `App#teardown!` deletes the app; a 404 means a reaper deleted it under the test.
+            if let Deleted::Conflict = api.delete(&app).await {
+                world.record().stolen += 1;
+            }
             *held.lock().unwrap_or_else(PoisonError::into_inner) = None;
         }
     };
@@ -853,7 +859,7 @@ impl HatchetReaper {
     /// `Reaper#refresh_app_list`: every app, Hatchet's by name, sorted newest first.
     async fn refresh(&mut self, api: &mut Api<'_>) {
         let mut apps = api.list().await;
-        apps.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        apps.sort_by_key(|app| std::cmp::Reverse(app.created_at));
         self.apps = apps;
     }
 }
@@ -1171,16 +1177,16 @@ fn print_table(day: &Day, results: &[(Strategy, Vec<Outcome>)]) {
     );
     println!();
     println!(
-        "| strategy | failed creates (422) | tests failed | process-s waiting for room | Heroku API requests | duplicate deletes | peak apps | apps left at end of day | leaked app-hours |"
+        "| strategy | failed creates (422) | tests failed | process-s waiting for room | Heroku API requests | duplicate deletes | peak apps | apps left at end of day | leaked app-hours | apps deleted under a live test |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for (strategy, outcomes) in results {
         let cell = |f: &dyn Fn(&Outcome) -> f64, digits: usize| {
             let (median, worst) = median_and_worst(outcomes.iter().map(f).collect());
             format!("{median:.digits$} ({worst:.digits$})")
         };
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             strategy.title(),
             cell(&|o| o.failed_creates as f64, 0),
             cell(&|o| o.tests_failed as f64, 0),
@@ -1190,6 +1196,7 @@ fn print_table(day: &Day, results: &[(Strategy, Vec<Outcome>)]) {
             cell(&|o| o.peak as f64, 0),
             cell(&|o| o.left as f64, 0),
             cell(&|o| o.leaked_hours, 1),
+            cell(&|o| o.stolen as f64, 0),
         );
     }
     println!();
