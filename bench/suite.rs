@@ -435,6 +435,7 @@ async fn simulate(day: Day, plan: Plan, strategy: Strategy, seed: u64) -> Outcom
         },
         server: Server {
             rate_limit_refill_per_minute: REFILL_PER_MINUTE * scale,
+            app_limit: day.app_limit,
             subsecond_timestamps: true,
             ..Server::default()
         },
@@ -994,17 +995,6 @@ impl<'a> Api<'a> {
     /// `POST /apps` with a Hatchet name; the app's id, or the refusal's status.
     async fn create(&mut self) -> Result<String, StatusCode> {
         let name = format!("{PREFIX}{:010x}", self.rng.u64(..1 << 40));
-        // Until the sandbox serves POST /apps.
-        if self.world.sandbox.apps().len() >= self.world.day.app_limit {
-            return Err(StatusCode::UNPROCESSABLE_ENTITY);
-        }
-        if true {
-            return Ok(self
-                .world
-                .sandbox
-                .add_app(&name, Duration::ZERO, heroku_sandbox::Role::Added)
-                .id);
-        }
         let url = format!("{}/apps", self.world.sandbox.url());
         let http = self.world.http.clone();
         let body = json!({ "name": name });

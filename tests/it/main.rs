@@ -2,11 +2,13 @@
 //! the real `heroku-reaper` binary, or the sandbox, over real HTTP on loopback.
 
 mod action;
+mod apps_api;
 mod failures;
 mod fake_github;
 mod faults;
 mod github;
 mod github_mode;
+mod heroku_cli;
 mod install;
 mod many;
 mod pipelines;

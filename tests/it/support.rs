@@ -50,6 +50,17 @@ impl Reply {
 
 /// Sends one request on a fresh connection and reads the whole response.
 pub fn request(base_url: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+    request_with_body(base_url, method, path, headers, b"")
+}
+
+/// As [`request`], sending `body` (with its `Content-Length`) after the head.
+pub fn request_with_body(
+    base_url: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
     let host = base_url
         .strip_prefix("http://")
         .expect("the sandbox speaks plain http");
@@ -61,8 +72,12 @@ pub fn request(base_url: &str, method: &str, path: &str, headers: &[(&str, &str)
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
+    if !body.is_empty() {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).expect("send the request");
+    stream.write_all(body).expect("send the body");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read the response");
     parse_response(&raw)
@@ -147,6 +162,17 @@ impl Api {
 
     pub fn get(&self, path: &str) -> Reply {
         self.send("GET", path, &[])
+    }
+
+    /// A POST with a JSON body, as the Heroku CLI sends one.
+    pub fn post(&self, path: &str, body: &str) -> Reply {
+        let authorization = format!("Bearer {}", self.token);
+        let headers = [
+            ("Accept", ACCEPT_V3),
+            ("Authorization", authorization.as_str()),
+            ("Content-Type", "application/json"),
+        ];
+        request_with_body(&self.url, "POST", path, &headers, body.as_bytes())
     }
 
     pub fn get_range(&self, path: &str, range: &str) -> Reply {

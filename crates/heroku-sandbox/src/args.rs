@@ -105,6 +105,11 @@ pub struct ServerArgs {
     #[arg(long)]
     pub rate_limit_remaining: Option<u32>,
 
+    /// Apps the account may own: at this many, `POST /apps` is refused with 422, as
+    /// Heroku refuses a create at the account's app limit (Heroku: 100)
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub app_limit: usize,
+
     /// Pool refill per minute (Heroku: 75)
     #[arg(long, default_value_t = 75.0)]
     pub rate_limit_refill: f64,

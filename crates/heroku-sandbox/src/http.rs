@@ -15,18 +15,19 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use http_body::Frame;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::time::{Instant, sleep_until};
 
-use super::Shared;
 use super::faults::{self, Fault, Loss};
 use super::json::{
-    AccountJson, AppJson, CouplingJson, ErrorJson, PipelineJson, TeamJson, date_time,
+    AccountJson, AppJson, CollaboratorJson, CouplingJson, ErrorJson, PipelineJson, TeamJson,
+    date_time,
 };
-use super::model::{App, Pipeline};
+use super::model::{App, Pipeline, Region, Stack, is_valid_app_name};
 use super::range::{self, ACCEPT_RANGES, Field, Range, RangeError};
-use super::seed::uuid_v4;
-use super::store::Refusal;
+use super::seed::{self, uuid_v4};
+use super::store::{CreateRefusal, Refusal};
+use super::{Role, Shared};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 const RATE_LIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
@@ -39,8 +40,13 @@ pub fn router(shared: Arc<Shared>) -> Router {
     let api = Router::new()
         .route("/account", get(account))
         .route(RATE_LIMITS_ROUTE, get(rate_limits))
-        .route("/apps", get(list_apps))
+        .route("/apps", get(list_apps).post(create_app))
+        .route("/users/{user}/apps", get(user_apps))
         .route("/apps/{app}", get(app_info).delete(delete_app))
+        .route("/apps/{app}/addons", get(app_addons))
+        .route("/apps/{app}/dynos", get(app_dynos))
+        .route("/apps/{app}/collaborators", get(app_collaborators))
+        .route("/apps/{app}/pipeline-couplings", get(app_coupling))
         .route("/teams/{team}/apps", get(team_apps))
         .route("/teams/{team}", get(team_info))
         .route("/pipelines", get(list_pipelines))
@@ -130,6 +136,10 @@ impl ApiError {
             "not_found",
             "Couldn't find that app.",
         )
+    }
+
+    fn invalid_params(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_params", message)
     }
 
     /// A failure a test injected, with the id Heroku gives that status.
@@ -436,6 +446,119 @@ async fn list_apps(
     Ok(list(&shared, &range, |_| true))
 }
 
+/// `GET /users/{user}/apps`, `~` being the account: the apps it owns or collaborates
+/// on, its team's left out (the schema's `list-owned-and-collaborated`).
+async fn user_apps(
+    State(shared): State<Arc<Shared>>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let account = &shared.world.account.identity;
+    if user != "~" && user != account.id && user != account.email {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Couldn't find that user.",
+        ));
+    }
+    let range = read_range(&headers, &shared)?;
+    Ok(list(&shared, &range, |app| app.team.is_none()))
+}
+
+/// The body of `POST /apps`; what else a client sends (`feature_flags`) is ignored.
+#[derive(Default, Deserialize)]
+struct CreateApp {
+    name: Option<String>,
+    region: Option<String>,
+    stack: Option<String>,
+}
+
+/// `POST /apps`: an app the account owns, named by the client or as Heroku names one,
+/// refused when the name is taken or the account is at its app limit.
+async fn create_app(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Response, ApiError> {
+    let request: CreateApp = if body.trim_ascii().is_empty() {
+        CreateApp::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|error| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("Invalid JSON in the request body: {error}."),
+            )
+        })?
+    };
+    if let Some(name) = &request.name
+        && !is_valid_app_name(name)
+    {
+        return Err(ApiError::invalid_params(
+            "Name must start with a letter, end with a letter or digit, hold only lowercase \
+             letters, digits and dashes, and be 3 to 30 characters long.",
+        ));
+    }
+    let region = match request.region.as_deref() {
+        None => Region::Us,
+        Some(wanted) => Region::ALL
+            .into_iter()
+            .find(|region| wanted == region.name() || wanted == region.id())
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "Couldn't find that region.",
+                )
+            })?,
+    };
+    let stack = match request.stack.as_deref() {
+        None => Stack::Heroku24,
+        Some(wanted) => Stack::ALL
+            .into_iter()
+            .find(|stack| wanted == stack.name() || wanted == stack.id())
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "Couldn't find that stack.",
+                )
+            })?,
+    };
+    let owner = shared.world.account.identity.clone();
+    let limit = shared.server.app_limit;
+    let mut store = shared.store();
+    let name = match request.name {
+        Some(name) => name,
+        None => loop {
+            let name = seed::app_name(store.id_rng());
+            if !store.is_taken(&name) {
+                break name;
+            }
+        },
+    };
+    let created_at = shared.now();
+    let mut app = seed::app(
+        store.id_rng(),
+        &name,
+        created_at,
+        Role::Created,
+        owner,
+        None,
+    );
+    app.region = region;
+    app.stack = stack;
+    let created = store.create(app, limit).map_err(|refusal| match refusal {
+        CreateRefusal::Taken => ApiError::invalid_params(format!("Name {name} is already taken")),
+        CreateRefusal::AtLimit => ApiError::invalid_params(app_limit_message(limit)),
+    })?;
+    Ok(json_response(StatusCode::CREATED, &AppJson::from(created)))
+}
+
+/// What Heroku says when a create would take the account past its app limit.
+pub fn app_limit_message(limit: usize) -> String {
+    format!(
+        "You've reached your app limit of {limit} apps. Delete some apps or open a ticket at \
+         https://help.heroku.com/new/increase-limits to have this limit increased."
+    )
+}
+
 async fn team_apps(
     State(shared): State<Arc<Shared>>,
     Path(team): Path<String>,
@@ -540,6 +663,66 @@ async fn app_info(
     let store = shared.store();
     let app = store.find(&app).ok_or_else(ApiError::app_not_found)?;
     Ok(json_response(StatusCode::OK, &AppJson::from(app)))
+}
+
+/// `GET /apps/{app}/addons`: sandbox apps have no add-ons.
+async fn app_addons(
+    State(shared): State<Arc<Shared>>,
+    Path(app): Path<String>,
+) -> Result<Response, ApiError> {
+    shared
+        .store()
+        .find(&app)
+        .ok_or_else(ApiError::app_not_found)?;
+    Ok(json_response(StatusCode::OK, &[(); 0]))
+}
+
+/// `GET /apps/{app}/dynos`: nor dynos; nothing runs.
+async fn app_dynos(
+    State(shared): State<Arc<Shared>>,
+    Path(app): Path<String>,
+) -> Result<Response, ApiError> {
+    shared
+        .store()
+        .find(&app)
+        .ok_or_else(ApiError::app_not_found)?;
+    Ok(json_response(StatusCode::OK, &[(); 0]))
+}
+
+/// `GET /apps/{app}/collaborators`: the account, on the apps it shares with their owner.
+async fn app_collaborators(
+    State(shared): State<Arc<Shared>>,
+    Path(app): Path<String>,
+) -> Result<Response, ApiError> {
+    let store = shared.store();
+    let app = store.find(&app).ok_or_else(ApiError::app_not_found)?;
+    let account = &shared.world.account.identity;
+    let body: Vec<CollaboratorJson> = match app.role {
+        Role::Collaborator => vec![CollaboratorJson::new(app, account)],
+        _ => Vec::new(),
+    };
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// `GET /apps/{app}/pipeline-couplings`: the app's coupling, 404 when it has none.
+async fn app_coupling(
+    State(shared): State<Arc<Shared>>,
+    Path(app): Path<String>,
+) -> Result<Response, ApiError> {
+    let store = shared.store();
+    let app = store.find(&app).ok_or_else(ApiError::app_not_found)?;
+    let coupling = store
+        .couplings()
+        .iter()
+        .find(|coupling| coupling.app_id == app.id)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "Couldn't find that pipeline coupling.",
+            )
+        })?;
+    Ok(json_response(StatusCode::OK, &CouplingJson::from(coupling)))
 }
 
 async fn delete_app(

@@ -3,17 +3,14 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::model::{Account, App, Coupling, Pipeline, Team};
+use super::model::{Account, App, Coupling, Identity, Pipeline, Team};
+use super::seed::uuid_v4;
 
 /// Whole seconds, as Heroku sends them; a time kept finer (`Server::subsecond_timestamps`)
 /// shows its milliseconds.
 const DATE_TIME: &str = "%Y-%m-%dT%H:%M:%S%.fZ";
 
-/// The stack and build generation every sandbox app runs on.
-const STACK: Named<'static> = Named {
-    id: "ae4dfb3b-1f64-45c5-9f82-d1c6e4d3f2a8",
-    name: "heroku-24",
-};
+/// The build generation every sandbox app runs on.
 const GENERATION: Named<'static> = Named {
     id: "0f4b1d5e-9b61-4c3a-8e0c-2a7f3e5d6c41",
     name: "cedar",
@@ -75,11 +72,15 @@ impl<'a> From<&'a App> for AppJson<'a> {
     fn from(app: &'a App) -> AppJson<'a> {
         let team = app.team.as_ref().map(Named::from);
         let release = app.release.as_ref();
+        let stack = Named {
+            id: app.stack.id(),
+            name: app.stack.name(),
+        };
         AppJson {
             acm: false,
             archived_at: None,
             buildpack_provided_description: release.map(|release| release.buildpack),
-            build_stack: STACK,
+            build_stack: stack,
             created_at: date_time(app.created_at),
             generation: GENERATION,
             git_url: format!("https://git.heroku.com/{}.git", app.name),
@@ -101,7 +102,7 @@ impl<'a> From<&'a App> for AppJson<'a> {
             repo_size: None,
             slug_size: release.map(|release| release.slug_size),
             space: None,
-            stack: STACK,
+            stack,
             updated_at: date_time(app.updated_at()),
             web_url: web_url(app),
         }
@@ -231,6 +232,53 @@ impl<'a> From<&'a Coupling> for CouplingJson<'a> {
     }
 }
 
+/// `definitions.collaborator` of the schema, every property: a user who shares an app
+/// they do not own (no team permissions: a personal app has none).
+#[derive(Serialize)]
+pub struct CollaboratorJson<'a> {
+    app: Named<'a>,
+    created_at: String,
+    id: String,
+    permissions: [(); 0],
+    role: &'a str,
+    updated_at: String,
+    user: CollaboratorUser<'a>,
+}
+
+#[derive(Serialize)]
+struct CollaboratorUser<'a> {
+    email: &'a str,
+    federated: bool,
+    id: &'a str,
+}
+
+impl<'a> CollaboratorJson<'a> {
+    /// `user` collaborates on `app` since it was made; the id stays the same for the pair.
+    pub fn new(app: &'a App, user: &'a Identity) -> CollaboratorJson<'a> {
+        let seed = app
+            .id
+            .bytes()
+            .chain(user.id.bytes())
+            .fold(0u64, |hash, byte| hash.rotate_left(5) ^ u64::from(byte));
+        CollaboratorJson {
+            app: Named {
+                id: &app.id,
+                name: &app.name,
+            },
+            created_at: date_time(app.created_at),
+            id: uuid_v4(&mut fastrand::Rng::with_seed(seed)),
+            permissions: [],
+            role: "collaborator",
+            updated_at: date_time(app.created_at),
+            user: CollaboratorUser {
+                email: &user.email,
+                federated: false,
+                id: &user.id,
+            },
+        }
+    }
+}
+
 /// `definitions.team` of the schema, every property: a small team outside any
 /// enterprise account.
 #[derive(Serialize)]
@@ -282,7 +330,7 @@ pub struct ErrorJson<'a> {
 mod tests {
     use super::*;
     use crate::Role;
-    use crate::model::{Identity, Region, Release};
+    use crate::model::{Identity, Region, Release, Stack};
 
     fn app(team: Option<Team>, release: Option<Release>) -> App {
         App {
@@ -296,6 +344,7 @@ mod tests {
             },
             team,
             region: Region::Eu,
+            stack: Stack::Heroku24,
             release,
         }
     }

@@ -1,9 +1,11 @@
 //! A Heroku-compatible API on loopback, for tests, benchmarks and `heroku-reaper demo`.
 //!
 //! It serves what a reaper uses (`GET /account`, `GET /account/rate-limits`,
-//! `GET /apps`, `GET /teams/{team}/apps`, `GET` and `DELETE /apps/{app}`) with Heroku's
-//! status codes, headers, Range paging and GCRA rate limit, over apps seeded from a
-//! number so runs repeat. `GET /__sandbox/stats` and `GET /__sandbox/apps` let test
+//! `GET /apps`, `GET /teams/{team}/apps`, `GET` and `DELETE /apps/{app}`, pipelines) and
+//! what the Heroku CLI's `apps`, `apps:info`, `apps:create` and `apps:destroy` call
+//! (`GET /users/~/apps`, `POST /apps` up to the account's app limit, an app's add-ons,
+//! dynos, collaborators and pipeline coupling) with Heroku's status codes, headers,
+//! Range paging and GCRA rate limit, over apps seeded from a number so runs repeat. `GET /__sandbox/stats` and `GET /__sandbox/apps` let test
 //! scripts see what happened; they need no credentials and are not counted. Faults
 //! (`faults.rs`) are injected one at a time or drawn from a seeded mix.
 
@@ -63,6 +65,8 @@ pub enum Role {
     Collaborator,
     /// Added by a test after start.
     Added,
+    /// Created through `POST /apps`.
+    Created,
 }
 
 /// An app as tests see it.
@@ -97,6 +101,10 @@ pub struct Stats {
     pub by_status: BTreeMap<String, u64>,
     /// 200 and 206 responses to `GET /apps` and `GET /teams/{team}/apps`.
     pub list_pages: u64,
+    /// Apps created through `POST /apps`.
+    pub creates: u64,
+    /// Creates refused at the account's app limit (422).
+    pub refused_at_limit: u64,
     /// DELETEs that deleted an app.
     pub deletes: u64,
     /// DELETEs refused because another DELETE removed the app or is removing it. A 404

@@ -65,6 +65,34 @@ impl Region {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stack {
+    Heroku22,
+    Heroku24,
+}
+
+impl Stack {
+    pub const ALL: [Stack; 2] = [Stack::Heroku22, Stack::Heroku24];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Stack::Heroku22 => "5d5b2b7e-4c1f-4a4e-9c7d-3f1a2b6c8e90",
+            Stack::Heroku24 => "ae4dfb3b-1f64-45c5-9f82-d1c6e4d3f2a8",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Stack::Heroku22 => "heroku-22",
+            Stack::Heroku24 => "heroku-24",
+        }
+    }
+}
+
+impl Region {
+    pub const ALL: [Region; 2] = [Region::Us, Region::Eu];
+}
+
 /// The last deploy of an app; an app whose first build failed has none.
 #[derive(Clone, Debug)]
 pub struct Release {
@@ -82,6 +110,7 @@ pub struct App {
     pub owner: Identity,
     pub team: Option<Team>,
     pub region: Region,
+    pub stack: Stack,
     pub release: Option<Release>,
 }
 

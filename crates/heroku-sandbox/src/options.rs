@@ -53,6 +53,8 @@ pub struct Server {
     pub fault_seed: u64,
     /// How long a `slow` fault delays, and a held lost DELETE holds, an answer.
     pub fault_delay: Duration,
+    /// Apps the account may own; `POST /apps` is refused at this many (Heroku: 100).
+    pub app_limit: usize,
     /// Keep milliseconds in the `created_at` of apps made after start. Heroku sends whole
     /// seconds; a run faster than real time (`bench/suite`), where a second stands for
     /// minutes, needs the fraction to tell a young app from an old one.
@@ -106,6 +108,7 @@ impl Default for Server {
             faults: None,
             fault_seed: 1,
             fault_delay: Duration::from_secs(2),
+            app_limit: 100,
             subsecond_timestamps: false,
         }
     }
@@ -153,6 +156,7 @@ impl From<&ServerArgs> for Server {
             faults: args.faults.clone().filter(|mix| !mix.is_empty()),
             fault_seed: args.fault_seed,
             fault_delay: args.fault_delay,
+            app_limit: args.app_limit,
             ..Server::default()
         }
     }
@@ -301,6 +305,7 @@ mod tests {
             (options.server.fault_seed, options.server.fault_delay),
             (server.fault_seed, server.fault_delay)
         );
+        assert_eq!(options.server.app_limit, 100);
         options.validate().unwrap();
     }
 
@@ -323,6 +328,7 @@ mod tests {
             "--faults=5xx=0.1,lost-delete=0.05",
             "--fault-seed=4",
             "--fault-delay=300ms",
+            "--app-limit=7",
         ]));
         assert_eq!((options.port, options.token.as_str()), (8123, "t0k"));
         assert_eq!((options.seed.stale, options.seed.seed), (7, 9));
@@ -349,6 +355,7 @@ mod tests {
         assert_eq!(mix.to_string(), "5xx=0.1,lost-delete=0.05");
         assert_eq!(options.server.fault_seed, 4);
         assert_eq!(options.server.fault_delay, Duration::from_millis(300));
+        assert_eq!(options.server.app_limit, 7);
     }
 
     #[test]

@@ -10,7 +10,8 @@ use fastrand::Rng;
 use super::Role;
 use super::Seed;
 use super::model::{
-    Account, App, Coupling, Identity, Pipeline, Region, Release, Team, World, is_valid_app_name,
+    Account, App, Coupling, Identity, Pipeline, Region, Release, Stack, Team, World,
+    is_valid_app_name,
 };
 
 /// A random version-4 UUID in its canonical lowercase form.
@@ -36,6 +37,31 @@ pub fn hex(rng: &mut Rng, digits: usize) -> String {
     (0..digits)
         .map(|_| char::from_digit(rng.u32(..16), 16).expect("a digit below 16"))
         .collect()
+}
+
+/// A name as Heroku makes one when a create gives none: `adjective-noun-12345`.
+pub fn app_name(rng: &mut Rng) -> String {
+    const ADJECTIVES: [&str; 12] = [
+        "ancient",
+        "bright",
+        "calm",
+        "damp",
+        "eager",
+        "fathomless",
+        "gentle",
+        "hidden",
+        "icy",
+        "lively",
+        "quiet",
+        "sleepy",
+    ];
+    const NOUNS: [&str; 12] = [
+        "brook", "cliffs", "dawn", "forest", "garden", "harbor", "lake", "meadow", "peak", "river",
+        "shore", "wave",
+    ];
+    let adjective = ADJECTIVES[rng.usize(..ADJECTIVES.len())];
+    let noun = NOUNS[rng.usize(..NOUNS.len())];
+    format!("{adjective}-{noun}-{:05}", rng.u32(..100_000))
 }
 
 /// `age` before `now`; an age too large for the calendar gives the Unix epoch.
@@ -85,6 +111,7 @@ pub fn app(
         owner,
         team,
         region: Region::Us,
+        stack: Stack::Heroku24,
         release: None,
     }
 }

@@ -25,6 +25,15 @@ pub enum Refusal {
     NotOwner,
 }
 
+/// Why `POST /apps` made no app.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CreateRefusal {
+    /// An app of that name exists (being deleted included): 422.
+    Taken,
+    /// The account owns `limit` apps already: 422.
+    AtLimit,
+}
+
 pub struct Store {
     account_id: String,
     /// In the order they were made; listings sort them as asked.
@@ -35,7 +44,6 @@ pub struct Store {
     pool: Pool,
     stats: Stats,
     /// Ids of apps added after seeding.
-    #[cfg_attr(not(any(test, feature = "test-hooks")), allow(dead_code))]
     ids: Rng,
     latency: Rng,
     /// Faults a test asked for, taken in order by the requests they match.
@@ -248,7 +256,31 @@ impl Store {
         self.apps.last()
     }
 
-    #[cfg(any(test, feature = "test-hooks"))]
+    /// Adds an app the account creates, unless its name is taken or the account owns
+    /// `limit` apps already (those being deleted count until they are gone).
+    pub fn create(&mut self, app: App, limit: usize) -> Result<&App, CreateRefusal> {
+        if self.apps.iter().any(|other| other.name == app.name) {
+            return Err(CreateRefusal::Taken);
+        }
+        let owned = self
+            .apps
+            .iter()
+            .filter(|other| other.owner.id == self.account_id)
+            .count();
+        if owned >= limit {
+            self.stats.refused_at_limit += 1;
+            return Err(CreateRefusal::AtLimit);
+        }
+        self.stats.creates += 1;
+        self.apps.push(app);
+        Ok(self.apps.last().expect("just pushed"))
+    }
+
+    /// Whether an app of this name exists, being deleted included.
+    pub fn is_taken(&self, name: &str) -> bool {
+        self.apps.iter().any(|app| app.name == name)
+    }
+
     pub fn id_rng(&mut self) -> &mut Rng {
         &mut self.ids
     }
