@@ -57,6 +57,9 @@ struct Day {
     seeds: u64,
     scale: f64,
     strategies: Vec<Strategy>,
+    /// Whether Hatchet lists and reaps before every create, as PR 198 describes its
+    /// create path, or only after a create fails.
+    reap_before_create: bool,
 }
 
 impl Default for Day {
@@ -73,6 +76,7 @@ impl Default for Day {
             seeds: 3,
             scale: 720.0,
             strategies: vec![Strategy::A, Strategy::B, Strategy::C],
+            reap_before_create: true,
         }
     }
 }
@@ -80,7 +84,7 @@ impl Default for Day {
 const USAGE: &str = "\
 usage: bench/suite [--runs N] [--jobs N] [--processes N] [--tests N] [--app-limit N]
                    [--hatchet-app-limit N] [--cancel-rate P] [--crash-rate P] [--seeds N]
-                   [--scale X] [--strategies A,B,C]
+                   [--scale X] [--strategies A,B,C] [--hatchet-reaps WHEN]
 
   --runs N               workflow runs in the day, started between 08:00 and 20:00 [30]
   --jobs N               matrix jobs per run, each on its own machine [3]
@@ -91,8 +95,10 @@ usage: bench/suite [--runs N] [--jobs N] [--processes N] [--tests N] [--app-limi
   --cancel-rate P        share of runs cancelled mid-way, leaking their apps [0.2]
   --crash-rate P         share of tests whose process dies mid-test, leaking its app [0.005]
   --seeds N              days to simulate per strategy; the table shows medians and worsts [3]
-  --scale X              how much faster than real time the day runs: 720 makes a day 2 minutes [720]
-  --strategies LIST      which rows to run [A,B,C]";
+  --scale X              how much faster than real time the day runs: at 720 a day takes about 75 s [720]
+  --strategies LIST      which rows to run [A,B,C]
+  --hatchet-reaps WHEN   when the test processes reap: `before-create` (every create, as
+                         Hatchet's PR 198 describes it) or `after-failure` [before-create]";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Strategy {
@@ -223,6 +229,17 @@ fn parse(args: &[String]) -> Result<Day, String> {
                             "`--scale {value}`: give a speed-up between 1 and 3600, such as 720"
                         )
                     })?;
+            }
+            "--hatchet-reaps" => {
+                day.reap_before_create = match value.as_str() {
+                    "before-create" => true,
+                    "after-failure" => false,
+                    _ => {
+                        return Err(format!(
+                            "`--hatchet-reaps {value}`: use `before-create` or `after-failure`"
+                        ));
+                    }
+                };
             }
             "--strategies" => {
                 day.strategies = value
@@ -725,16 +742,18 @@ async fn create_app(
     hatchet: &mut HatchetReaper,
     machine: &tokio::sync::Mutex<()>,
 ) -> Option<String> {
-    let force_refresh = hatchet.apps.is_empty();
-    hatchet
-        .destroy_older_apps(
-            world,
-            api,
-            machine,
-            force_refresh,
-            OnConflict::StopIfUnderLimit,
-        )
-        .await;
+    if world.day.reap_before_create {
+        let force_refresh = hatchet.apps.is_empty();
+        hatchet
+            .destroy_older_apps(
+                world,
+                api,
+                machine,
+                force_refresh,
+                OnConflict::StopIfUnderLimit,
+            )
+            .await;
+    }
     let mut refused_at = None;
     for _ in 0..3 {
         match api.create().await {
@@ -1170,13 +1189,18 @@ async fn one_run(
 
 fn print_table(day: &Day, results: &[(Strategy, Vec<Outcome>)]) {
     println!(
-        "A day of {} runs x {} jobs x {} processes ({} tests a job), app limit {}, HATCHET_APP_LIMIT {}, {:.0}% of runs cancelled, {:.1}% of tests crashing; {} seeds, median (worst)",
+        "A day of {} runs x {} jobs x {} processes ({} tests a job), app limit {}, HATCHET_APP_LIMIT {}, Hatchet reaping {}, {:.0}% of runs cancelled, {:.1}% of tests crashing; {} seeds, median (worst)",
         day.runs,
         day.jobs,
         day.processes,
         day.tests,
         day.app_limit,
         day.hatchet_app_limit,
+        if day.reap_before_create {
+            "before every create"
+        } else {
+            "after a failed create"
+        },
         day.cancel_rate * 100.0,
         day.crash_rate * 100.0,
         day.seeds
