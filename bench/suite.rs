@@ -946,7 +946,7 @@ fn age(world: &World, app: &Listed) -> f64 {
 }
 
 // The test processes' Platform API client: the platform-api gem with its client rate
-// throttle, as DESIGN.md describes it.
+// throttle (its published strategy: a sleep value, raised on 429s, lowered by what is left).
 
 enum Deleted {
     Yes,
