@@ -335,6 +335,40 @@ fn bad_ranges_are_400_and_pages_over_the_maximum_416() {
 }
 
 #[test]
+fn created_at_keeps_milliseconds_only_when_asked() {
+    for subsecond in [false, true] {
+        let (sandbox, api) = start(|options| {
+            options.seed = only_stale(0);
+            options.server.subsecond_timestamps = subsecond;
+        });
+        // One app from the test hook, two from `POST /apps`, the way `bench/suite` makes them.
+        sandbox.add_app("hatchet-t-0000000000", Duration::ZERO, Role::Added);
+        for n in 1..3 {
+            let reply = api.post("/apps", &format!(r#"{{"name": "hatchet-t-{n:010x}"}}"#));
+            assert_eq!(reply.status, 201);
+        }
+        let (listed, _) = api.list_all("/apps", Some("id ..; max=1000"));
+        let stamps: Vec<&str> = listed
+            .iter()
+            .map(|app| app["created_at"].as_str().expect("a created_at"))
+            .collect();
+        assert_eq!(stamps.len(), 3);
+        // Heroku's shape, `2026-01-02T03:04:05Z`, with `.123` before the `Z` when asked; three
+        // apps all made on a whole millisecond would be a one-in-a-billion chance.
+        let fractions = stamps
+            .iter()
+            .filter(|stamp| stamp.len() == 24 && stamp.as_bytes()[19] == b'.')
+            .count();
+        let whole = stamps.iter().filter(|stamp| stamp.len() == 20).count();
+        if subsecond {
+            assert!(fractions >= 1 && fractions + whole == 3, "{stamps:?}");
+        } else {
+            assert_eq!(whole, 3, "{stamps:?}");
+        }
+    }
+}
+
+#[test]
 fn delete_answers_200_then_404() {
     let (sandbox, api) = start(|_| {});
     let stale = sandbox

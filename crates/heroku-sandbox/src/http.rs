@@ -14,7 +14,6 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
-
 use http_body::Frame;
 use serde::{Deserialize, Serialize};
 use tokio::time::{Instant, sleep_until};

@@ -4,8 +4,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::model::{Account, App, Coupling, Identity, Pipeline, Team};
-use super::range::DATE_TIME;
 use super::seed::uuid_v4;
+
+/// Whole seconds, as Heroku sends them; a time kept finer (`Server::subsecond_timestamps`)
+/// shows its milliseconds.
+const DATE_TIME: &str = "%Y-%m-%dT%H:%M:%S%.fZ";
 
 /// The build generation every sandbox app runs on.
 const GENERATION: Named<'static> = Named {

@@ -167,7 +167,7 @@ impl Shared {
     }
 
     /// The sandbox's wall clock, `clock_skew` off the machine's, in whole seconds as
-    /// Heroku's times are.
+    /// Heroku's times are (unless told finer, for runs faster than real time).
     fn now(&self) -> DateTime<Utc> {
         skewed_now(&self.server)
     }
@@ -218,7 +218,8 @@ impl Shared {
 }
 
 fn skewed_now(server: &Server) -> DateTime<Utc> {
-    (Utc::now() + server.clock_skew).trunc_subsecs(0)
+    let digits = if server.subsecond_timestamps { 3 } else { 0 };
+    (Utc::now() + server.clock_skew).trunc_subsecs(digits)
 }
 
 fn summaries<'a>(apps: impl IntoIterator<Item = &'a model::App>) -> Vec<SandboxApp> {

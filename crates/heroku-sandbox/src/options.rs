@@ -61,6 +61,10 @@ pub struct Server {
     pub leaky_team_listing: bool,
     /// Apps the account may own; `POST /apps` is refused at this many (Heroku: 100).
     pub app_limit: usize,
+    /// Keep milliseconds in the `created_at` of apps made after start. Heroku sends whole
+    /// seconds; a run faster than real time (`bench/suite`), where a second stands for
+    /// minutes, needs the fraction to tell a young app from an old one.
+    pub subsecond_timestamps: bool,
 }
 
 /// The key a sandbox accepts unless told otherwise, as `heroku-reaper sandbox` does.
@@ -113,6 +117,7 @@ impl Default for Server {
             clock_skew: chrono::Duration::zero(),
             leaky_team_listing: false,
             app_limit: 100,
+            subsecond_timestamps: false,
         }
     }
 }
