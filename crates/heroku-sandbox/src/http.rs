@@ -43,8 +43,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/apps", get(list_apps).post(create_app))
         .route("/users/{user}/apps", get(user_apps))
         .route("/apps/{app}", get(app_info).delete(delete_app))
-        .route("/apps/{app}/addons", get(app_addons))
-        .route("/apps/{app}/dynos", get(app_dynos))
+        .route("/apps/{app}/addons", get(app_nothing))
+        .route("/apps/{app}/dynos", get(app_nothing))
         .route("/apps/{app}/collaborators", get(app_collaborators))
         .route("/apps/{app}/pipeline-couplings", get(app_coupling))
         .route("/teams/{team}/apps", get(team_apps))
@@ -686,20 +686,9 @@ async fn app_info(
     Ok(json_response(StatusCode::OK, &AppJson::from(app)))
 }
 
-/// `GET /apps/{app}/addons`: sandbox apps have no add-ons.
-async fn app_addons(
-    State(shared): State<Arc<Shared>>,
-    Path(app): Path<String>,
-) -> Result<Response, ApiError> {
-    shared
-        .store()
-        .find(&app)
-        .ok_or_else(ApiError::app_not_found)?;
-    Ok(json_response(StatusCode::OK, &[(); 0]))
-}
-
-/// `GET /apps/{app}/dynos`: nor dynos; nothing runs.
-async fn app_dynos(
+/// `GET /apps/{app}/addons` and `/dynos`: sandbox apps have no add-ons, nor dynos;
+/// nothing runs.
+async fn app_nothing(
     State(shared): State<Arc<Shared>>,
     Path(app): Path<String>,
 ) -> Result<Response, ApiError> {
