@@ -57,6 +57,13 @@ pub fn plan_table(report: &Report) -> String {
     out
 }
 
+/// A row for a count that most runs leave at zero, only when it is not.
+fn push_nonzero(rows: &mut Vec<(&str, String)>, name: &'static str, count: usize) {
+    if count > 0 {
+        rows.push((name, count.to_string()));
+    }
+}
+
 /// The summary at the end of a human run.
 pub fn summary(report: &Report) -> String {
     let c = &report.counts;
@@ -69,31 +76,20 @@ pub fn summary(report: &Report) -> String {
     } else {
         rows.push(("deleted", c.deleted.to_string()));
         rows.push(("conflicts", c.conflicts.to_string()));
-        if c.deleted_by_others + c.left_to_others > 0 {
-            rows.push((
-                "by other reapers",
-                (c.deleted_by_others + c.left_to_others).to_string(),
-            ));
-        }
+        push_nonzero(
+            &mut rows,
+            "by other reapers",
+            c.deleted_by_others + c.left_to_others,
+        );
         rows.push(("failed", c.failed.to_string()));
-        if c.not_attempted > 0 {
-            rows.push(("not attempted", c.not_attempted.to_string()));
-        }
-        if c.unknown > 0 {
-            rows.push(("unknown", c.unknown.to_string()));
-        }
+        push_nonzero(&mut rows, "not attempted", c.not_attempted);
+        push_nonzero(&mut rows, "unknown", c.unknown);
     }
     rows.push(("kept", c.kept.to_string()));
     rows.push(("too young", c.too_young.to_string()));
-    if c.team_apps > 0 {
-        rows.push(("team apps", c.team_apps.to_string()));
-    }
-    if c.not_owned > 0 {
-        rows.push(("not owned", c.not_owned.to_string()));
-    }
-    if c.other_shards > 0 {
-        rows.push(("other shards", c.other_shards.to_string()));
-    }
+    push_nonzero(&mut rows, "team apps", c.team_apps);
+    push_nonzero(&mut rows, "not owned", c.not_owned);
+    push_nonzero(&mut rows, "other shards", c.other_shards);
     rows.push(("remaining", c.remaining.to_string()));
     rows.push(("requests", report.requests.requests.to_string()));
     if let Some(remaining) = report.rate_limit_remaining {
