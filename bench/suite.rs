@@ -440,15 +440,8 @@ async fn simulate(day: Day, plan: Plan, strategy: Strategy, seed: u64) -> Outcom
     let scale = day.scale;
     let sandbox = Sandbox::start(Options {
         seed: Seed {
-            stale: 0,
-            fresh: 0,
-            other: 0,
-            team_apps: 0,
-            collaborator_apps: 0,
-            coupled_pipelines: false,
-            orphan_pipelines: 0,
             seed,
-            ..Seed::default()
+            ..Seed::empty()
         },
         server: Server {
             rate_limit_refill_per_minute: REFILL_PER_MINUTE * scale,

@@ -213,11 +213,7 @@ fn the_limit_is_a_sandbox_option() {
     let (sandbox, api) = start(|options| {
         options.seed = Seed {
             stale: 1,
-            fresh: 0,
-            other: 0,
-            team_apps: 0,
-            collaborator_apps: 0,
-            ..Seed::default()
+            ..Seed::empty()
         };
         options.server.app_limit = 3;
     });

@@ -28,15 +28,7 @@ fn minutes_ago(minutes: f64) -> DateTime<Utc> {
 /// Four matching apps and nothing else: one past the 10m TTL, one younger but from
 /// before every live run, one after the cutoff but inside the skew margin, one young.
 fn sandbox() -> Sandbox {
-    let sandbox = start(Seed {
-        stale: 0,
-        fresh: 0,
-        other: 0,
-        team_apps: 0,
-        collaborator_apps: 0,
-        orphan_pipelines: 0,
-        ..Seed::default()
-    });
+    let sandbox = start(Seed::empty());
     for (name, minutes) in [(PAST_TTL, 30), (ORPHAN, 8), (YOUNG, 1)] {
         sandbox.add_app(name, Duration::from_secs(minutes * 60), Role::Added);
     }

@@ -100,6 +100,22 @@ impl Default for Seed {
     }
 }
 
+impl Seed {
+    /// No app and no pipeline: for a test or a simulation that adds its own.
+    pub fn empty() -> Seed {
+        Seed {
+            stale: 0,
+            fresh: 0,
+            other: 0,
+            team_apps: 0,
+            collaborator_apps: 0,
+            coupled_pipelines: false,
+            orphan_pipelines: 0,
+            ..Seed::default()
+        }
+    }
+}
+
 impl Default for Server {
     fn default() -> Server {
         Server {
