@@ -15,20 +15,6 @@ use crate::reaper::Reaper;
 use crate::runner::Runner;
 use crate::support::named;
 
-/// A seed with no app at all: each test adds the few it needs.
-fn empty() -> Seed {
-    Seed {
-        stale: 0,
-        fresh: 0,
-        other: 0,
-        team_apps: 0,
-        collaborator_apps: 0,
-        coupled_pipelines: false,
-        orphan_pipelines: 0,
-        ..Seed::default()
-    }
-}
-
 fn start(seed: Seed, server: Server) -> Sandbox {
     Sandbox::start(Options {
         seed,
@@ -41,17 +27,22 @@ fn start(seed: Seed, server: Server) -> Sandbox {
 const YOUNG: &str = "hatchet-t-000000young";
 const OLD: &str = "hatchet-t-00000000old";
 
-#[test]
-fn ages_are_by_herokus_clock_when_the_runner_is_a_day_ahead() {
-    // Heroku's clock a day behind the runner's: the runner a day ahead.
+/// Heroku's clock a day behind the runner's (the runner a day ahead), and one young app.
+fn a_day_behind_with_a_young_app() -> Sandbox {
     let sandbox = start(
-        empty(),
+        Seed::empty(),
         Server {
             clock_skew: chrono::Duration::days(-1),
             ..Server::default()
         },
     );
     sandbox.add_app(YOUNG, Duration::from_secs(30), Role::Added);
+    sandbox
+}
+
+#[test]
+fn ages_are_by_herokus_clock_when_the_runner_is_a_day_ahead() {
+    let sandbox = a_day_behind_with_a_young_app();
     sandbox.add_app(OLD, Duration::from_secs(30 * 60), Role::Added);
 
     let plan = Reaper::against(&sandbox).args(["--dry-run"]).run();
@@ -91,14 +82,7 @@ fn ages_are_by_herokus_clock_when_the_runner_is_a_day_ahead() {
 #[test]
 fn a_runner_a_day_ahead_makes_no_young_app_an_orphan() {
     // With no run live, the GitHub cutoff is the moment of the check, on the local clock.
-    let sandbox = start(
-        empty(),
-        Server {
-            clock_skew: chrono::Duration::days(-1),
-            ..Server::default()
-        },
-    );
-    sandbox.add_app(YOUNG, Duration::from_secs(30), Role::Added);
+    let sandbox = a_day_behind_with_a_young_app();
     let github = FakeGithub::start_at("");
     let (run, report) = Reaper::against(&sandbox)
         .env("GITHUB_API_URL", github.url())
@@ -117,7 +101,7 @@ fn a_runner_a_day_ahead_makes_no_young_app_an_orphan() {
 
 #[test]
 fn a_garbled_date_falls_back_to_the_local_clock_and_says_so() {
-    let sandbox = start(empty(), Server::default());
+    let sandbox = start(Seed::empty(), Server::default());
     sandbox.add_app(YOUNG, Duration::from_secs(30), Role::Added);
     sandbox.add_app(OLD, Duration::from_secs(30 * 60), Role::Added);
     sandbox.inject("GET /apps", Fault::BadDate, 1);
@@ -147,7 +131,7 @@ fn an_account_that_only_collaborates_deletes_nothing() {
     let sandbox = start(
         Seed {
             collaborator_apps: 1,
-            ..empty()
+            ..Seed::empty()
         },
         Server::default(),
     );
@@ -173,7 +157,7 @@ fn the_account_is_always_asked_for_even_when_all_apps_are_its_own() {
     let sandbox = start(
         Seed {
             stale: 3,
-            ..empty()
+            ..Seed::empty()
         },
         Server::default(),
     );
@@ -191,7 +175,7 @@ fn no_delete_when_the_account_cannot_be_read() {
     let sandbox = start(
         Seed {
             stale: 3,
-            ..empty()
+            ..Seed::empty()
         },
         Server::default(),
     );
@@ -219,7 +203,7 @@ fn under_team_only_the_teams_apps_are_deleted_whatever_the_listing_holds() {
             stale: 2,
             team_apps: 2,
             collaborator_apps: 1,
-            ..empty()
+            ..Seed::empty()
         },
         Server {
             leaky_team_listing: true,
