@@ -4,42 +4,11 @@
 
 use std::collections::BTreeSet;
 
-use heroku_sandbox::{Options, Role, Sandbox, Seed};
-use serde_json::Value;
+use heroku_sandbox::{Role, Seed};
 
-use crate::support::{Api, Schema};
+use crate::support::{Reply, Schema, app_named, start_with_api};
 
-fn start(configure: impl FnOnce(&mut Options)) -> (Sandbox, Api) {
-    let mut options = Options::default();
-    configure(&mut options);
-    let sandbox = Sandbox::start(options).expect("the sandbox starts");
-    let api = Api::new(&sandbox);
-    (sandbox, api)
-}
-
-fn app_name(sandbox: &Sandbox, role: Role) -> String {
-    sandbox
-        .apps()
-        .into_iter()
-        .find(|app| app.role == role)
-        .unwrap_or_else(|| panic!("a seeded {role:?} app"))
-        .name
-}
-
-/// The value breaks no rule of `definition` and has every property it lists.
-fn assert_follows(schema: &Schema, definition: &str, value: &Value) {
-    let keys: BTreeSet<String> = value
-        .as_object()
-        .unwrap_or_else(|| panic!("an object: {value}"))
-        .keys()
-        .cloned()
-        .collect();
-    assert_eq!(keys, schema.property_names(definition), "{value}");
-    let violations = schema.violations(schema.definition(definition), value, definition);
-    assert!(violations.is_empty(), "{violations:#?}");
-}
-
-fn assert_error(reply: &crate::support::Reply, status: u16, id: &str) {
+fn assert_error(reply: &Reply, status: u16, id: &str) {
     assert_eq!(
         reply.status,
         status,
@@ -51,7 +20,7 @@ fn assert_error(reply: &crate::support::Reply, status: u16, id: &str) {
 
 #[test]
 fn created_apps_follow_the_schema_and_are_served_like_any_other() {
-    let (sandbox, api) = start(|_| {});
+    let (sandbox, api) = start_with_api(|_| {});
     let schema = Schema::load();
 
     let named = api.post(
@@ -60,7 +29,7 @@ fn created_apps_follow_the_schema_and_are_served_like_any_other() {
     );
     assert_eq!(named.status, 201);
     let named = named.json();
-    assert_follows(&schema, "app", &named);
+    schema.assert_follows("app", &named);
     assert_eq!(named["name"], "my-new-app");
     assert_eq!(named["region"]["name"], "eu");
     assert_eq!(named["stack"]["name"], "heroku-22");
@@ -71,7 +40,7 @@ fn created_apps_follow_the_schema_and_are_served_like_any_other() {
         let generated = api.post("/apps", body);
         assert_eq!(generated.status, 201);
         let generated = generated.json();
-        assert_follows(&schema, "app", &generated);
+        schema.assert_follows("app", &generated);
         let name = generated["name"].as_str().expect("a name");
         let parts: Vec<&str> = name.split('-').collect();
         assert_eq!(parts.len(), 3, "{name}");
@@ -110,7 +79,7 @@ fn created_apps_follow_the_schema_and_are_served_like_any_other() {
 
 #[test]
 fn the_users_apps_are_those_the_account_owns_or_shares_not_its_teams() {
-    let (sandbox, api) = start(|_| {});
+    let (sandbox, api) = start_with_api(|_| {});
     let schema = Schema::load();
     let expected: BTreeSet<String> = sandbox
         .apps()
@@ -137,7 +106,7 @@ fn the_users_apps_are_those_the_account_owns_or_shares_not_its_teams() {
             .collect();
         assert_eq!(names, expected, "{user}");
         for app in &apps {
-            assert_follows(&schema, "app", app);
+            schema.assert_follows("app", app);
         }
     }
     assert_error(&api.get("/users/nobody@example.com/apps"), 404, "not_found");
@@ -150,9 +119,9 @@ fn the_users_apps_are_those_the_account_owns_or_shares_not_its_teams() {
 
 #[test]
 fn a_create_is_refused_as_heroku_refuses_it() {
-    let (sandbox, api) = start(|_| {});
+    let (sandbox, api) = start_with_api(|_| {});
     let before = sandbox.apps().len();
-    let taken = app_name(&sandbox, Role::Collaborator);
+    let taken = app_named(&sandbox, Role::Collaborator);
 
     let refused = api.post("/apps", &format!(r#"{{"name": "{taken}"}}"#));
     assert_error(&refused, 422, "invalid_params");
@@ -183,7 +152,7 @@ fn a_create_is_refused_as_heroku_refuses_it() {
 #[test]
 fn a_create_at_the_app_limit_gets_herokus_422_and_message() {
     // 100 apps the account owns, and 5 it does not: team and shared apps do not count.
-    let (sandbox, api) = start(|options| {
+    let (sandbox, api) = start_with_api(|options| {
         options.seed = Seed {
             stale: 90,
             fresh: 5,
@@ -202,7 +171,7 @@ fn a_create_at_the_app_limit_gets_herokus_422_and_message() {
     );
     assert_eq!(sandbox.stats().refused_at_limit, 1);
 
-    let stale = app_name(&sandbox, Role::Stale);
+    let stale = app_named(&sandbox, Role::Stale);
     assert_eq!(api.delete(&format!("/apps/{stale}")).status, 200);
     assert_eq!(api.post("/apps", r#"{"name": "one-too-many"}"#).status, 201);
     assert_error(&api.post("/apps", "{}"), 422, "invalid_params");
@@ -210,7 +179,7 @@ fn a_create_at_the_app_limit_gets_herokus_422_and_message() {
 
 #[test]
 fn the_limit_is_a_sandbox_option() {
-    let (sandbox, api) = start(|options| {
+    let (sandbox, api) = start_with_api(|options| {
         options.seed = Seed {
             stale: 1,
             ..Seed::empty()
@@ -231,11 +200,11 @@ fn the_limit_is_a_sandbox_option() {
 
 #[test]
 fn what_apps_info_reads_follows_the_schema() {
-    let (sandbox, api) = start(|_| {});
+    let (sandbox, api) = start_with_api(|_| {});
     let schema = Schema::load();
-    let stale = app_name(&sandbox, Role::Stale);
-    let other = app_name(&sandbox, Role::Other);
-    let shared = app_name(&sandbox, Role::Collaborator);
+    let stale = app_named(&sandbox, Role::Stale);
+    let other = app_named(&sandbox, Role::Other);
+    let shared = app_named(&sandbox, Role::Collaborator);
 
     for route in ["addons", "dynos", "collaborators"] {
         let reply = api.get(&format!("/apps/{stale}/{route}"));
@@ -245,7 +214,7 @@ fn what_apps_info_reads_follows_the_schema() {
     let collaborators = api.get(&format!("/apps/{shared}/collaborators")).json();
     let collaborators = collaborators.as_array().expect("a list");
     assert_eq!(collaborators.len(), 1);
-    assert_follows(&schema, "collaborator", &collaborators[0]);
+    schema.assert_follows("collaborator", &collaborators[0]);
     assert_eq!(collaborators[0]["user"]["id"], sandbox.account_id());
     assert_eq!(collaborators[0]["app"]["name"], shared.as_str());
 
@@ -253,7 +222,7 @@ fn what_apps_info_reads_follows_the_schema() {
     let coupling = api.get(&format!("/apps/{stale}/pipeline-couplings"));
     assert_eq!(coupling.status, 200);
     let coupling = coupling.json();
-    assert_follows(&schema, "pipeline-coupling", &coupling);
+    schema.assert_follows("pipeline-coupling", &coupling);
     let id = sandbox
         .apps()
         .into_iter()

@@ -7,15 +7,9 @@ use std::time::{Duration, Instant};
 use heroku_sandbox::{Options, Role, Sandbox, Seed, Server};
 use serde_json::Value;
 
-use crate::support::{ACCEPT_V3, Api, Reply, Schema, eventually, is_uuid, request};
-
-fn start(configure: impl FnOnce(&mut Options)) -> (Sandbox, Api) {
-    let mut options = Options::default();
-    configure(&mut options);
-    let sandbox = Sandbox::start(options).expect("the sandbox starts");
-    let api = Api::new(&sandbox);
-    (sandbox, api)
-}
+use crate::support::{
+    ACCEPT_V3, Api, Reply, Schema, app_named, eventually, is_uuid, request, start_with_api,
+};
 
 /// `count` stale apps and nothing else.
 fn only_stale(count: usize) -> Seed {
@@ -41,22 +35,11 @@ fn ids(apps: &[Value]) -> Vec<String> {
         .collect()
 }
 
-fn app_named(sandbox: &Sandbox, role: Role) -> String {
-    sandbox
-        .apps()
-        .into_iter()
-        .find(|app| app.role == role)
-        .unwrap_or_else(|| panic!("a seeded {role:?} app"))
-        .name
-}
-
 #[test]
 fn app_json_follows_the_schema_for_every_role() {
-    let (sandbox, api) = start(|_| {});
+    let (sandbox, api) = start_with_api(|_| {});
     sandbox.add_app("added-by-a-test", Duration::from_secs(300), Role::Added);
     let schema = Schema::load();
-    let app_schema = schema.definition("app");
-    let properties = schema.property_names("app");
 
     let (apps, _) = api.list_all("/apps", Some("id ..; max=1000"));
     let team = api
@@ -74,15 +57,7 @@ fn app_json_follows_the_schema_for_every_role() {
     assert_eq!(served.len(), 51 + 3 + 2);
 
     for app in served {
-        let keys: BTreeSet<String> = app
-            .as_object()
-            .expect("an object")
-            .keys()
-            .cloned()
-            .collect();
-        assert_eq!(keys, properties, "the properties of {}", app["name"]);
-        let violations = schema.violations(app_schema, app, &format!("app {}", app["name"]));
-        assert!(violations.is_empty(), "{violations:#?}");
+        schema.assert_follows("app", app);
     }
 
     // Every role was among the apps checked.
@@ -107,7 +82,7 @@ fn app_json_follows_the_schema_for_every_role() {
 
 #[test]
 fn the_account_follows_the_schema() {
-    let (sandbox, api) = start(|_| {});
+    let (sandbox, api) = start_with_api(|_| {});
     let schema = Schema::load();
     let reply = api.get("/account");
     assert_eq!(reply.status, 200);
@@ -122,7 +97,7 @@ fn the_account_follows_the_schema() {
 
 #[test]
 fn without_the_v3_accept_header_the_answer_is_406_and_free() {
-    let (sandbox, api) = start(|options| {
+    let (sandbox, api) = start_with_api(|options| {
         options.server.rate_limit_pool = 10;
         options.server.rate_limit_refill_per_minute = 0.0;
     });
@@ -154,7 +129,7 @@ fn without_the_v3_accept_header_the_answer_is_406_and_free() {
 
 #[test]
 fn a_wrong_token_is_401_and_free() {
-    let (sandbox, api) = start(|options| {
+    let (sandbox, api) = start_with_api(|options| {
         options.server.rate_limit_pool = 10;
         options.server.rate_limit_refill_per_minute = 0.0;
     });
@@ -187,7 +162,7 @@ fn a_wrong_token_is_401_and_free() {
 
 #[test]
 fn every_response_has_a_request_id_and_a_json_body() {
-    let (sandbox, api) = start(|options| {
+    let (sandbox, api) = start_with_api(|options| {
         // Enough for the counted requests up to the 416; the DELETE after finds it empty.
         options.server.rate_limit_pool = 4;
         options.server.rate_limit_refill_per_minute = 0.0;
@@ -239,7 +214,7 @@ fn every_response_has_a_request_id_and_a_json_body() {
 
 #[test]
 fn pages_2500_apps_a_thousand_at_a_time() {
-    let (sandbox, api) = start(|options| options.seed = only_stale(2500));
+    let (sandbox, api) = start_with_api(|options| options.seed = only_stale(2500));
     let first = api.get_range("/apps", "id ..; max=1000");
     assert_eq!(first.header("Accept-Ranges"), Some("id, name, updated_at"));
     let next = first.header("Next-Range").expect("a Next-Range");
@@ -261,7 +236,7 @@ fn pages_2500_apps_a_thousand_at_a_time() {
 
 #[test]
 fn pages_200_at_a_time_by_default() {
-    let (sandbox, api) = start(|options| options.seed = only_stale(2500));
+    let (sandbox, api) = start_with_api(|options| options.seed = only_stale(2500));
     let first = api.get("/apps");
     assert_eq!(first.status, 206);
     assert!(
@@ -283,7 +258,7 @@ fn pages_200_at_a_time_by_default() {
 
 #[test]
 fn pages_by_name_and_updated_at_in_either_order() {
-    let (sandbox, api) = start(|options| options.seed = only_stale(700));
+    let (sandbox, api) = start_with_api(|options| options.seed = only_stale(700));
     let expected: BTreeSet<String> = sandbox.apps().into_iter().map(|app| app.name).collect();
 
     let (apps, _) = api.list_all("/apps", Some("name ..; max=100, order=desc"));
@@ -307,7 +282,7 @@ fn pages_by_name_and_updated_at_in_either_order() {
 
 #[test]
 fn bad_ranges_are_400_and_pages_over_the_maximum_416() {
-    let (sandbox, api) = start(|_| {});
+    let (sandbox, api) = start_with_api(|_| {});
     let too_big = api.get_range("/apps", "id ..; max=1001");
     assert_eq!(
         (too_big.status, too_big.error_id()),
@@ -337,7 +312,7 @@ fn bad_ranges_are_400_and_pages_over_the_maximum_416() {
 #[test]
 fn created_at_keeps_milliseconds_only_when_asked() {
     for subsecond in [false, true] {
-        let (sandbox, api) = start(|options| {
+        let (sandbox, api) = start_with_api(|options| {
             options.seed = only_stale(0);
             options.server.subsecond_timestamps = subsecond;
         });
@@ -370,7 +345,7 @@ fn created_at_keeps_milliseconds_only_when_asked() {
 
 #[test]
 fn delete_answers_200_then_404() {
-    let (sandbox, api) = start(|_| {});
+    let (sandbox, api) = start_with_api(|_| {});
     let stale = sandbox
         .apps()
         .into_iter()
@@ -419,7 +394,7 @@ fn delete_answers_200_then_404() {
 
 #[test]
 fn a_racing_delete_is_403_while_the_first_is_in_flight() {
-    let (sandbox, api) = start(|options| {
+    let (sandbox, api) = start_with_api(|options| {
         options.server.delete_latency = Some(Duration::from_millis(300));
     });
     let name = app_named(&sandbox, Role::Stale);
@@ -453,7 +428,7 @@ fn a_racing_delete_is_403_while_the_first_is_in_flight() {
 #[test]
 fn a_delete_completes_when_the_client_hangs_up() {
     use std::io::Write;
-    let (sandbox, api) = start(|options| {
+    let (sandbox, api) = start_with_api(|options| {
         options.server.delete_latency = Some(Duration::from_millis(200));
     });
     let name = app_named(&sandbox, Role::Stale);
@@ -478,7 +453,7 @@ fn a_delete_completes_when_the_client_hangs_up() {
 
 #[test]
 fn a_collaborators_app_is_403_and_stays_while_team_apps_go() {
-    let (sandbox, api) = start(|_| {});
+    let (sandbox, api) = start_with_api(|_| {});
     let shared = app_named(&sandbox, Role::Collaborator);
     let reply = api.delete(&format!("/apps/{shared}"));
     assert_eq!((reply.status, reply.error_id()), (403, "forbidden".into()));
@@ -492,7 +467,7 @@ fn a_collaborators_app_is_403_and_stays_while_team_apps_go() {
 
 #[test]
 fn the_account_sees_its_own_its_teams_and_shared_apps() {
-    let (sandbox, api) = start(|_| {});
+    let (sandbox, api) = start_with_api(|_| {});
     let (apps, _) = api.list_all("/apps", Some("id ..; max=1000"));
     assert_eq!(apps.len(), 50);
     let owners: BTreeMap<String, String> = apps
@@ -517,7 +492,7 @@ fn the_account_sees_its_own_its_teams_and_shared_apps() {
 
 #[test]
 fn a_team_lists_only_its_apps_by_name_or_id() {
-    let (sandbox, api) = start(|_| {});
+    let (sandbox, api) = start_with_api(|_| {});
     let (by_name, pages) = api.list_all("/teams/hatchet-ci/apps", None);
     assert_eq!(pages, [(200, 3)]);
     for app in &by_name {
@@ -538,7 +513,7 @@ fn a_team_lists_only_its_apps_by_name_or_id() {
 
 #[test]
 fn the_pool_runs_dry_and_refuses_with_429() {
-    let (sandbox, api) = start(|options| {
+    let (sandbox, api) = start_with_api(|options| {
         options.server.rate_limit_pool = 5;
         options.server.rate_limit_refill_per_minute = 0.0;
     });
@@ -567,7 +542,7 @@ fn the_pool_runs_dry_and_refuses_with_429() {
 
 #[test]
 fn the_pool_starts_where_told_and_refills() {
-    let (sandbox, api) = start(|options| {
+    let (sandbox, api) = start_with_api(|options| {
         options.server.rate_limit_pool = 100;
         options.server.rate_limit_remaining = Some(1);
         // Ten a second: a token comes back within a test's patience.
@@ -580,7 +555,7 @@ fn the_pool_starts_where_told_and_refills() {
 
 #[test]
 fn asking_for_the_rate_limit_costs_nothing() {
-    let (sandbox, api) = start(|options| {
+    let (sandbox, api) = start_with_api(|options| {
         options.server.rate_limit_pool = 5;
         options.server.rate_limit_remaining = Some(3);
         options.server.rate_limit_refill_per_minute = 0.0;
@@ -604,7 +579,8 @@ fn asking_for_the_rate_limit_costs_nothing() {
 
 #[test]
 fn the_counters_match_what_was_sent() {
-    let (sandbox, api) = start(|options| options.server.rate_limit_refill_per_minute = 0.0);
+    let (sandbox, api) =
+        start_with_api(|options| options.server.rate_limit_refill_per_minute = 0.0);
     let stale = app_named(&sandbox, Role::Stale);
     assert_eq!(api.get("/account").status, 200);
     let (_, pages) = api.list_all("/apps", Some("id ..; max=20"));
@@ -657,7 +633,7 @@ fn the_counters_match_what_was_sent() {
 
 #[test]
 fn the_inspection_endpoint_lists_apps_and_deletions() {
-    let (sandbox, api) = start(|_| {});
+    let (sandbox, api) = start_with_api(|_| {});
     let stale = app_named(&sandbox, Role::Stale);
     assert_eq!(api.delete(&format!("/apps/{stale}")).status, 200);
     let listing = request(&api.url, "GET", "/__sandbox/apps", &[]).json();
@@ -679,7 +655,7 @@ fn the_inspection_endpoint_lists_apps_and_deletions() {
 #[test]
 fn the_same_seed_gives_the_same_apps() {
     let seeded = |seed: u64| {
-        let (sandbox, api) = start(|options| options.seed.seed = seed);
+        let (sandbox, api) = start_with_api(|options| options.seed.seed = seed);
         let (apps, _) = api.list_all("/apps", Some("name ..; max=1000"));
         let summary: Vec<(String, String, Role)> = sandbox
             .apps()
@@ -697,7 +673,7 @@ fn the_same_seed_gives_the_same_apps() {
 
 #[test]
 fn latency_delays_each_response() {
-    let (_sandbox, api) = start(|options| {
+    let (_sandbox, api) = start_with_api(|options| {
         options.server = Server {
             latency: Duration::from_millis(120),
             jitter: 0.5,
@@ -717,7 +693,7 @@ fn latency_delays_each_response() {
 
 #[test]
 fn added_apps_are_served_and_their_names_checked() {
-    let (sandbox, api) = start(|options| options.seed = only_stale(0));
+    let (sandbox, api) = start_with_api(|options| options.seed = only_stale(0));
     let mine = sandbox.add_app(
         "hatchet-t-00000000aa",
         Duration::from_secs(3600),
@@ -752,7 +728,7 @@ fn added_apps_are_served_and_their_names_checked() {
 
 #[test]
 fn listens_on_loopback_only_and_stops() {
-    let (sandbox, api) = start(|_| {});
+    let (sandbox, api) = start_with_api(|_| {});
     let url = sandbox.url();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
@@ -791,7 +767,7 @@ fn refuses_options_it_cannot_honour() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn starts_and_stops_inside_another_runtime() {
-    let (sandbox, api) = start(|_| {});
+    let (sandbox, api) = start_with_api(|_| {});
     let reply = tokio::task::spawn_blocking(move || api.get("/account"))
         .await
         .expect("the request");
@@ -873,7 +849,7 @@ fn the_sandbox_command_prints_where_to_connect_and_stops_on_sigterm() {
 
 #[test]
 fn the_sandbox_command_reports_a_taken_port() {
-    let (sandbox, _api) = start(|_| {});
+    let (sandbox, _api) = start_with_api(|_| {});
     let port = sandbox.url().rsplit(':').next().unwrap().to_string();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_heroku-reaper"))
         .args(["sandbox", "--port", &port])
@@ -899,25 +875,14 @@ fn pipeline_of(api: &Api, app: &str) -> Value {
 
 #[test]
 fn pipelines_and_couplings_follow_the_schema() {
-    let (sandbox, api) = start(|_| {});
+    let (sandbox, api) = start_with_api(|_| {});
     let schema = Schema::load();
-    let check = |definition: &str, value: &Value| {
-        let keys: BTreeSet<String> = value
-            .as_object()
-            .expect("an object")
-            .keys()
-            .cloned()
-            .collect();
-        assert_eq!(keys, schema.property_names(definition), "{value}");
-        let violations = schema.violations(schema.definition(definition), value, definition);
-        assert!(violations.is_empty(), "{violations:#?}");
-    };
 
     let (pipelines, _) = api.list_all("/pipelines", None);
     // A pipeline for each of the 30 stale and 10 fresh apps, and 3 orphans.
     assert_eq!(pipelines.len(), 43);
     for pipeline in &pipelines {
-        check("pipeline", pipeline);
+        schema.assert_follows("pipeline", pipeline);
         assert_eq!(pipeline["owner"]["id"], sandbox.account_id());
         assert_eq!(pipeline["owner"]["type"], "user");
     }
@@ -933,13 +898,13 @@ fn pipelines_and_couplings_follow_the_schema() {
     let couplings = reply.json();
     let couplings = couplings.as_array().expect("a list");
     assert_eq!(couplings.len(), 1);
-    check("pipeline-coupling", &couplings[0]);
+    schema.assert_follows("pipeline-coupling", &couplings[0]);
     assert_eq!(couplings[0]["app"]["id"], stale.id.as_str());
     assert_eq!(couplings[0]["pipeline"]["id"], id);
 
     let deleted = api.delete(&format!("/pipelines/{id}"));
     assert_eq!(deleted.status, 200);
-    check("pipeline", &deleted.json());
+    schema.assert_follows("pipeline", &deleted.json());
     let team = api.get("/teams/hatchet-ci");
     assert_eq!(team.status, 200);
     let violations = schema.violations(schema.definition("team"), &team.json(), "team");
@@ -949,7 +914,7 @@ fn pipelines_and_couplings_follow_the_schema() {
 
 #[test]
 fn pipelines_page_like_apps() {
-    let (_sandbox, api) = start(|_| {});
+    let (_sandbox, api) = start_with_api(|_| {});
     let (all, pages) = api.list_all("/pipelines", Some("id ..; max=20"));
     assert_eq!(pages, [(206, 20), (206, 20), (200, 3)]);
     let (by_name, _) = api.list_all("/pipelines", Some("name ..; max=1000"));
@@ -962,7 +927,7 @@ fn pipelines_page_like_apps() {
 
 #[test]
 fn deleting_an_app_uncouples_it_but_its_pipeline_stays() {
-    let (sandbox, api) = start(|_| {});
+    let (sandbox, api) = start_with_api(|_| {});
     let stale = app_named(&sandbox, Role::Stale);
     let pipeline = pipeline_of(&api, &stale);
     let couplings = format!(
@@ -982,7 +947,7 @@ fn deleting_an_app_uncouples_it_but_its_pipeline_stays() {
 
 #[test]
 fn a_pipeline_delete_answers_200_then_404_and_takes_its_couplings() {
-    let (sandbox, api) = start(|_| {});
+    let (sandbox, api) = start_with_api(|_| {});
     let fresh = sandbox
         .apps()
         .into_iter()
@@ -1016,7 +981,7 @@ fn a_pipeline_delete_answers_200_then_404_and_takes_its_couplings() {
 
 #[test]
 fn added_pipelines_are_served_and_coupled() {
-    let (sandbox, api) = start(|options| {
+    let (sandbox, api) = start_with_api(|options| {
         options.seed.coupled_pipelines = false;
         options.seed.orphan_pipelines = 0;
     });
@@ -1037,7 +1002,7 @@ fn added_pipelines_are_served_and_coupled() {
 
 #[test]
 fn a_skewed_clock_moves_the_date_header_and_the_apps_together() {
-    let (sandbox, api) = start(|options| {
+    let (sandbox, api) = start_with_api(|options| {
         options.seed = only_stale(1);
         options.server.clock_skew = chrono::Duration::days(-1);
     });
@@ -1062,7 +1027,7 @@ fn a_skewed_clock_moves_the_date_header_and_the_apps_together() {
 
 #[test]
 fn a_leaky_team_listing_also_serves_apps_not_the_teams() {
-    let (sandbox, api) = start(|options| options.server.leaky_team_listing = true);
+    let (sandbox, api) = start_with_api(|options| options.server.leaky_team_listing = true);
     let path = format!("/teams/{}/apps", sandbox.team_name());
     let (apps, _) = api.list_all(&path, None);
     assert_eq!(apps.len(), sandbox.apps().len());

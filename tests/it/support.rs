@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use heroku_sandbox::Sandbox;
+use heroku_sandbox::{Options, Role, Sandbox};
 use serde_json::Value;
 
 pub const ACCEPT_V3: &str = "application/vnd.heroku+json; version=3";
@@ -241,6 +241,25 @@ pub fn is_uuid(text: &str) -> bool {
         })
 }
 
+/// A sandbox with the default options changed by `configure`, and a client for it.
+pub fn start_with_api(configure: impl FnOnce(&mut Options)) -> (Sandbox, Api) {
+    let mut options = Options::default();
+    configure(&mut options);
+    let sandbox = Sandbox::start(options).expect("the sandbox starts");
+    let api = Api::new(&sandbox);
+    (sandbox, api)
+}
+
+/// The name of a seeded app of `role`.
+pub fn app_named(sandbox: &Sandbox, role: Role) -> String {
+    sandbox
+        .apps()
+        .into_iter()
+        .find(|app| app.role == role)
+        .unwrap_or_else(|| panic!("a seeded {role:?} app"))
+        .name
+}
+
 /// Heroku's Platform API JSON schema, vendored in `tests/fixtures/` (see its README).
 pub struct Schema {
     root: Value,
@@ -272,6 +291,19 @@ impl Schema {
             .keys()
             .cloned()
             .collect()
+    }
+
+    /// `value` breaks no rule of `definitions.<definition>` and has every property it lists.
+    pub fn assert_follows(&self, definition: &str, value: &Value) {
+        let keys: BTreeSet<String> = value
+            .as_object()
+            .unwrap_or_else(|| panic!("an object: {value}"))
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(keys, self.property_names(definition), "{value}");
+        let violations = self.violations(self.definition(definition), value, definition);
+        assert!(violations.is_empty(), "{violations:#?}");
     }
 
     /// Every way `value` breaks `schema`, each as `path: what`.
