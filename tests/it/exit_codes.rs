@@ -7,7 +7,7 @@ use heroku_reaper::lock::{self, Acquired};
 use heroku_sandbox::{Fault, Seed};
 use serde_json::Value;
 
-use crate::reap::start;
+use crate::reap::{run_with_deletes_failing, start};
 use crate::reaper::{Reaper, Run};
 use crate::signals::{send, slow_deletes, wait_within};
 use crate::support::eventually;
@@ -51,10 +51,7 @@ fn reach(code: i32) -> Run {
     let sandbox = start(Seed::default());
     match code {
         0 => Reaper::against(&sandbox).run(),
-        1 => {
-            sandbox.inject("DELETE /apps/{app}", Fault::Status(500), 1_000);
-            Reaper::against(&sandbox).args(["--retries", "0"]).run()
-        }
+        1 => run_with_deletes_failing(&sandbox, Reaper::against(&sandbox)),
         2 => Reaper::against(&sandbox).args(["--prefix", ""]).run(),
         3 => {
             sandbox.set_rate_limit_remaining(10);

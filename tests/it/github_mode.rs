@@ -5,7 +5,7 @@
 use heroku_sandbox::{Fault, Seed};
 use serde_json::Value;
 
-use crate::reap::start;
+use crate::reap::{run_with_deletes_failing, start};
 use crate::reaper::{Reaper, Run};
 use crate::runner::Runner;
 
@@ -135,12 +135,8 @@ fn a_conflict_raises_one_warning_and_is_counted() {
 #[test]
 fn failed_deletes_raise_errors_with_their_request_ids() {
     let sandbox = start(Seed::default());
-    sandbox.inject("DELETE /apps/{app}", Fault::Status(500), 1_000);
     let runner = Runner::new();
-    let run = Reaper::against(&sandbox)
-        .in_runner(&runner)
-        .args(["--retries", "0"])
-        .run();
+    let run = run_with_deletes_failing(&sandbox, Reaper::against(&sandbox).in_runner(&runner));
     run.code(1);
     let report = report_at(&runner.outputs()["report"]);
     let failed = report["counts"]["failed"].as_u64().unwrap() as usize;

@@ -8,9 +8,9 @@
 
 use std::time::Duration;
 
-use heroku_sandbox::{Fault, Seed};
+use heroku_sandbox::Seed;
 
-use crate::reap::start;
+use crate::reap::{run_with_deletes_failing, start};
 use crate::reaper::{Reaper, Run};
 use crate::runner::Runner;
 
@@ -103,13 +103,8 @@ fn human_output_of_a_dry_run() {
 #[test]
 fn job_summary_of_a_run_whose_deletes_fail() {
     let sandbox = start(seed());
-    sandbox.inject("DELETE /apps/{app}", Fault::Status(500), 1_000);
     let runner = Runner::new();
-    let run = Reaper::against(&sandbox)
-        .in_runner(&runner)
-        .args(["--retries", "0"])
-        .run();
-    run.code(1);
+    run_with_deletes_failing(&sandbox, Reaper::against(&sandbox).in_runner(&runner)).code(1);
     insta::with_settings!({ filters => filters() }, {
         insta::assert_snapshot!(runner.summary());
     });

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use heroku_sandbox::{Options, Role, Sandbox, Seed};
+use heroku_sandbox::{Fault, Options, Role, Sandbox, Seed};
 use serde_json::Value;
 
-use crate::reaper::Reaper;
+use crate::reaper::{Reaper, Run};
 
 pub fn start(seed: Seed) -> Sandbox {
     Sandbox::start(Options {
@@ -13,6 +13,12 @@ pub fn start(seed: Seed) -> Sandbox {
         ..Options::default()
     })
     .expect("the sandbox starts")
+}
+
+/// `reaper` run with every DELETE answering 500 and no retries: a run that fails.
+pub fn run_with_deletes_failing(sandbox: &Sandbox, reaper: Reaper) -> Run {
+    sandbox.inject("DELETE /apps/{app}", Fault::Status(500), 1_000);
+    reaper.args(["--retries", "0"]).run()
 }
 
 fn count(sandbox: &Sandbox, role: Role) -> usize {

@@ -2,6 +2,7 @@
 
 use heroku_sandbox::{Fault, FaultMix, Options, Sandbox, Seed, Server};
 
+use crate::reap::run_with_deletes_failing;
 use crate::reaper::{Reaper, Run};
 use crate::runner::Runner;
 
@@ -57,11 +58,10 @@ fn nor_when_it_is_rejected_or_the_api_fails() {
         .run();
     run.code(2);
     assert_no_key(&run);
-    sandbox.inject("DELETE /apps/{app}", Fault::Status(500), 1_000);
-    let run = Reaper::against(&sandbox)
+    let reaper = Reaper::against(&sandbox)
         .env("RUST_LOG", "trace")
-        .args(["--retries", "0", "--format", "json"])
-        .run();
+        .args(["--format", "json"]);
+    let run = run_with_deletes_failing(&sandbox, reaper);
     run.code(1);
     assert_no_key(&run);
 }
