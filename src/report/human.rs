@@ -195,10 +195,14 @@ mod tests {
     use crate::reap::pipeline_plan::PipelineVerdict;
     use crate::reap::record::tests::{pipeline, sample, sample_with_github_and_pipelines};
 
+    /// What a dry run prints: the plan, then the summary.
+    fn plan_and_summary(report: &Report) -> String {
+        format!("{}\n{}", plan_table(report), summary(report))
+    }
+
     #[test]
     fn dry_run_plan() {
-        let report = sample(true);
-        insta::assert_snapshot!(format!("{}\n{}", plan_table(&report), summary(&report)));
+        insta::assert_snapshot!(plan_and_summary(&sample(true)));
     }
 
     #[test]
@@ -252,8 +256,7 @@ mod tests {
 
     #[test]
     fn dry_run_plan_with_github_and_pipelines() {
-        let report = sample_with_github_and_pipelines(true);
-        insta::assert_snapshot!(format!("{}\n{}", plan_table(&report), summary(&report)));
+        insta::assert_snapshot!(plan_and_summary(&sample_with_github_and_pipelines(true)));
     }
 
     #[test]
