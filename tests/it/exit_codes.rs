@@ -10,20 +10,12 @@ use serde_json::Value;
 use crate::reap::{run_with_deletes_failing, start};
 use crate::reaper::{Reaper, Run};
 use crate::signals::{send, slow_deletes, wait_within};
-use crate::support::eventually;
+use crate::support::{eventually, readme_table};
 
 /// The codes in the first column of README.md's table ("130, 143" is two).
 fn documented() -> Vec<i32> {
-    let readme = include_str!("../../README.md");
-    let section = readme
-        .split("### Exit codes")
-        .nth(1)
-        .expect("README.md has an `### Exit codes` section");
-    section
-        .lines()
-        .skip_while(|line| !line.starts_with("| code"))
-        .skip(2)
-        .take_while(|line| line.starts_with('|'))
+    readme_table("### Exit codes", "| code")
+        .into_iter()
         .flat_map(|line| {
             let first = line.trim_matches('|').split(" | ").next().unwrap();
             first

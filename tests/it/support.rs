@@ -241,6 +241,23 @@ pub fn is_uuid(text: &str) -> bool {
         })
 }
 
+/// The body rows of README.md's table under `heading` whose header row starts `header`:
+/// the tests that check what the README documents read it from here.
+pub fn readme_table(heading: &str, header: &str) -> Vec<&'static str> {
+    let readme = include_str!("../../README.md");
+    let section = readme
+        .split(heading)
+        .nth(1)
+        .unwrap_or_else(|| panic!("README.md has a `{heading}` section"));
+    section
+        .lines()
+        .skip_while(|line| !line.starts_with(header))
+        // The header row and the `| --- |` row under it.
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .collect()
+}
+
 /// A sandbox with the default options changed by `configure`, and a client for it.
 pub fn start_with_api(configure: impl FnOnce(&mut Options)) -> (Sandbox, Api) {
     let mut options = Options::default();

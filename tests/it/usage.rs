@@ -5,6 +5,7 @@ use heroku_sandbox::Seed;
 
 use crate::reap::start;
 use crate::reaper::Reaper;
+use crate::support::readme_table;
 
 /// One row: what is wrong, the input, and the parts the message must hold.
 struct Row {
@@ -17,16 +18,8 @@ struct Row {
 }
 
 fn table() -> Vec<Row> {
-    let readme = include_str!("../../README.md");
-    let section = readme
-        .split("### Bad input")
-        .nth(1)
-        .expect("README.md has a `### Bad input` section");
-    section
-        .lines()
-        .skip_while(|line| !line.starts_with("| misuse"))
-        .skip(2)
-        .take_while(|line| line.starts_with('|'))
+    readme_table("### Bad input", "| misuse")
+        .into_iter()
         .map(row)
         .collect()
 }
