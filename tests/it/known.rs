@@ -1,7 +1,7 @@
 //! What the reaper knows rather than presumes: the time by Heroku's clock, whose apps
 //! are the account's, and which apps are the team's.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::fake_github::{FakeGithub, TOKEN};
 use crate::reaper::Reaper;
 use crate::runner::Runner;
-use crate::support::named;
+use crate::support::{named, read_head};
 
 fn start(seed: Seed, server: Server) -> Sandbox {
     Sandbox::start(Options {
@@ -298,13 +298,9 @@ impl Drop for Dateless {
 /// Reads one request and answers it, with no `Date`, then closes the connection.
 fn answer(mut stream: TcpStream, apps: &Value, seen: &Mutex<Vec<String>>) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => return,
-        }
+    let head = read_head(&mut stream);
+    if !head.ends_with(b"\r\n\r\n") {
+        return;
     }
     let head = String::from_utf8_lossy(&head);
     let line: Vec<&str> = head.lines().next().unwrap_or("").split(' ').collect();

@@ -2,7 +2,7 @@
 //! from the environment. Two raw TCP servers on loopback stand in for them, because
 //! what matters is what crosses the wire byte by byte.
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::fake_github::{FakeGithub, TOKEN, run};
 use crate::reap::start;
 use crate::reaper::Reaper;
+use crate::support::read_head;
 
 /// A server on 127.0.0.1 that hands each connection, with the head of its first
 /// request, to `answer` on a thread of its own, and records every head.
@@ -81,14 +82,7 @@ impl Drop for RawServer {
 fn serve(mut stream: TcpStream, answer: Answer, heads: &Mutex<Vec<String>>, stop: &AtomicBool) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => break,
-        }
-    }
+    let head = read_head(&mut stream);
     if head.is_empty() {
         return;
     }

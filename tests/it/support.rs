@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: a small HTTP/1.1 client over a plain
-//! `TcpStream` (what goes over the wire is exactly what the test wrote), and a checker
-//! for values against the Platform API's JSON schema.
+//! `TcpStream` (what goes over the wire is exactly what the test wrote), the reading of
+//! a request's head for raw test servers, a checker for values against the Platform
+//! API's JSON schema, and the README's tables that tests hold the binary to.
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -239,6 +240,20 @@ pub fn is_uuid(text: &str) -> bool {
                 .bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         })
+}
+
+/// Reads a request's head byte by byte, so that not a byte of its body is taken, up to
+/// the blank line that ends it; less when the peer stops or the read fails.
+pub fn read_head(stream: &mut TcpStream) -> Vec<u8> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => break,
+        }
+    }
+    head
 }
 
 /// The body rows of README.md's table under `heading` whose header row starts `header`:
