@@ -50,6 +50,18 @@ pub(crate) fn wait_within(mut child: Child, limit: Duration) -> Run {
     Run::from(child.wait_with_output().unwrap())
 }
 
+/// Sends SIGTERM and waits up to `limit` for the run to end as interrupted by it: exit
+/// 143 and a JSON report that says so, which it gives back with the run.
+fn terminate(child: Child, limit: Duration) -> (Run, Value) {
+    send("TERM", &child);
+    let run = wait_within(child, limit);
+    run.code(143);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["status"], "interrupted", "{report}");
+    assert_eq!(report["signal"], "SIGTERM", "{report}");
+    (run, report)
+}
+
 /// Reads the child's stderr until `text` shows.
 fn await_stderr(child: &mut Child, text: &str) -> String {
     let stderr = child.stderr.as_mut().unwrap();
@@ -87,14 +99,9 @@ fn sigterm_mid_run_lets_deletes_in_flight_land_then_reports_and_exits_143() {
     eventually("deletes are under way", || {
         sandbox.deleted().len() >= 3 && !sandbox.deleting().is_empty()
     });
-    send("TERM", &child);
-    let run = wait_within(child, Duration::from_secs(20));
-    run.code(143)
-        .stderr_has("SIGTERM: sending no new DELETE")
+    let (run, report) = terminate(child, Duration::from_secs(20));
+    run.stderr_has("SIGTERM: sending no new DELETE")
         .stderr_has("error: interrupted by SIGTERM");
-    let report: Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(report["status"], "interrupted");
-    assert_eq!(report["signal"], "SIGTERM");
     let written: Value =
         serde_json::from_str(&std::fs::read_to_string(&report_file).unwrap()).unwrap();
     assert_eq!(written, report);
@@ -159,11 +166,7 @@ fn a_signal_while_listing_stops_at_once_with_no_delete() {
     sandbox.inject("GET /apps", Fault::Delay(Duration::from_secs(3)), 1);
     let (child, _home) = Reaper::against(&sandbox).args(["--format", "json"]).spawn();
     eventually("the listing is asked for", || sandbox.stats().requests >= 1);
-    send("TERM", &child);
-    let run = wait_within(child, Duration::from_secs(20));
-    run.code(143);
-    let report: Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(report["status"], "interrupted");
+    let (_, report) = terminate(child, Duration::from_secs(20));
     assert!(with_outcome(&report, "deleted").is_empty());
     assert_eq!(sandbox.stats().deletes, 0);
 }
@@ -195,14 +198,9 @@ fn sigterm_while_github_trickles_exits_143_and_sends_heroku_nothing() {
         .args(["--timeout", "1h", "--format", "json"])
         .spawn();
     eventually("GitHub is asked", || !github.heads().is_empty());
-    send("TERM", &child);
-    let run = wait_within(child, Duration::from_secs(20));
-    run.code(143)
-        .stderr_has("SIGTERM: sending no new DELETE")
+    let (run, report) = terminate(child, Duration::from_secs(20));
+    run.stderr_has("SIGTERM: sending no new DELETE")
         .stderr_has("interrupted by SIGTERM while reading GitHub");
-    let report: Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(report["status"], "interrupted");
-    assert_eq!(report["signal"], "SIGTERM");
     assert_eq!(report["scope"], "the account's own apps");
     assert!(
         report["github"].is_null(),
@@ -236,10 +234,7 @@ fn a_delete_in_flight_at_a_signal_is_not_retried_after_it() {
     eventually("the first DELETE is in flight", || {
         sandbox.stats().faults.contains_key("lost-held")
     });
-    send("TERM", &child);
-    let run = wait_within(child, Duration::from_secs(30));
-    run.code(143);
-    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let (_, report) = terminate(child, Duration::from_secs(30));
     assert_eq!(sandbox.stats().sent("DELETE"), 1, "{report}");
     assert_eq!(ids(&report, "unknown").len(), 1, "{report}");
     assert_eq!(ids(&report, "not-attempted").len(), 29, "{report}");
@@ -259,13 +254,9 @@ fn a_signal_while_pipelines_are_listed_sends_nothing_after_it() {
         std::thread::sleep(Duration::from_millis(5));
     }
     let before = sandbox.stats();
-    send("TERM", &child);
-    let run = wait_within(child, Duration::from_secs(10));
-    run.code(143);
+    terminate(child, Duration::from_secs(10));
     // The listing in flight is abandoned; no coupling is read, no pipeline deleted.
     let after = sandbox.stats();
     assert_eq!(after.requests, before.requests, "{:?}", after.by_status);
     assert_eq!(after.pipeline_deletes, 0);
-    let report: Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(report["status"], "interrupted");
 }
