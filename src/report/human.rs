@@ -1,26 +1,22 @@
 //! The human format: a line per app acted on, the plan of a dry run, the summary.
 
 use crate::reap::record::{
-    AppEntry, GithubReport, Outcome, PipelineCounts, PipelineEntry, Report, Status,
+    AppEntry, Entry, GithubReport, Outcome, PipelineCounts, PipelineEntry, Report, Status,
 };
 
 /// One line for an app acted on, as it happens.
 pub fn app_line(entry: &AppEntry) -> String {
-    let outcome = entry.outcome.map_or("", Outcome::label);
-    let mut line = format!("{outcome:<34} {:<30} {:>7}", entry.name, entry.age);
-    if let Some(error) = &entry.error {
-        line.push_str(&format!("  {error}"));
-    }
-    line
+    acted_line(entry, "")
 }
 
 /// One line for a pipeline acted on, as it happens.
 pub fn pipeline_line(entry: &PipelineEntry) -> String {
+    acted_line(entry, "  pipeline")
+}
+
+fn acted_line<V>(entry: &Entry<V>, kind: &str) -> String {
     let outcome = entry.outcome.map_or("", Outcome::label);
-    let mut line = format!(
-        "{outcome:<34} {:<30} {:>7}  pipeline",
-        entry.name, entry.age
-    );
+    let mut line = format!("{outcome:<34} {:<30} {:>7}{kind}", entry.name, entry.age);
     if let Some(error) = &entry.error {
         line.push_str(&format!("  {error}"));
     }
@@ -29,32 +25,34 @@ pub fn pipeline_line(entry: &PipelineEntry) -> String {
 
 /// The plan of a dry run: every matching app (and pipeline), its age, verdict and why.
 pub fn plan_table(report: &Report) -> String {
-    let mut out = format!("{:<11} {:<30} {:>7}  {}\n", "verdict", "app", "age", "why");
+    let mut out = plan_row("verdict", "app", "age", "why");
     for entry in &report.apps {
-        out.push_str(&format!(
-            "{:<11} {:<30} {:>7}  {}\n",
+        let row = plan_row(
             entry.verdict.label(),
-            entry.name,
-            entry.age,
-            entry.reason
-        ));
+            &entry.name,
+            &entry.age,
+            &entry.reason,
+        );
+        out.push_str(&row);
     }
     if let Some(pipelines) = &report.pipelines {
-        out.push_str(&format!(
-            "\n{:<11} {:<30} {:>7}  {}\n",
-            "verdict", "pipeline", "age", "why"
-        ));
+        out.push('\n');
+        out.push_str(&plan_row("verdict", "pipeline", "age", "why"));
         for entry in pipelines {
-            out.push_str(&format!(
-                "{:<11} {:<30} {:>7}  {}\n",
+            let row = plan_row(
                 entry.verdict.label(),
-                entry.name,
-                entry.age,
-                entry.reason
-            ));
+                &entry.name,
+                &entry.age,
+                &entry.reason,
+            );
+            out.push_str(&row);
         }
     }
     out
+}
+
+fn plan_row(verdict: &str, name: &str, age: &str, why: &str) -> String {
+    format!("{verdict:<11} {name:<30} {age:>7}  {why}\n")
 }
 
 /// A row for a count that most runs leave at zero, only when it is not.
