@@ -86,7 +86,7 @@ struct Spend {
 const ANSWERS_KEPT: usize = 32;
 /// How many recent answers measure the share: enough to smooth out `RateLimit-Remaining`
 /// counting whole tokens, few enough to follow clients that come and go.
-const SHARE_SAMPLES: usize = 12;
+const SHARE_SAMPLES: usize = 7;
 /// The share is measured over at least this many refill intervals.
 const SHARE_MIN_SPAN: f64 = 2.0;
 /// However many clients spend from the pool, this client counts on at least this part

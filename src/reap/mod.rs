@@ -30,11 +30,13 @@ const FAILURES_BEFORE_GIVING_UP: usize = 3;
 /// capped low because the listing already tells the reaper where to go next.
 const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_CAP: Duration = Duration::from_millis(3_200);
-/// Tokens others spent while this reaper listed that show them deleting, not just
-/// starting as it does (a listing and `GET /account`).
+/// Waiting out other reapers' stretches: at most this long between listings.
+const WAIT_CAP: Duration = Duration::from_millis(1_000);
+/// Tokens others spent, while this reaper listed and again while it waited, that show
+/// them at work.
 const OTHERS_AT_WORK: f64 = 3.0;
-/// How long a late starter watches before it lists again: about one DELETE's round trip
-/// on Heroku, so the others' fronts move in between.
+/// How long a reaper that saw others spend waits before it looks again: about one
+/// DELETE's round trip on Heroku, so the others' fronts move in between.
 const LATE_LOOK: Duration = Duration::from_millis(300);
 /// The pause after the probe, in probe round trips. A delete of another reaper that
 /// started at the same moment lands before the listing unless it is three times slower
@@ -337,10 +339,9 @@ impl Run<'_> {
         } else {
             let start = fastrand::usize(..stale.len());
             let mut walk = Walk::probe_first(stale, start);
-            if self.client.others_spent() >= OTHERS_AT_WORK {
-                // Others are deleting already: a probe would likely land in a stretch
-                // one of them is clearing. Watch where they are instead.
-                self.pause(LATE_LOOK).await?;
+            if self.others_at_work().await? {
+                // A probe would likely land in a stretch another reaper is clearing.
+                // See where they are instead, and leave them to it.
                 self.relist(&mut walk).await?;
                 if walk.others_seen() {
                     self.help(&mut walk, Ended::Clear, false, true).await?;
@@ -375,6 +376,21 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Are other clients of the account deleting already? Their spending shows in the
+    /// rate-limit answers. Reapers that start together spend a little each on their
+    /// first requests, then wait for their probes; reapers already at work keep
+    /// spending. So when the others spent while this reaper listed, it waits a DELETE's
+    /// round trip and asks again (a free request): still spending means at work.
+    async fn others_at_work(&mut self) -> Result<bool, Stop> {
+        let spent = self.client.others_spent();
+        if spent < OTHERS_AT_WORK {
+            return Ok(false);
+        }
+        self.pause(LATE_LOOK).await?;
+        self.check_rate_limit().await?;
+        Ok(self.client.others_spent() - spent >= OTHERS_AT_WORK)
+    }
+
     fn leave_to_others(&mut self, walk: &Walk) {
         for id in walk.left_to_others() {
             if self.listed.contains(id) {
@@ -403,13 +419,16 @@ impl Run<'_> {
         let mut listed = just_listed;
         loop {
             if pauses_in_a_row > 0 {
-                let mut pause = BACKOFF_START * 2u32.pow((pauses_in_a_row - 1).min(5));
-                if waiting {
-                    pause = pause.max(self.delete_latency);
+                let pause = BACKOFF_START * 2u32.pow((pauses_in_a_row - 1).min(5));
+                let pause = if waiting {
+                    // Long enough for a live front to move, short enough not to idle
+                    // long after the last stretch is done.
+                    pause.max(self.delete_latency).min(WAIT_CAP)
                 } else {
                     self.stop_if_under_limit()?;
-                }
-                self.pause(pause.min(BACKOFF_CAP)).await?;
+                    pause.min(BACKOFF_CAP)
+                };
+                self.pause(pause).await?;
             }
             if !listed {
                 self.relist(walk).await?;
