@@ -32,8 +32,7 @@ const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_CAP: Duration = Duration::from_millis(3_200);
 /// Waiting out other reapers' stretches: at most this long between listings.
 const WAIT_CAP: Duration = Duration::from_millis(1_000);
-/// Tokens others spent, while this reaper listed and again while it waited, that show
-/// them at work.
+/// Tokens others spent while this reaper started that show them at work.
 const OTHERS_AT_WORK: f64 = 3.0;
 /// How long a reaper that saw others spend waits before it looks again: about one
 /// DELETE's round trip on Heroku, so the others' fronts move in between.
@@ -376,19 +375,15 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Are other clients of the account deleting already? Their spending shows in the
-    /// rate-limit answers. Reapers that start together spend a little each on their
-    /// first requests, then wait for their probes; reapers already at work keep
-    /// spending. So when the others spent while this reaper listed, it waits a DELETE's
-    /// round trip and asks again (a free request): still spending means at work.
+    /// Are other clients of the account deleting already? Their spending while this
+    /// reaper asked for the rate limit and listed shows in the answers. If so, it waits
+    /// a DELETE's round trip, so that a listing shows where they are.
     async fn others_at_work(&mut self) -> Result<bool, Stop> {
-        let spent = self.client.others_spent();
-        if spent < OTHERS_AT_WORK {
+        if self.client.others_spent() < OTHERS_AT_WORK {
             return Ok(false);
         }
         self.pause(LATE_LOOK).await?;
-        self.check_rate_limit().await?;
-        Ok(self.client.others_spent() - spent >= OTHERS_AT_WORK)
+        Ok(true)
     }
 
     fn leave_to_others(&mut self, walk: &Walk) {
