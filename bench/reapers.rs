@@ -351,7 +351,7 @@ fn notes(
     let mut notes = Vec::new();
     if let Some(baseline) = baseline
         && scenario.id != "B"
-        && !matches!(scenario.id, "S5" | "S6" | "S7")
+        && !matches!(scenario.id, "S5" | "S6" | "S7" | "F3" | "F4")
     {
         notes.push(format!(
             "{:.1}x faster than B",

@@ -98,7 +98,8 @@ pub enum Help {
 struct Run {
     start: usize,
     len: usize,
-    /// The slot before it went in the latest listing: another reaper is walking it.
+    /// The slot before it went in one of the latest two listings: another reaper is
+    /// walking it (one listing without progress may be a slow delete, not a dead reaper).
     live: bool,
 }
 
@@ -194,8 +195,8 @@ impl Walk {
     }
 
     /// After this reaper's territory ended, and a fresh listing: takes the largest
-    /// stretch nobody was seen working on (its front did not move since the listing
-    /// before), whole, from its front. A stretch whose front moved is left to the reaper
+    /// stretch nobody was seen working on (its front did not move over the last two
+    /// listings), whole, from its front. A stretch whose front moved is left to the reaper
     /// walking it, which helps in turn if a conflict cuts it short. Taking a stalled
     /// stretch whole, rather than halving it again and again, keeps takeovers from
     /// cascading; if its reaper was only slow, the two meet at its front, where this
@@ -241,7 +242,7 @@ impl Walk {
                     start: index,
                     len: 1,
                     live: self.slots[before] == Slot::Theirs
-                        && self.gone_in[before] >= self.listings,
+                        && self.gone_in[before] + 1 >= self.listings,
                 }),
             }
         }
@@ -367,7 +368,10 @@ mod tests {
         observe(&mut walk, &without(&all, &gone));
         assert_eq!(walk.help(), Help::OnlyLive);
         assert_eq!(walk.next_app(), None);
-        // A listing later it has not moved: its reaper stopped. Take it all.
+        // A listing later it has not moved: maybe a slow delete.
+        observe(&mut walk, &without(&all, &gone));
+        assert_eq!(walk.help(), Help::OnlyLive);
+        // Two listings later it still has not: its reaper stopped. Take it all.
         observe(&mut walk, &without(&all, &gone));
         assert_eq!(walk.help(), Help::Stretch);
         assert_eq!(drain(&mut walk), ["0009", "0010", "0011"]);
