@@ -3,7 +3,8 @@
 //!
 //! Every scenario starts a fresh sandbox (300 ms ±50% per DELETE, 100 ms ±50% per other
 //! request, as the Platform API is no faster) and reads what happened from the sandbox's
-//! own record: requests, list pages, deletes, duplicates, 429s, wrong deletes.
+//! own record: requests, list pages, deletes, duplicates, 429s, wrong deletes. A
+//! scenario run several times shows the median wall and the worst of everything.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -18,6 +19,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_heroku-reaper");
 struct Process {
     machine: usize,
     args: Vec<String>,
+    /// How long after the first process this one starts.
+    delay: Duration,
 }
 
 /// What one process did.
@@ -28,7 +31,7 @@ struct Finished {
     skipped: bool,
 }
 
-/// One row of the table.
+/// One run of a scenario.
 struct Row {
     id: &'static str,
     scenario: String,
@@ -45,6 +48,7 @@ struct Scenario {
     seed: Seed,
     server: Server,
     processes: Vec<Process>,
+    runs: usize,
 }
 
 fn main() {
@@ -60,11 +64,13 @@ fn main() {
             continue;
         }
         eprintln!("running {}: {}", scenario.id, scenario.title);
-        let row = run(scenario, baseline);
-        if row.id == "B" {
-            baseline = Some(row.wall);
+        let runs: Vec<Row> = (0..scenario.runs)
+            .map(|_| run(&scenario, baseline))
+            .collect();
+        if scenario.id == "B" {
+            baseline = Some(runs[0].wall);
         }
-        rows.push(row);
+        rows.push(runs);
     }
     print_table(&rows);
 }
@@ -78,6 +84,25 @@ fn scenarios() -> Vec<Scenario> {
     let one = |machine, args: &[&str]| Process {
         machine,
         args: reaper(args),
+        delay: Duration::ZERO,
+    };
+    let staggered = |apart: Duration| -> Vec<Process> {
+        (0..8)
+            .map(|machine| Process {
+                delay: apart * machine as u32,
+                ..one(machine, &[])
+            })
+            .collect()
+    };
+    let sharing = |machines: usize| -> Vec<Process> {
+        (0..machines)
+            .map(|machine| {
+                one(
+                    machine,
+                    &["--rate-limit-refill", "750", "--reserve-rate-limit", "0"],
+                )
+            })
+            .collect()
     };
     let latency = Server {
         latency: Duration::from_millis(100),
@@ -107,6 +132,7 @@ fn scenarios() -> Vec<Scenario> {
             seed: seed(100),
             server: latency.clone(),
             processes: vec![one(0, &["--concurrency", "1"])],
+            runs: 1,
         },
         Scenario {
             id: "S1",
@@ -114,6 +140,7 @@ fn scenarios() -> Vec<Scenario> {
             seed: seed(100),
             server: latency.clone(),
             processes: vec![one(0, &[])],
+            runs: 1,
         },
         Scenario {
             id: "S2",
@@ -121,6 +148,7 @@ fn scenarios() -> Vec<Scenario> {
             seed: seed(100),
             server: latency.clone(),
             processes: (0..8).map(|machine| one(machine, &[])).collect(),
+            runs: 5,
         },
         Scenario {
             id: "S3",
@@ -130,6 +158,7 @@ fn scenarios() -> Vec<Scenario> {
             processes: (0..8)
                 .map(|machine| one(machine, &["--shard", &format!("{machine}/8")]))
                 .collect(),
+            runs: 1,
         },
         Scenario {
             id: "S4",
@@ -137,6 +166,7 @@ fn scenarios() -> Vec<Scenario> {
             seed: seed(100),
             server: latency.clone(),
             processes: (0..50).map(|n| one(n % 5, &["--lock", "skip"])).collect(),
+            runs: 1,
         },
         Scenario {
             id: "S5",
@@ -147,16 +177,18 @@ fn scenarios() -> Vec<Scenario> {
                 0,
                 &["--rate-limit-refill", "750", "--reserve-rate-limit", "0"],
             )],
+            runs: 1,
         },
         Scenario {
             id: "S6",
             title: "S5 with --reserve-rate-limit 15".into(),
             seed: seed(200),
-            server: scaled,
+            server: scaled.clone(),
             processes: vec![one(
                 0,
                 &["--rate-limit-refill", "750", "--reserve-rate-limit", "15"],
             )],
+            runs: 1,
         },
         Scenario {
             id: "S7",
@@ -166,13 +198,46 @@ fn scenarios() -> Vec<Scenario> {
                 other: 6_982,
                 ..seed(3_000)
             },
-            server: latency,
+            server: latency.clone(),
             processes: vec![one(0, &["--max-deletes", "0"])],
+            runs: 1,
+        },
+        Scenario {
+            id: "F1",
+            title: "8 machines, starts 0.2 s apart".into(),
+            seed: seed(100),
+            server: latency.clone(),
+            processes: staggered(Duration::from_millis(200)),
+            runs: 5,
+        },
+        Scenario {
+            id: "F2",
+            title: "8 machines, starts 0.5 s apart".into(),
+            seed: seed(100),
+            server: latency,
+            processes: staggered(Duration::from_millis(500)),
+            runs: 5,
+        },
+        Scenario {
+            id: "F3",
+            title: "4 machines, 50 stale, pool at 20 refilling 75/min (x10)".into(),
+            seed: seed(50),
+            server: scaled.clone(),
+            processes: sharing(4),
+            runs: 5,
+        },
+        Scenario {
+            id: "F4",
+            title: "16 machines, 50 stale, pool at 20 refilling 75/min (x10)".into(),
+            seed: seed(50),
+            server: scaled,
+            processes: sharing(16),
+            runs: 5,
         },
     ]
 }
 
-fn run(scenario: Scenario, baseline: Option<Duration>) -> Row {
+fn run(scenario: &Scenario, baseline: Option<Duration>) -> Row {
     let sandbox = Sandbox::start(Options {
         seed: scenario.seed.clone(),
         server: scenario.server.clone(),
@@ -187,6 +252,7 @@ fn run(scenario: Scenario, baseline: Option<Duration>) -> Row {
         .map(|process| {
             let machine = machines.path().join(format!("machine-{}", process.machine));
             std::fs::create_dir_all(&machine).expect("the machine's temp dir");
+            let delay = process.delay;
             let mut command = Command::new(BIN);
             command
                 .args(&process.args)
@@ -203,7 +269,10 @@ fn run(scenario: Scenario, baseline: Option<Duration>) -> Row {
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
-            std::thread::spawn(move || finish(command))
+            std::thread::spawn(move || {
+                std::thread::sleep(delay);
+                finish(command)
+            })
         })
         .collect();
     let finished: Vec<Finished> = handles
@@ -222,10 +291,10 @@ fn run(scenario: Scenario, baseline: Option<Duration>) -> Row {
         .iter()
         .filter(|app| app.role == Role::Stale)
         .count();
-    let notes = notes(&scenario, &finished, &stats, wall, baseline);
+    let notes = notes(scenario, &finished, &stats, wall, baseline);
     Row {
         id: scenario.id,
-        scenario: scenario.title,
+        scenario: scenario.title.clone(),
         wall,
         stats,
         wrong,
@@ -282,7 +351,7 @@ fn notes(
     let mut notes = Vec::new();
     if let Some(baseline) = baseline
         && scenario.id != "B"
-        && !matches!(scenario.id, "S5" | "S6" | "S7")
+        && !matches!(scenario.id, "S5" | "S6" | "S7" | "F3" | "F4")
     {
         notes.push(format!(
             "{:.1}x faster than B",
@@ -316,6 +385,17 @@ fn notes(
             stats.min_remaining
         ));
     }
+    if matches!(scenario.id, "F3" | "F4") {
+        // Every reaper lists once and asks `GET /account` once; the rest are the deletes.
+        let refill_per_second = scenario.server.rate_limit_refill_per_minute / 60.0;
+        let start = f64::from(scenario.server.rate_limit_remaining.unwrap_or_default());
+        let needed = (scenario.seed.stale + 2 * scenario.processes.len()) as f64;
+        let floor = (needed - start) / refill_per_second;
+        notes.push(format!(
+            "floor {floor:.2}s: {:.2}x it",
+            wall.as_secs_f64() / floor
+        ));
+    }
     if scenario.id == "S7"
         && let Some(peak) = finished.iter().filter_map(|f| f.peak_kib).max()
     {
@@ -328,28 +408,58 @@ fn free(stats: &Stats) -> u64 {
     stats.sent("GET /account/rate-limits")
 }
 
-fn print_table(rows: &[Row]) {
+fn print_table(scenarios: &[Vec<Row>]) {
     println!(
         "| id | scenario | wall | requests | list pages | DELETEs | duplicates (404/403) | 429s | wrong deletes | stale left | notes |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    for row in rows {
-        let stats = &row.stats;
-        let deletes = stats.sent("DELETE");
+    for runs in scenarios {
+        let mut walls: Vec<f64> = runs.iter().map(|row| row.wall.as_secs_f64()).collect();
+        walls.sort_by(f64::total_cmp);
+        let worst = runs
+            .iter()
+            .max_by_key(|row| row.wall)
+            .expect("every scenario runs");
+        let (wall, title, notes) = if runs.len() == 1 {
+            (
+                format!("{:.1} s", walls[0]),
+                worst.scenario.clone(),
+                worst.notes.clone(),
+            )
+        } else {
+            (
+                format!(
+                    "{:.1} s (worst {:.1} s)",
+                    walls[walls.len() / 2],
+                    walls[walls.len() - 1]
+                ),
+                format!("{}, {} runs", worst.scenario, runs.len()),
+                format!("worst run: {}", worst.notes),
+            )
+        };
+        let range = |of: &dyn Fn(&Row) -> u64| -> String {
+            let low = runs.iter().map(of).min().unwrap_or_default();
+            let high = runs.iter().map(of).max().unwrap_or_default();
+            if low == high {
+                low.to_string()
+            } else {
+                format!("{low}–{high}")
+            }
+        };
         println!(
-            "| {} | {} | {:.1} s | {} (+{} free) | {} | {} | {} | {} | {} | {} | {} |",
-            row.id,
-            row.scenario,
-            row.wall.as_secs_f64(),
-            stats.counted(),
-            free(stats),
-            stats.list_pages,
-            deletes,
-            stats.conflicts,
-            stats.rate_limited,
-            row.wrong,
-            row.stale_left,
-            row.notes
+            "| {} | {} | {} | {} (+{} free) | {} | {} | {} | {} | {} | {} | {} |",
+            worst.id,
+            title,
+            wall,
+            range(&|row| row.stats.counted()),
+            range(&|row| free(&row.stats)),
+            range(&|row| row.stats.list_pages),
+            range(&|row| row.stats.sent("DELETE")),
+            range(&|row| row.stats.conflicts),
+            range(&|row| row.stats.rate_limited),
+            range(&|row| row.wrong as u64),
+            range(&|row| row.stale_left as u64),
+            notes
         );
     }
 }

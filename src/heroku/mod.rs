@@ -256,6 +256,12 @@ impl Client {
         self.throttle.remaining()
     }
 
+    /// Tokens other clients of the account spent since this client's first answer, as
+    /// the drops in `RateLimit-Remaining` tell.
+    pub fn others_spent(&self) -> f64 {
+        self.throttle.others_spent()
+    }
+
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
         let line = RequestLine {
             method: "GET",

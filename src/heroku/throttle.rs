@@ -5,15 +5,22 @@
 //! - A mirror of the server's pool. Heroku refills a GCRA pool at a known rate and
 //!   reports what is left in `RateLimit-Remaining`; from the last answer, the requests
 //!   sent since and the time passed, the client knows how many tokens the pool holds
-//!   now. It sends while there is one, and when there is none it waits exactly until
-//!   the refill makes one, so an emptying pool slows the deletes down instead of
-//!   answering 429. `--reserve-rate-limit` is a floor on the same estimate: the client
-//!   stops rather than take the pool below it.
-//! - The platform-api gem's strategy (DESIGN.md), for what the mirror cannot see (other
-//!   clients of the same account): one sleep value, starting at 0; on a 429 add the
-//!   minimum sleep (one refill interval) and grow it by 1.2 while 429s continue; after a
-//!   success lower it by `value * RateLimit-Remaining / pool`. The value spaces the
-//!   starts of all requests, so parallel deletes share it as one client.
+//!   now. It sends while there is one, and when there is none it waits until the refill
+//!   makes one for it. Other clients of the account spend from the same pool: the drop
+//!   between two of this client's answers, less its own requests in between, is what
+//!   they spent. So when the pool is empty this client counts only its share of the
+//!   refill: what the others leave of it, or, when they take it all, the part in
+//!   proportion to its own spending. Every client doing the same, together they take
+//!   about the refill, and none waits while the pool holds tokens. `--reserve-rate-limit`
+//!   is a floor on the same estimate: the client stops rather than take the pool below it.
+//! - The platform-api gem's strategy (DESIGN.md), for what the mirror still misses: one
+//!   sleep value, starting at 0; on a 429 add the minimum sleep (one refill interval)
+//!   and grow it by 1.2 while 429s continue; after a success lower it by
+//!   `value * RateLimit-Remaining / pool`. The value spaces the starts of all requests,
+//!   so parallel deletes share it as one client. Once an answer shows tokens left, the
+//!   value drops to one refill interval at most, and the mirror paces the rest: the gem
+//!   lowers it in proportion to a pool of 4,500, so slowly that, on a nearly empty pool,
+//!   it would keep a client waiting while the pool refills unused.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Mutex;
@@ -56,10 +63,35 @@ pub struct Pacer {
     /// Counted requests sent and not answered yet, by sequence.
     unanswered: BTreeSet<u64>,
     remaining: Option<u32>,
+    /// This client's requests refused with 429 so far: they took no token.
+    refused: u64,
+    /// The answer with the highest sequence so far, which the next one is compared to.
+    latest: Option<Answer>,
+    /// Running totals of tokens spent, by the other clients and by this one.
+    others_spent: f64,
+    mine_spent: f64,
+    /// The running totals at the latest answers, to measure rates from.
+    spend: VecDeque<Spend>,
+}
+
+/// The running totals of spending at one answer.
+#[derive(Debug, Clone, Copy)]
+struct Spend {
+    at: Instant,
+    others: f64,
+    mine: f64,
 }
 
 /// How many recent answers bound the estimate.
 const ANSWERS_KEPT: usize = 32;
+/// How many recent answers measure the share: enough to smooth out `RateLimit-Remaining`
+/// counting whole tokens, few enough to follow clients that come and go.
+const SHARE_SAMPLES: usize = 7;
+/// The share is measured over at least this many refill intervals.
+const SHARE_MIN_SPAN: f64 = 2.0;
+/// However many clients spend from the pool, this client counts on at least this part
+/// of the refill: the estimate of the others' spending is only an estimate.
+const SHARE_FLOOR: f64 = 1.0 / 32.0;
 
 /// What one answer said: the pool after the server took (or refused) this request.
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +99,8 @@ struct Answer {
     sequence: u64,
     at: Instant,
     remaining: u32,
+    /// `Pacer::refused` when it came.
+    refused: u64,
 }
 
 /// Handed to each request when it may start; given back with its outcome.
@@ -96,7 +130,50 @@ impl Pacer {
             booked: 0,
             unanswered: BTreeSet::new(),
             remaining: None,
+            refused: 0,
+            latest: None,
+            others_spent: 0.0,
+            mine_spent: 0.0,
+            spend: VecDeque::new(),
         }
+    }
+
+    /// Tokens the other clients of the account spent since this client's first answers,
+    /// as far as the answers tell: it grows when another reaper (or a test suite) is at
+    /// work on the same account.
+    pub fn others_spent(&self) -> f64 {
+        self.others_spent
+    }
+
+    /// Tokens a second spent by the other clients and by this one, over the latest
+    /// answers; `None` until they span a few refill intervals.
+    fn rates(&self) -> Option<(f64, f64)> {
+        let (first, last) = (self.spend.front()?, self.spend.back()?);
+        let span = last.at.saturating_duration_since(first.at).as_secs_f64();
+        if span * self.refill_per_second < SHARE_MIN_SPAN {
+            return None;
+        }
+        let others = (last.others - first.others).max(0.0) / span;
+        let mine = (last.mine - first.mine).max(0.0) / span;
+        Some((others, mine))
+    }
+
+    /// Tokens a second this client counts on from the refill: what the other clients
+    /// leave of it while the pool fills, the part in proportion to this client's own
+    /// spending while it drains (the larger of the two either way). Alone, the whole
+    /// refill. On an empty pool the two agree: together the clients take the refill.
+    pub fn share(&self) -> f64 {
+        let refill = self.refill_per_second;
+        let Some((others, mine)) = self.rates() else {
+            return refill;
+        };
+        let left = refill - others;
+        let proportional = if mine + others > 0.0 {
+            refill * mine / (mine + others)
+        } else {
+            refill
+        };
+        left.max(proportional).max(refill * SHARE_FLOOR)
     }
 
     /// The current spacing between request starts.
@@ -109,18 +186,19 @@ impl Pacer {
         self.remaining
     }
 
-    /// The pool's estimated tokens at `at` (no earlier than the last booking), once an
-    /// answer has told anything. Each recent answer bounds it: what was left then, plus
-    /// the refill since, minus this client's requests that may have reached the server
-    /// after it (those sent after it, and those sent before it but still unanswered,
-    /// since parallel connections overtake each other). The lowest bound wins, so the
-    /// estimate errs low, and rises back as the unanswered ones answer.
+    /// The pool's estimated tokens for this client at `at` (no earlier than the last
+    /// booking), once an answer has told anything. Each recent answer bounds it: what
+    /// was left then, plus this client's share of the refill since, minus this client's
+    /// requests that may have reached the server after it (those sent after it, and
+    /// those sent before it but still unanswered, since parallel connections overtake
+    /// each other). The lowest bound wins, so the estimate errs low, and rises back as
+    /// the unanswered ones answer.
     fn tokens(&self, at: Instant) -> Option<f64> {
+        let share = self.share();
         self.answers
             .iter()
             .map(|answer| {
-                let refilled =
-                    at.saturating_duration_since(answer.at).as_secs_f64() * self.refill_per_second;
+                let refilled = at.saturating_duration_since(answer.at).as_secs_f64() * share;
                 let later = (self.booked - answer.sequence) as f64
                     + self.unanswered.range(..answer.sequence).count() as f64;
                 (f64::from(answer.remaining) + refilled).min(self.pool) - later
@@ -149,8 +227,7 @@ impl Pacer {
                     });
                 }
                 if tokens < 1.0 {
-                    at = queue_end
-                        + Duration::from_secs_f64((1.0 - tokens) / self.refill_per_second);
+                    at = queue_end + Duration::from_secs_f64((1.0 - tokens) / self.share());
                 }
             }
             let gap = Duration::from_secs_f64(self.sleep * (1.0 + 0.1 * jitter.clamp(0.0, 1.0)));
@@ -176,13 +253,48 @@ impl Pacer {
     fn resync(&mut self, ticket: Ticket, remaining: u32) {
         self.unanswered.remove(&ticket.sequence);
         self.remaining = Some(remaining);
-        if self.answers.len() == ANSWERS_KEPT {
-            self.answers.pop_front();
-        }
-        self.answers.push_back(Answer {
+        let answer = Answer {
             sequence: ticket.sequence,
             at: ticket.at,
             remaining,
+            refused: self.refused,
+        };
+        if self.answers.len() == ANSWERS_KEPT {
+            self.answers.pop_front();
+        }
+        self.answers.push_back(answer);
+        self.measure_spend(answer);
+    }
+
+    /// Compares an answer with the latest one before it: the pool then, plus the refill
+    /// in between (the pool holds no more than its size), less the pool now and less
+    /// this client's requests in between, is what the other clients spent.
+    fn measure_spend(&mut self, answer: Answer) {
+        let Some(latest) = self.latest else {
+            self.latest = Some(answer);
+            return;
+        };
+        if answer.sequence < latest.sequence || answer.at < latest.at {
+            // It overtook a later one: the comparison would run backwards.
+            return;
+        }
+        let elapsed = answer.at.duration_since(latest.at).as_secs_f64();
+        let mine = (answer.sequence - latest.sequence) as f64
+            - answer.refused.saturating_sub(latest.refused) as f64;
+        let before =
+            (f64::from(latest.remaining) + elapsed * self.refill_per_second).min(self.pool);
+        // Whole tokens make each difference off by up to one either way; the running
+        // total telescopes, so the errors do not add up.
+        self.others_spent += before - f64::from(answer.remaining) - mine;
+        self.mine_spent += mine;
+        self.latest = Some(answer);
+        if self.spend.len() == SHARE_SAMPLES {
+            self.spend.pop_front();
+        }
+        self.spend.push_back(Spend {
+            at: answer.at,
+            others: self.others_spent,
+            mine: self.mine_spent,
         });
     }
 
@@ -195,6 +307,7 @@ impl Pacer {
     /// A 429: slow down, once per wave of requests sent at the old pace.
     pub fn rate_limited(&mut self, ticket: Ticket) {
         // The request took nothing; the estimate from here on counts only later ones.
+        self.refused += 1;
         self.resync(ticket, 0);
         if ticket.epoch != self.epoch {
             return;
@@ -214,12 +327,15 @@ impl Pacer {
             self.unanswered.remove(&ticket.sequence);
             return;
         };
+        self.resync(ticket, remaining);
         if ticket.counted {
             self.streak = 0;
             let fraction = (f64::from(remaining) / self.pool).min(1.0);
             self.sleep = (self.sleep - self.sleep * fraction).max(0.0);
+            if remaining > 0 {
+                self.sleep = self.sleep.min(self.min_sleep);
+            }
         }
-        self.resync(ticket, remaining);
     }
 }
 
@@ -260,6 +376,10 @@ impl Throttle {
 
     pub fn remaining(&self) -> Option<u32> {
         self.lock().remaining()
+    }
+
+    pub fn others_spent(&self) -> f64 {
+        self.lock().others_spent()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Pacer> {
@@ -410,5 +530,101 @@ mod tests {
         // The pool was empty when the server saw it; the retry waits for a refill.
         let (retry, _) = book(&mut pacer, now);
         assert!(secs(retry - now) >= 0.99, "{}", secs(retry - now));
+    }
+
+    /// One request a second from `start`, answered with each `RateLimit-Remaining` in turn.
+    fn answer_each_second(pacer: &mut Pacer, start: Instant, remaining: &[u32]) {
+        for (second, &remaining) in remaining.iter().enumerate() {
+            let at = start + Duration::from_secs(second as u64);
+            let (booked, ticket) = book(pacer, at);
+            assert_eq!(booked, at, "the pool held a token for it");
+            pacer.answered(ticket, Some(remaining));
+        }
+    }
+
+    #[test]
+    fn alone_its_share_is_the_whole_refill() {
+        // 60 a minute: one token a second. Each answer is one lower than the last
+        // plus the refill: only this client's own request.
+        let (mut pacer, now) = pacer(60.0, 0);
+        answer_each_second(&mut pacer, now, &[30, 30, 30, 30, 30, 30]);
+        assert!(
+            pacer.others_spent().abs() < 1e-9,
+            "{}",
+            pacer.others_spent()
+        );
+        assert!((pacer.share() - 1.0).abs() < 1e-9, "{}", pacer.share());
+    }
+
+    #[test]
+    fn the_others_spending_is_the_drop_less_its_own_requests() {
+        // Each second the refill adds one, this client takes one and two others take
+        // one each: the pool drops by two a second.
+        let (mut pacer, now) = pacer(60.0, 0);
+        answer_each_second(&mut pacer, now, &[30, 28, 26, 24, 22, 20, 18]);
+        assert!(
+            (pacer.others_spent() - 12.0).abs() < 1e-9,
+            "{}",
+            pacer.others_spent()
+        );
+        // They take more than the refill: this client counts on its proportion of it,
+        // a third, as they would on theirs.
+        assert!(
+            (pacer.share() - 1.0 / 3.0).abs() < 1e-9,
+            "{}",
+            pacer.share()
+        );
+    }
+
+    #[test]
+    fn what_the_others_leave_of_the_refill_is_its_share() {
+        // Two tokens a second; this client takes one, another client one every other
+        // second, so the pool fills by half a token a second (whole tokens in answers).
+        let (mut pacer, now) = pacer(120.0, 0);
+        answer_each_second(&mut pacer, now, &[10, 11, 11, 12, 12, 13, 13, 14, 14, 15]);
+        assert!(
+            (pacer.others_spent() - 4.0).abs() < 1e-9,
+            "{}",
+            pacer.others_spent()
+        );
+        assert!((pacer.share() - 1.5).abs() < 1e-9, "{}", pacer.share());
+    }
+
+    #[test]
+    fn the_share_comes_back_once_the_others_stop() {
+        let (mut pacer, now) = pacer(60.0, 0);
+        answer_each_second(&mut pacer, now, &[30, 28, 26, 24, 22, 20]);
+        assert!(pacer.share() < 0.5);
+        let later = now + Duration::from_secs(6);
+        answer_each_second(&mut pacer, later, &[20; SHARE_SAMPLES]);
+        assert!((pacer.share() - 1.0).abs() < 1e-9, "{}", pacer.share());
+    }
+
+    #[test]
+    fn an_empty_pool_is_shared_by_waiting_for_its_share_of_the_refill() {
+        // Three clients alike on an empty pool: it waits three intervals, not one.
+        let (mut pacer, now) = pacer(60.0, 0);
+        answer_each_second(&mut pacer, now, &[6, 4, 2, 0]);
+        let then = now + Duration::from_secs(3);
+        let (next, _) = book(&mut pacer, then);
+        assert!(
+            (secs(next - then) - 3.0).abs() < 1e-6,
+            "{}",
+            secs(next - then)
+        );
+    }
+
+    #[test]
+    fn tokens_left_cut_a_long_gem_sleep_to_one_interval() {
+        let (mut pacer, now) = pacer(60.0, 0);
+        for _ in 0..6 {
+            let (_, ticket) = book(&mut pacer, now);
+            pacer.rate_limited(ticket);
+        }
+        assert!(secs(pacer.sleep()) > 5.0);
+        // The pool has refilled to 17: spacing requests seconds apart would waste it.
+        let (_, ticket) = book(&mut pacer, now);
+        pacer.answered(ticket, Some(17));
+        assert!(secs(pacer.sleep()) <= 1.0 + 1e-9, "{}", secs(pacer.sleep()));
     }
 }

@@ -24,21 +24,25 @@ use cancel::{Cancel, Interrupt};
 use clock::Clock;
 use plan::{Age, Decision, OnConflict, Policy, Scope, Verdict};
 use record::{AppEntry, Outcome, PipelineEntry, Report, Status};
-use walk::Walk;
+use walk::{Help, Walk, Window};
 
 /// After this many failed deletes in a row the API is not well; stop sending more.
 const FAILURES_BEFORE_GIVING_UP: usize = 3;
-/// Conflict backoff: Hatchet's habit, starting small and doubling, capped low because a
-/// listing after each conflict already tells the reaper where to go next.
+/// Conflict backoff before listing again: Hatchet's habit, starting small and doubling,
+/// capped low because the listing already tells the reaper where to go next.
 const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_CAP: Duration = Duration::from_millis(3_200);
+/// Waiting out other reapers' stretches: at most this long between listings.
+const WAIT_CAP: Duration = Duration::from_millis(1_000);
+/// Tokens others spent while this reaper started that show them at work.
+const OTHERS_AT_WORK: f64 = 3.0;
+/// How long a reaper that saw others spend waits before it looks again: about one
+/// DELETE's round trip on Heroku, so the others' fronts move in between.
+const LATE_LOOK: Duration = Duration::from_millis(300);
 /// The pause after the probe, in probe round trips. A delete of another reaper that
 /// started at the same moment lands before the listing unless it is three times slower
 /// than ours: with Heroku's spread of latencies (±50%), never.
 const PROBE_PAUSE: u32 = 2;
-/// Waiting for other reapers' stretches before taking them over: at most this many
-/// listings that show progress.
-const PATIENCE: usize = 8;
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -108,7 +112,7 @@ pub async fn reap_until(
         account: None,
         clock: Clock::default(),
         listed: HashSet::new(),
-        delete_latency: Duration::ZERO,
+        delete_latency: BACKOFF_START,
         deletes_sent: 0,
         failures_in_a_row: 0,
         cancel,
@@ -123,6 +127,15 @@ pub async fn reap_until(
 /// What one DELETE's answer means for the batch.
 enum Step {
     Done,
+    Conflict,
+}
+
+/// How a batch of deletes ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// The territory is done.
+    Clear,
+    /// Another reaper deleted one of its apps first; the territory ends there.
     Conflict,
 }
 
@@ -154,7 +167,7 @@ struct Run<'a> {
     clock: Clock,
     /// Ids in the latest listing.
     listed: HashSet<String>,
-    /// The probe's round trip: about how long another reaper's first delete takes.
+    /// The probe's round trip: about how long another reaper's deletes take.
     delete_latency: Duration,
     deletes_sent: usize,
     /// Failed deletes since the last one that worked, across batches.
@@ -314,91 +327,153 @@ impl Run<'_> {
         if stale.is_empty() {
             return Ok(());
         }
-        if self.options.policy.shard.is_some() {
-            // No other reaper touches this shard: no probe, no territories.
+        let concurrency = self.options.concurrency;
+        let (mut walk, verifier, ended) = if self.options.policy.shard.is_some() {
+            // No other reaper touches this shard: no probe, no territories, no slow start.
             let mut walk = Walk::whole(stale);
-            return self.delete_batch(&mut walk, self.options.concurrency).await;
-        }
-        let start = fastrand::usize(..stale.len());
-        let mut walk = Walk::probe_first(stale, start);
-        // The probe: one delete, then a pause twice as long as it took, so that reapers
-        // which started at the same moment have made their first deletes, even slower
-        // ones, when we list again. (A conflicting probe has listed again already.)
-        if walk.len() > 1 {
+            let mut window = Window::full(concurrency);
+            let ended = self
+                .delete_batch(&mut walk, &mut window, concurrency)
+                .await?;
+            (walk, false, ended)
+        } else {
+            let start = fastrand::usize(..stale.len());
+            let mut walk = Walk::probe_first(stale, start);
+            if self.others_at_work().await? {
+                // A probe would likely land in a stretch another reaper is clearing.
+                // See where they are instead, and leave them to it.
+                self.relist(&mut walk).await?;
+                if walk.others_seen() {
+                    self.help(&mut walk, Ended::Clear, false, true).await?;
+                    self.leave_to_others(&walk);
+                    return Ok(());
+                }
+            }
+            let mut window = Window::new(concurrency);
+            // The probe: one delete, then a pause twice as long as it took, so that
+            // reapers which started at the same moment have made their first deletes,
+            // even slower ones, when we list again.
             let probe_started = Instant::now();
-            self.delete_batch(&mut walk, 1).await?;
+            let mut ended = self.delete_batch(&mut walk, &mut window, 1).await?;
             self.delete_latency = probe_started.elapsed();
-            if !walk.others_seen() {
+            if walk.len() > 1 && ended == Ended::Clear {
                 self.pause(self.delete_latency * PROBE_PAUSE).await?;
                 self.relist(&mut walk).await?;
+                ended = self
+                    .delete_batch(&mut walk, &mut window, concurrency)
+                    .await?;
             }
+            let verifier = walk.holds_largest_territory();
+            (walk, verifier, ended)
+        };
+        // A territory cut short by a conflict may leave a stretch nobody owns. The
+        // reaper with the largest territory, likely the last to finish, also waits out
+        // the others' stretches, and takes over one whose reaper died.
+        if ended == Ended::Conflict || (verifier && walk.others_seen()) {
+            self.help(&mut walk, ended, verifier, false).await?;
         }
-        let verifier = walk.holds_largest_territory();
-        self.delete_batch(&mut walk, self.options.concurrency)
-            .await?;
-        if walk.others_seen() && verifier {
-            self.see_others_through(&mut walk).await?;
+        self.leave_to_others(&walk);
+        Ok(())
+    }
+
+    /// Are other clients of the account deleting already? Their spending while this
+    /// reaper asked for the rate limit and listed shows in the answers. If so, it waits
+    /// a DELETE's round trip, so that a listing shows where they are.
+    async fn others_at_work(&mut self) -> Result<bool, Stop> {
+        if self.client.others_spent() < OTHERS_AT_WORK {
+            return Ok(false);
         }
+        self.pause(LATE_LOOK).await?;
+        Ok(true)
+    }
+
+    fn leave_to_others(&mut self, walk: &Walk) {
         for id in walk.left_to_others() {
             if self.listed.contains(id) {
                 self.set_outcome(id, Outcome::LeftToAnother);
             }
         }
-        Ok(())
     }
 
-    /// The reaper likely to finish last checks that the other reapers' stretches get
-    /// deleted, and takes over a stretch that stops shrinking (its reaper died).
-    async fn see_others_through(&mut self, walk: &mut Walk) -> Result<(), Stop> {
-        // Their last deletes are still landing when ours are done.
-        let mut pause = self.delete_latency.max(BACKOFF_START);
-        self.pause(pause).await?;
-        let mut last_left = usize::MAX;
-        let (mut stalls, mut waits) = (0, 0);
+    /// Helps with what is left, from a fresh listing each time (`just_listed`: the first
+    /// one is already in): deletes stretches nobody
+    /// is working on, until only stretches other reapers are walking are left (the
+    /// verifier waits those out too) or nothing is. Pauses before each listing after a
+    /// conflict (Hatchet's habit, doubling) or while waiting, so that the other reapers'
+    /// deletes land in between; while waiting, at least a delete's round trip, so that a
+    /// stretch whose front did not move is one nobody works on, not a slow one. Each
+    /// stretch taken starts with a window of one again: its reaper may be alive after all.
+    async fn help(
+        &mut self,
+        walk: &mut Walk,
+        ended: Ended,
+        verifier: bool,
+        just_listed: bool,
+    ) -> Result<(), Stop> {
+        let mut pauses_in_a_row = u32::from(ended == Ended::Conflict);
+        let mut waiting = false;
+        let mut listed = just_listed;
         loop {
-            self.relist(walk).await?;
-            let left = walk.left_to_others().len();
-            if left == 0 {
-                return Ok(());
+            if pauses_in_a_row > 0 {
+                let pause = BACKOFF_START * 2u32.pow((pauses_in_a_row - 1).min(5));
+                let pause = if waiting {
+                    // Long enough for a live front to move, short enough not to idle
+                    // long after the last stretch is done.
+                    pause.max(self.delete_latency).min(WAIT_CAP)
+                } else {
+                    self.stop_if_under_limit()?;
+                    pause.min(BACKOFF_CAP)
+                };
+                self.pause(pause).await?;
             }
-            if left < last_left {
-                last_left = left;
-                stalls = 0;
-            } else {
-                stalls += 1;
+            if !listed {
+                self.relist(walk).await?;
             }
-            waits += 1;
-            // Two listings in a row without progress, or patience spent: nobody is
-            // deleting that stretch any more.
-            if stalls >= 2 || waits > PATIENCE {
-                self.events.note(&format!(
-                    "{left} stale apps stopped shrinking in another reaper's stretch; taking over"
-                ));
-                walk.take_over();
-                self.delete_batch(walk, self.options.concurrency).await?;
-                (last_left, stalls, waits) = (usize::MAX, 0, 0);
-                continue;
+            listed = false;
+            waiting = false;
+            match walk.help() {
+                Help::Nothing => return Ok(()),
+                Help::OnlyLive if !verifier => return Ok(()),
+                Help::OnlyLive => {
+                    pauses_in_a_row += 1;
+                    waiting = true;
+                }
+                Help::Stretch => {
+                    let concurrency = self.options.concurrency;
+                    let mut window = Window::new(concurrency);
+                    let ended = self.delete_batch(walk, &mut window, concurrency).await?;
+                    pauses_in_a_row = match ended {
+                        Ended::Clear => 0,
+                        Ended::Conflict => pauses_in_a_row + 1,
+                    };
+                }
             }
-            pause = (pause * 2).min(BACKOFF_CAP);
-            self.pause(pause).await?;
         }
     }
 
-    /// Deletes the walk's territory with up to `concurrency` requests in flight. After a
-    /// conflict: finish what is in flight, back off, list again, and go on (or stop, with
-    /// `stop-if-under-limit` and room to spare). Whatever stops the batch, the answers to
-    /// requests already sent are still recorded.
-    async fn delete_batch(&mut self, walk: &mut Walk, concurrency: usize) -> Result<(), Stop> {
+    /// Deletes the walk's territory with up to `limit` requests in flight, as many as the
+    /// window allows. A conflict ends the territory: what is in flight lands, and the
+    /// caller decides what next. Whatever stops the batch, the answers to requests
+    /// already sent are still recorded.
+    async fn delete_batch(
+        &mut self,
+        walk: &mut Walk,
+        window: &mut Window,
+        limit: usize,
+    ) -> Result<Ended, Stop> {
         let mut in_flight: JoinSet<(String, Result<Deletion, ApiError>)> = JoinSet::new();
         // Ids in flight, so those still unanswered when the grace ends can be told.
         let mut flying: HashSet<String> = HashSet::new();
-        let mut conflicts_in_a_row = 0u32;
-        let mut paused = false;
+        let mut ended = Ended::Clear;
         let mut stop: Option<Stop> = None;
         let mut grace_ends: Option<Instant> = None;
         loop {
-            let width = concurrency.max(1);
-            while !paused && stop.is_none() && grace_ends.is_none() && in_flight.len() < width {
+            let width = window.size().min(limit).max(1);
+            while ended == Ended::Clear
+                && stop.is_none()
+                && grace_ends.is_none()
+                && in_flight.len() < width
+            {
                 let Some(id) = walk.next_app().map(str::to_string) else {
                     break;
                 };
@@ -442,28 +517,22 @@ impl Run<'_> {
                 }
             };
             let Some(joined) = landed else {
-                if let Some(stop) = stop {
-                    return Err(stop);
-                }
-                if !paused {
-                    return Ok(());
-                }
-                // Everything in flight has landed after a conflict: decide, then go on.
-                self.stop_if_under_limit()?;
-                let pause = BACKOFF_START * 2u32.pow(conflicts_in_a_row.saturating_sub(1).min(5));
-                self.pause(pause.min(BACKOFF_CAP)).await?;
-                self.relist(walk).await?;
-                paused = false;
-                continue;
+                return match stop {
+                    Some(stop) => Err(stop),
+                    None => Ok(ended),
+                };
             };
             let (id, result) = joined.expect("delete tasks do not panic");
             flying.remove(&id);
             match self.record_deletion(&id, result) {
-                Ok(Step::Done) => conflicts_in_a_row = 0,
+                Ok(Step::Done) => window.grow(),
                 Ok(Step::Conflict) => {
-                    conflicts_in_a_row += 1;
                     walk.conflict(&id);
-                    paused = true;
+                    // One wave of conflicts shrinks the window once.
+                    if ended == Ended::Clear {
+                        window.shrink();
+                    }
+                    ended = Ended::Conflict;
                 }
                 Err(error) => {
                     stop.get_or_insert(error);

@@ -64,6 +64,104 @@ fn eight_processes_at_once_delete_every_stale_app_once_between_them() {
     assert_eq!(sum("deleted"), 60);
     assert_eq!(sum("conflicts"), stats.conflicts);
     assert_eq!(sum("failed"), 0);
+    // A report has one entry per app, so a reaper that sent one app's DELETE twice
+    // would report fewer outcomes than the server saw DELETEs.
+    assert_eq!(sum("deleted") + sum("conflicts"), stats.sent("DELETE"));
+}
+
+/// Starts the reapers `apart` from each other, each with its own lock, and returns
+/// their JSON reports once all have exited 0.
+fn staggered(reapers: Vec<Reaper>, apart: Duration) -> Vec<Value> {
+    let children: Vec<_> = reapers
+        .into_iter()
+        .map(|reaper| {
+            let child = reaper.args(["--format", "json"]).spawn();
+            std::thread::sleep(apart);
+            child
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|(child, _home)| {
+            let output = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(0), "{stderr}");
+            serde_json::from_slice(&output.stdout).unwrap()
+        })
+        .collect()
+}
+
+fn count(reports: &[Value], field: &str) -> u64 {
+    reports
+        .iter()
+        .map(|report| report["counts"][field].as_u64().unwrap())
+        .sum()
+}
+
+#[test]
+fn reapers_starting_apart_leave_nothing_and_send_no_app_twice() {
+    let sandbox = slow_sandbox(60, Duration::from_millis(60));
+    let reports = staggered(
+        (0..6).map(|_| Reaper::against(&sandbox)).collect(),
+        Duration::from_millis(100),
+    );
+    let stats = sandbox.stats();
+    assert!(sandbox.deleted().iter().all(|app| app.role == Role::Stale));
+    assert!(sandbox.apps().iter().all(|app| app.role != Role::Stale));
+    assert_eq!(count(&reports, "deleted"), 60);
+    assert_eq!(count(&reports, "conflicts"), stats.conflicts);
+    assert_eq!(
+        count(&reports, "deleted") + count(&reports, "conflicts"),
+        stats.sent("DELETE")
+    );
+}
+
+#[test]
+fn reapers_sharing_a_nearly_empty_pool_pace_to_the_refill_between_them() {
+    // Twenty tokens a second, five in the pool: the four reapers must share the refill.
+    let sandbox = Sandbox::start(Options {
+        seed: Seed {
+            stale: 40,
+            ..Seed::default()
+        },
+        server: Server {
+            rate_limit_remaining: Some(5),
+            rate_limit_refill_per_minute: 1_200.0,
+            ..Server::default()
+        },
+        ..Options::default()
+    })
+    .unwrap();
+    let reports = all_at_once(
+        (0..4)
+            .map(|_| {
+                Reaper::against(&sandbox).args([
+                    "--rate-limit-refill",
+                    "1200",
+                    "--reserve-rate-limit",
+                    "0",
+                ])
+            })
+            .collect(),
+    );
+    let stats = sandbox.stats();
+    assert_eq!(stats.min_remaining, 0, "the pool did run dry");
+    assert!(sandbox.apps().iter().all(|app| app.role != Role::Stale));
+    assert!(sandbox.deleted().iter().all(|app| app.role == Role::Stale));
+    // Each reaper sees what the others spend and counts only on its share of the
+    // refill: a reaper blind to the others would send as if the refill were all its
+    // own, and draw about one 429 for each request the others make.
+    let rate_limited: u64 = reports
+        .iter()
+        .map(|report| report["requests"]["rate_limited"].as_u64().unwrap())
+        .sum();
+    assert_eq!(rate_limited, stats.rate_limited);
+    assert!(
+        stats.rate_limited * 4 <= stats.counted(),
+        "{} of {} requests answered 429",
+        stats.rate_limited,
+        stats.counted()
+    );
 }
 
 #[test]
