@@ -22,8 +22,9 @@ use crate::duration;
 use crate::heroku::{ApiError, App, Client, Deletion, Listing};
 use cancel::{Cancel, Interrupt};
 use clock::Clock;
+use pipeline_plan::PipelineVerdict;
 use plan::{Age, Decision, OnConflict, Policy, Scope, Verdict};
-use record::{AppEntry, Outcome, PipelineEntry, Report, Status};
+use record::{AppEntry, Entry, Outcome, PipelineEntry, Report, Status};
 use walk::{Help, Walk, Window};
 
 /// After this many failed deletes in a row the API is not well; stop sending more.
@@ -122,6 +123,55 @@ pub async fn reap_until(
     let ended = run.rounds().await;
     let ended = run.pipelines(ended).await;
     run.finish(ended, started).await
+}
+
+/// What a DELETE goes to. Apps and pipelines share one delete loop, and with it every
+/// guarantee: the cap's count, the failure streak, the reserve, the grace after a signal,
+/// the check of a DELETE with no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    App,
+    Pipeline,
+}
+
+impl Kind {
+    async fn delete(self, client: &Client, id: &str) -> Result<Deletion, ApiError> {
+        match self {
+            Kind::App => client.delete_app(id).await,
+            Kind::Pipeline => client.delete_pipeline(id).await,
+        }
+    }
+}
+
+/// The order a batch deletes in.
+trait Queue {
+    fn next_id(&mut self) -> Option<String>;
+    /// Another reaper deleted `id` first: does the batch end there?
+    fn conflict(&mut self, id: &str) -> bool;
+}
+
+/// Apps: a walk, whose territory ends at a conflict.
+impl Queue for Walk {
+    fn next_id(&mut self) -> Option<String> {
+        self.next_app().map(str::to_string)
+    }
+
+    fn conflict(&mut self, id: &str) -> bool {
+        Walk::conflict(self, id);
+        true
+    }
+}
+
+/// Pipelines: a plain list; no other reaper walks them in order, so a conflict on one
+/// says nothing about the next.
+impl Queue for std::vec::IntoIter<String> {
+    fn next_id(&mut self) -> Option<String> {
+        self.next()
+    }
+
+    fn conflict(&mut self, _id: &str) -> bool {
+        false
+    }
 }
 
 /// What one DELETE's answer means for the batch.
@@ -333,7 +383,7 @@ impl Run<'_> {
             let mut walk = Walk::whole(stale);
             let mut window = Window::full(concurrency);
             let ended = self
-                .delete_batch(&mut walk, &mut window, concurrency)
+                .delete_batch(Kind::App, &mut walk, &mut window, concurrency)
                 .await?;
             (walk, false, ended)
         } else {
@@ -354,13 +404,15 @@ impl Run<'_> {
             // reapers which started at the same moment have made their first deletes,
             // even slower ones, when we list again.
             let probe_started = Instant::now();
-            let mut ended = self.delete_batch(&mut walk, &mut window, 1).await?;
+            let mut ended = self
+                .delete_batch(Kind::App, &mut walk, &mut window, 1)
+                .await?;
             self.delete_latency = probe_started.elapsed();
             if walk.len() > 1 && ended == Ended::Clear {
                 self.pause(self.delete_latency * PROBE_PAUSE).await?;
                 self.relist(&mut walk).await?;
                 ended = self
-                    .delete_batch(&mut walk, &mut window, concurrency)
+                    .delete_batch(Kind::App, &mut walk, &mut window, concurrency)
                     .await?;
             }
             let verifier = walk.holds_largest_territory();
@@ -441,7 +493,9 @@ impl Run<'_> {
                 Help::Stretch => {
                     let concurrency = self.options.concurrency;
                     let mut window = Window::new(concurrency);
-                    let ended = self.delete_batch(walk, &mut window, concurrency).await?;
+                    let ended = self
+                        .delete_batch(Kind::App, walk, &mut window, concurrency)
+                        .await?;
                     pauses_in_a_row = match ended {
                         Ended::Clear => 0,
                         Ended::Conflict => pauses_in_a_row + 1,
@@ -451,13 +505,15 @@ impl Run<'_> {
         }
     }
 
-    /// Deletes the walk's territory with up to `limit` requests in flight, as many as the
-    /// window allows. A conflict ends the territory: what is in flight lands, and the
-    /// caller decides what next. Whatever stops the batch, the answers to requests
-    /// already sent are still recorded.
+    /// Deletes the queue's `kind` with up to `limit` requests in flight, as many as the
+    /// window allows. A conflict may end the queue (an app's territory): what is in
+    /// flight lands, and the caller decides what next. Whatever stops the batch, the
+    /// answers to requests already sent are still recorded; after a signal those in
+    /// flight have the grace to answer, and are `unknown` if they do not.
     async fn delete_batch(
         &mut self,
-        walk: &mut Walk,
+        kind: Kind,
+        queue: &mut impl Queue,
         window: &mut Window,
         limit: usize,
     ) -> Result<Ended, Stop> {
@@ -474,17 +530,17 @@ impl Run<'_> {
                 && grace_ends.is_none()
                 && in_flight.len() < width
             {
-                let Some(id) = walk.next_app().map(str::to_string) else {
+                let Some(id) = queue.next_id() else {
                     break;
                 };
-                if !self.still_to_delete(&id) {
+                if !self.still_to_delete(kind, &id) {
                     continue;
                 }
                 let client = Arc::clone(&self.client);
                 self.deletes_sent += 1;
                 flying.insert(id.clone());
                 in_flight.spawn(async move {
-                    let result = client.delete_app(&id).await;
+                    let result = kind.delete(&client, &id).await;
                     (id, result)
                 });
             }
@@ -504,6 +560,7 @@ impl Run<'_> {
                             in_flight.abort_all();
                             for id in flying.drain() {
                                 self.finish_entry(
+                                    kind,
                                     &id,
                                     Outcome::Unknown,
                                     None,
@@ -524,15 +581,16 @@ impl Run<'_> {
             };
             let (id, result) = joined.expect("delete tasks do not panic");
             flying.remove(&id);
-            match self.record_deletion(&id, result) {
+            match self.record_deletion(kind, &id, result) {
                 Ok(Step::Done) => window.grow(),
                 Ok(Step::Conflict) => {
-                    walk.conflict(&id);
-                    // One wave of conflicts shrinks the window once.
-                    if ended == Ended::Clear {
-                        window.shrink();
+                    if queue.conflict(&id) {
+                        // One wave of conflicts shrinks the window once.
+                        if ended == Ended::Clear {
+                            window.shrink();
+                        }
+                        ended = Ended::Conflict;
                     }
-                    ended = Ended::Conflict;
                 }
                 Err(error) => {
                     stop.get_or_insert(error);
@@ -563,18 +621,20 @@ impl Run<'_> {
     /// Records the answer to one DELETE; an error means: send no more.
     fn record_deletion(
         &mut self,
+        kind: Kind,
         id: &str,
         result: Result<Deletion, ApiError>,
     ) -> Result<Step, Stop> {
         match result {
             Ok(Deletion::Deleted { request_id }) => {
                 self.failures_in_a_row = 0;
-                self.finish_entry(id, Outcome::Deleted, Some(200), request_id, None);
+                self.finish_entry(kind, id, Outcome::Deleted, Some(200), request_id, None);
                 Ok(Step::Done)
             }
             Ok(Deletion::GoneAfterLostResponse { status, request_id }) => {
                 self.failures_in_a_row = 0;
                 self.finish_entry(
+                    kind,
                     id,
                     Outcome::DeletedResponseLost,
                     Some(status),
@@ -584,18 +644,18 @@ impl Run<'_> {
                 Ok(Step::Done)
             }
             Ok(Deletion::AlreadyGone { status, request_id }) => {
-                self.finish_entry(id, Outcome::Conflict, Some(status), request_id, None);
+                self.finish_entry(kind, id, Outcome::Conflict, Some(status), request_id, None);
                 Ok(Step::Conflict)
             }
-            // Not sent: the app is left for a run with budget to spare.
+            // Not sent: it is left for a run with budget to spare.
             Err(error @ ApiError::Reserve { .. }) => Err(Stop::Api(error)),
-            // Not sent: a signal came first, so the app stays not attempted.
+            // Not sent: a signal came first, so it stays not attempted.
             Err(ApiError::Interrupted { .. }) => Ok(Step::Done),
             Err(error) => {
                 let outcome = Outcome::of_failure(&error);
                 let request_id = error.request_id().map(str::to_string);
                 let message = error.to_string();
-                self.finish_entry(id, outcome, error.status(), request_id, Some(message));
+                self.finish_entry(kind, id, outcome, error.status(), request_id, Some(message));
                 if error.is_unauthorized() {
                     return Err(Stop::Api(error));
                 }
@@ -707,10 +767,18 @@ impl Run<'_> {
             .is_some_and(|entry| entry.outcome.is_none())
     }
 
-    fn still_to_delete(&self, id: &str) -> bool {
-        self.entries
-            .get(id)
-            .is_some_and(|entry| entry.verdict == Verdict::Delete && entry.outcome.is_none())
+    fn still_to_delete(&self, kind: Kind, id: &str) -> bool {
+        match kind {
+            Kind::App => self
+                .entries
+                .get(id)
+                .is_some_and(|entry| entry.verdict == Verdict::Delete && entry.outcome.is_none()),
+            Kind::Pipeline => self.pipelines.iter().flatten().any(|entry| {
+                entry.id == id
+                    && entry.verdict == PipelineVerdict::Delete
+                    && entry.outcome.is_none()
+            }),
+        }
     }
 
     fn set_outcome(&mut self, id: &str, outcome: Outcome) {
@@ -722,18 +790,56 @@ impl Run<'_> {
     /// Records what this reaper's own DELETE ended in, and says so.
     fn finish_entry(
         &mut self,
+        kind: Kind,
         id: &str,
         outcome: Outcome,
         http_status: Option<u16>,
         request_id: Option<String>,
         error: Option<String>,
     ) {
-        if let Some(entry) = self.entries.get_mut(id) {
+        fn fill<V>(
+            entry: &mut Entry<V>,
+            outcome: Outcome,
+            http_status: Option<u16>,
+            request_id: Option<String>,
+            error: Option<String>,
+        ) {
             entry.outcome = Some(outcome);
             entry.http_status = http_status;
             entry.request_id = request_id;
             entry.error = error;
-            self.events.outcome(entry);
+        }
+        match kind {
+            Kind::App => {
+                if let Some(entry) = self.entries.get_mut(id) {
+                    fill(entry, outcome, http_status, request_id, error);
+                    self.events.outcome(entry);
+                }
+            }
+            Kind::Pipeline => {
+                let mut entries = self.pipelines.iter_mut().flatten();
+                if let Some(entry) = entries.find(|e| e.id == id) {
+                    fill(entry, outcome, http_status, request_id, error);
+                    self.events.pipeline_outcome(entry);
+                }
+            }
+        }
+    }
+
+    /// The outcome and error of `id`'s entry, for what the run learns after its DELETE.
+    fn settled_parts(
+        &mut self,
+        kind: Kind,
+        id: &str,
+    ) -> Option<(&mut Option<Outcome>, &mut Option<String>)> {
+        match kind {
+            Kind::App => self
+                .entries
+                .get_mut(id)
+                .map(|e| (&mut e.outcome, &mut e.error)),
+            Kind::Pipeline => self
+                .pipeline_entry(id)
+                .map(|e| (&mut e.outcome, &mut e.error)),
         }
     }
 
@@ -752,46 +858,68 @@ impl Run<'_> {
             .count()
     }
 
-    /// Apps whose DELETE got no answer: a listing tells which are gone, and one more
-    /// DELETE settles those still listed. An app stays `unknown` only when that check
-    /// fails too, and its error says so.
-    async fn settle_unknown(&mut self) {
-        let unknown: Vec<String> = self
-            .entries
-            .values()
-            .filter(|e| e.outcome == Some(Outcome::Unknown))
-            .map(|e| e.id.clone())
-            .collect();
+    /// Apps or pipelines whose DELETE got no answer: a listing tells which are gone, and
+    /// one more DELETE settles those still listed. One stays `unknown` only when that
+    /// check fails too, and its error says so.
+    async fn settle_unknown(&mut self, kind: Kind) {
+        let unknown: Vec<String> = match kind {
+            Kind::App => self
+                .entries
+                .values()
+                .filter(|e| e.outcome == Some(Outcome::Unknown))
+                .map(|e| e.id.clone())
+                .collect(),
+            Kind::Pipeline => self
+                .pipelines
+                .iter()
+                .flatten()
+                .filter(|e| e.outcome == Some(Outcome::Unknown))
+                .map(|e| e.id.clone())
+                .collect(),
+        };
         if unknown.is_empty() {
             return;
         }
-        if let Err(stop) = self.list().await {
-            let why = match stop {
-                Stop::Api(error) => error.to_string(),
-                _ => "the run was interrupted".to_string(),
-            };
-            for id in &unknown {
-                if let Some(entry) = self.entries.get_mut(id) {
-                    let first = entry.error.take().unwrap_or_default();
-                    entry.error = Some(format!("{first}; the follow-up listing failed too: {why}"));
+        let listed = match kind {
+            Kind::App => self.list().await.map(|_| self.listed.clone()),
+            Kind::Pipeline => self
+                .unless_interrupted(self.client.list_pipelines())
+                .await
+                .and_then(|listing| Ok(listing?.items.into_iter().map(|p| p.id).collect())),
+        };
+        let listed: HashSet<String> = match listed {
+            Ok(listed) => listed,
+            Err(stop) => {
+                let why = match stop {
+                    Stop::Api(error) => error.to_string(),
+                    _ => "the run was interrupted".to_string(),
+                };
+                for id in &unknown {
+                    if let Some((_, error)) = self.settled_parts(kind, id) {
+                        let first = error.take().unwrap_or_default();
+                        *error = Some(format!("{first}; the follow-up listing failed too: {why}"));
+                    }
                 }
+                return;
             }
-            return;
-        }
+        };
         for id in unknown {
-            if !self.listed.contains(&id) {
-                if let Some(entry) = self.entries.get_mut(&id) {
-                    entry.outcome = Some(Outcome::DeletedResponseLost);
-                    entry.error = None;
+            if !listed.contains(&id) {
+                if let Some((outcome, error)) = self.settled_parts(kind, &id) {
+                    *outcome = Some(Outcome::DeletedResponseLost);
+                    *error = None;
                 }
                 continue;
             }
-            let Ok(result) = self.unless_interrupted(self.client.delete_app(&id)).await else {
+            let Ok(result) = self
+                .unless_interrupted(kind.delete(&self.client, &id))
+                .await
+            else {
                 return;
             };
             match result {
                 Ok(Deletion::Deleted { request_id }) => {
-                    self.finish_entry(&id, Outcome::Deleted, Some(200), request_id, None);
+                    self.finish_entry(kind, &id, Outcome::Deleted, Some(200), request_id, None);
                 }
                 Ok(
                     Deletion::AlreadyGone { status, request_id }
@@ -799,7 +927,7 @@ impl Run<'_> {
                 ) => {
                     // Its first DELETE, or someone's, took effect after the listing.
                     let outcome = Outcome::DeletedResponseLost;
-                    self.finish_entry(&id, outcome, Some(status), request_id, None);
+                    self.finish_entry(kind, &id, outcome, Some(status), request_id, None);
                 }
                 Err(error) => {
                     // The first DELETE may still take effect, so "failed" would be a guess.
@@ -808,7 +936,14 @@ impl Run<'_> {
                     );
                     let request_id = error.request_id().map(str::to_string);
                     let outcome = Outcome::Unknown;
-                    self.finish_entry(&id, outcome, error.status(), request_id, Some(message));
+                    self.finish_entry(
+                        kind,
+                        &id,
+                        outcome,
+                        error.status(),
+                        request_id,
+                        Some(message),
+                    );
                 }
             }
         }
@@ -818,7 +953,8 @@ impl Run<'_> {
     async fn finish(mut self, ended: Result<(), Stop>, started: Instant) -> Report {
         // After an interrupt, exit promptly: what was not confirmed stays unknown.
         if self.cancel.interrupted().is_none() {
-            self.settle_unknown().await;
+            self.settle_unknown(Kind::App).await;
+            self.settle_unknown(Kind::Pipeline).await;
         }
         let ended = match self.cancel.interrupted() {
             Some(signal) => Err(Stop::Interrupted(signal)),

@@ -3,7 +3,6 @@
 //! stale ones, and delete those left with no app, under the apps' dry run, cap and
 //! conflict rules.
 
-use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -13,8 +12,9 @@ use tokio::task::JoinSet;
 use super::cancel::Cancel;
 use super::pipeline_plan::{self, CoupledApp, PipelineVerdict};
 use super::plan::{Scope, Verdict};
-use super::{FAILURES_BEFORE_GIVING_UP, Run, Stop};
-use crate::heroku::{ApiError, Coupling, Deletion};
+use super::walk::Window;
+use super::{Kind, Run, Stop};
+use crate::heroku::{ApiError, Coupling};
 use crate::reap::record::{Outcome, PipelineEntry, Status};
 
 impl Run<'_> {
@@ -114,9 +114,7 @@ impl Run<'_> {
             self.set_pipeline_outcomes(&doomed, Outcome::Planned);
             return Ok(());
         }
-        self.delete_pipelines(doomed).await?;
-        self.settle_unknown_pipelines().await;
-        Ok(())
+        self.delete_pipelines(doomed).await
     }
 
     /// Whose pipelines are this run's: the account's, or the team's with `--team`.
@@ -182,7 +180,8 @@ impl Run<'_> {
     }
 
     /// Deletes `ids` a few at a time, in an order of their own for each reaper (from a
-    /// random place on the ring of ids), so that reapers at once rarely collide.
+    /// random place on the ring of ids), so that reapers at once rarely collide. The
+    /// apps' delete loop does it, with every guarantee it gives them.
     async fn delete_pipelines(&mut self, mut ids: Vec<String>) -> Result<(), Stop> {
         if ids.is_empty() {
             return Ok(());
@@ -190,102 +189,15 @@ impl Run<'_> {
         ids.sort();
         let start = fastrand::usize(..ids.len());
         ids.rotate_left(start);
-        let client = Arc::clone(&self.client);
-        let mut stop = None;
-        let mut failures_in_a_row = 0;
-        at_most(
-            &self.cancel.clone(),
-            self.options.concurrency,
-            ids,
-            move |id| {
-                let client = Arc::clone(&client);
-                async move { client.delete_pipeline(&id).await }
-            },
-            |id, answer| {
-                // Not sent: the pipeline is left for a run with budget to spare.
-                if let Err(error @ ApiError::Reserve { .. }) = answer {
-                    stop.get_or_insert(Stop::Api(error));
-                    return false;
-                }
-                // Not sent: a signal came first, so the pipeline stays not attempted.
-                if let Err(ApiError::Interrupted { .. }) = answer {
-                    return false;
-                }
-                self.deletes_sent += 1;
-                let (outcome, status, request_id, error) = match answer {
-                    Ok(Deletion::Deleted { request_id }) => {
-                        (Outcome::Deleted, 200, request_id, None)
-                    }
-                    Ok(Deletion::GoneAfterLostResponse { request_id, status }) => {
-                        (Outcome::DeletedResponseLost, status, request_id, None)
-                    }
-                    Ok(Deletion::AlreadyGone { status, request_id }) => {
-                        (Outcome::Conflict, status, request_id, None)
-                    }
-                    Err(error) => {
-                        let request_id = error.request_id().map(str::to_string);
-                        let status = error.status().unwrap_or_default();
-                        (Outcome::of_failure(&error), status, request_id, Some(error))
-                    }
-                };
-                failures_in_a_row = match &error {
-                    Some(_) => failures_in_a_row + 1,
-                    None => 0,
-                };
-                if let Some(error) = &error {
-                    if error.is_unauthorized() {
-                        stop = Some(Stop::Status(
-                            Status::Unauthorized,
-                            format!("the API rejected the key: {error}"),
-                        ));
-                    } else if failures_in_a_row >= FAILURES_BEFORE_GIVING_UP {
-                        stop = Some(Stop::Status(
-                            Status::Failed,
-                            format!(
-                                "{failures_in_a_row} pipeline deletes failed in a row; stopped sending more (last: {error})"
-                            ),
-                        ));
-                    }
-                }
-                if let Some(entry) = self.pipeline_entry(&id) {
-                    entry.outcome = Some(outcome);
-                    entry.http_status = (status != 0).then_some(status);
-                    entry.request_id = request_id;
-                    entry.error = error.map(|error| error.to_string());
-                    let entry = entry.clone();
-                    self.events.pipeline_outcome(&entry);
-                }
-                stop.is_none()
-            },
-        )
-        .await;
-        match stop {
-            Some(stop) => {
-                self.set_pipeline_outcomes(&self.pipelines_to_delete(), Outcome::NotAttempted);
-                Err(stop)
-            }
-            None => Ok(()),
+        let width = self.options.concurrency;
+        let mut window = Window::full(width);
+        let ended = self
+            .delete_batch(Kind::Pipeline, &mut ids.into_iter(), &mut window, width)
+            .await;
+        if ended.is_err() {
+            self.set_pipeline_outcomes(&self.pipelines_to_delete(), Outcome::NotAttempted);
         }
-    }
-
-    /// A DELETE that got no answer: a fresh listing tells whether it went through.
-    async fn settle_unknown_pipelines(&mut self) {
-        let unknown = |e: &&mut PipelineEntry| e.outcome == Some(Outcome::Unknown);
-        if !self.pipelines.iter_mut().flatten().any(|e| unknown(&e)) {
-            return;
-        }
-        let Ok(listed) = self.client.list_pipelines().await else {
-            return;
-        };
-        let present: HashSet<String> = listed.items.into_iter().map(|p| p.id).collect();
-        for entry in self.pipelines.iter_mut().flatten().filter(unknown) {
-            if present.contains(&entry.id) {
-                entry.outcome = Some(Outcome::Failed);
-            } else {
-                entry.outcome = Some(Outcome::DeletedResponseLost);
-                entry.error = None;
-            }
-        }
+        ended.map(|_| ())
     }
 
     /// The pipelines still to delete: stale, uncoupled and not acted on yet.
@@ -298,7 +210,7 @@ impl Run<'_> {
             .collect()
     }
 
-    fn pipeline_entry(&mut self, id: &str) -> Option<&mut PipelineEntry> {
+    pub(super) fn pipeline_entry(&mut self, id: &str) -> Option<&mut PipelineEntry> {
         self.pipelines.iter_mut().flatten().find(|e| e.id == id)
     }
 
@@ -311,7 +223,7 @@ impl Run<'_> {
     }
 }
 
-/// Runs `task` on every id with at most `width` in flight, and hands each answer to
+/// Runs `task` (a read) on every id with at most `width` in flight, and hands each answer to
 /// `answered` as it lands; once `answered` says false or the run is interrupted, no more
 /// are started (those in flight still land).
 async fn at_most<T, F, Fut>(

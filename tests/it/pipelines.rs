@@ -3,12 +3,13 @@
 
 use std::time::Duration;
 
-use heroku_sandbox::{Fault, Role, Sandbox, Seed};
+use heroku_sandbox::{Fault, Loss, Role, Sandbox, Seed};
 use serde_json::Value;
 
 use crate::reap::start;
 use crate::reaper::Reaper;
-use crate::support::named;
+use crate::signals::{send, wait_within};
+use crate::support::{eventually, named};
 
 const OLD: Duration = Duration::from_secs(3_600);
 
@@ -260,4 +261,148 @@ fn in_github_mode_each_pipeline_deleted_has_its_line() {
         .filter(|line| line.starts_with("deleted ") && line.ends_with("  pipeline"))
         .count();
     assert_eq!(lines as u64, deleted, "{}", run.stdout);
+}
+
+/// Three orphaned stale pipelines and no app.
+fn orphans_only() -> Sandbox {
+    start(Seed {
+        orphan_pipelines: 3,
+        ..Seed::empty()
+    })
+}
+
+fn with_pipeline_outcome(report: &Value, outcome: &str) -> Vec<Value> {
+    report["pipelines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["outcome"] == outcome)
+        .cloned()
+        .collect()
+}
+
+const PIPELINE_DELETE: &str = "DELETE /pipelines/{pipeline}";
+
+#[test]
+fn an_unanswered_pipeline_delete_still_listed_gets_one_more_delete() {
+    let sandbox = orphans_only();
+    // The reset comes before the server acts, so the pipeline is still listed after.
+    sandbox.inject(PIPELINE_DELETE, Fault::Reset, 1);
+    let (run, report) = Reaper::against(&sandbox)
+        .args(["--pipelines", "--retries", "0"])
+        .json();
+    run.code(0);
+    assert_eq!(
+        with_pipeline_outcome(&report, "deleted").len(),
+        3,
+        "{report}"
+    );
+    assert_eq!(report["counts"]["pipelines"]["failed"], 0);
+    assert_eq!(sandbox.stats().sent("DELETE /pipelines"), 4);
+    assert_eq!(requests(&sandbox, "GET /pipelines 200"), 2);
+    assert_eq!(sandbox.deleted_pipelines().len(), 3);
+}
+
+#[test]
+fn an_unanswered_pipeline_delete_gone_from_the_listing_was_deleted() {
+    let sandbox = orphans_only();
+    sandbox.inject(PIPELINE_DELETE, Fault::Lost(Loss::Cut), 1);
+    let (run, report) = Reaper::against(&sandbox)
+        .args(["--pipelines", "--retries", "0"])
+        .json();
+    run.code(0);
+    let lost = with_pipeline_outcome(&report, "deleted-response-lost");
+    assert_eq!(lost.len(), 1, "{report}");
+    assert!(lost[0].get("error").is_none(), "{report}");
+    assert_eq!(sandbox.stats().sent("DELETE /pipelines"), 3);
+}
+
+#[test]
+fn an_unanswered_pipeline_delete_stays_unknown_only_when_the_check_fails_too() {
+    let sandbox = orphans_only();
+    sandbox.inject(PIPELINE_DELETE, Fault::Lost(Loss::Cut), 1);
+    sandbox.inject_after("GET /pipelines", 1, Fault::Status(503), 1);
+    let (run, report) = Reaper::against(&sandbox)
+        .args(["--pipelines", "--retries", "0"])
+        .json();
+    run.code(1);
+    let unknown = with_pipeline_outcome(&report, "unknown");
+    assert_eq!(unknown.len(), 1, "{report}");
+    assert_eq!(report["counts"]["pipelines"]["failed"], 0);
+    let error = unknown[0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("the follow-up listing failed too") && error.contains("503"),
+        "{error}"
+    );
+    // It was in fact deleted: unknown is the truth as the run saw it, not "failed".
+    assert_eq!(sandbox.deleted_pipelines().len(), 3);
+}
+
+#[test]
+fn a_pipeline_still_listed_whose_second_delete_fails_is_unknown_not_failed() {
+    let sandbox = orphans_only();
+    sandbox.inject(PIPELINE_DELETE, Fault::Reset, 1);
+    sandbox.inject_after(PIPELINE_DELETE, 2, Fault::Status(500), 1);
+    let (run, report) = Reaper::against(&sandbox)
+        .args(["--pipelines", "--retries", "0", "--concurrency", "1"])
+        .json();
+    run.code(1);
+    let unknown = with_pipeline_outcome(&report, "unknown");
+    assert_eq!(unknown.len(), 1, "{report}");
+    assert_eq!(report["counts"]["pipelines"]["failed"], 0);
+    let error = unknown[0]["error"].as_str().unwrap();
+    assert!(error.contains("one more DELETE failed"), "{error}");
+}
+
+#[test]
+fn pipeline_deletes_in_flight_at_a_signal_get_the_grace_then_are_unknown() {
+    let sandbox = orphans_only();
+    // Answers held far longer than the wait below: only the grace can end the run soon.
+    sandbox.inject(PIPELINE_DELETE, Fault::Delay(Duration::from_secs(60)), 3);
+    let (child, _home) = Reaper::against(&sandbox)
+        .args(["--pipelines", "--concurrency", "1", "--grace", "50ms"])
+        .args(["--timeout", "1h", "--format", "json"])
+        .spawn();
+    eventually("a pipeline DELETE is in flight", || {
+        sandbox.stats().faults.contains_key("slow")
+    });
+    send("INT", &child);
+    let run = wait_within(child, Duration::from_secs(20));
+    run.code(130);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["status"], "interrupted", "{report}");
+    let unknown = with_pipeline_outcome(&report, "unknown");
+    assert_eq!(unknown.len(), 1, "{report}");
+    assert!(
+        unknown[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no answer came within the grace"),
+        "{report}"
+    );
+    assert_eq!(with_pipeline_outcome(&report, "not-attempted").len(), 2);
+    // One DELETE was sent, and none after the signal; it never answered.
+    assert_eq!(sandbox.stats().faults["slow"], 1);
+    assert_eq!(sandbox.stats().sent("DELETE /pipelines"), 0);
+}
+
+#[test]
+fn three_pipeline_deletes_failing_in_a_row_stop_the_rest() {
+    let sandbox = start(Seed {
+        orphan_pipelines: 5,
+        ..Seed::empty()
+    });
+    sandbox.inject(PIPELINE_DELETE, Fault::Status(500), 3);
+    let (run, report) = Reaper::against(&sandbox)
+        .args(["--pipelines", "--retries", "0", "--concurrency", "1"])
+        .json();
+    run.code(1)
+        .stderr_has("3 deletes failed in a row; stopped sending more");
+    assert_eq!(
+        with_pipeline_outcome(&report, "failed").len(),
+        3,
+        "{report}"
+    );
+    assert_eq!(with_pipeline_outcome(&report, "not-attempted").len(), 2);
+    assert_eq!(sandbox.stats().sent("DELETE /pipelines"), 3);
 }
