@@ -4,13 +4,14 @@
 
 pub mod cancel;
 pub mod clock;
+mod ledger;
 pub mod pipeline_plan;
 mod pipelines;
 pub mod plan;
 pub mod record;
 pub mod walk;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,17 +19,14 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use tokio::task::JoinSet;
 
-use crate::duration;
 use crate::heroku::{ApiError, App, Client, Deletion, Listing};
 use cancel::{Cancel, Interrupt};
 use clock::Clock;
-use pipeline_plan::PipelineVerdict;
-use plan::{Age, Decision, OnConflict, Policy, Scope, Verdict};
-use record::{AppEntry, Entry, Outcome, PipelineEntry, Report, Status};
+use ledger::{Ledger, Rules, UNANSWERED_IN_GRACE};
+use plan::{Age, OnConflict, Policy, Scope, Verdict};
+use record::{AppEntry, Outcome, PipelineEntry, Report, Status};
 use walk::{Help, Walk, Window};
 
-/// After this many failed deletes in a row the API is not well; stop sending more.
-const FAILURES_BEFORE_GIVING_UP: usize = 3;
 /// Conflict backoff before listing again: Hatchet's habit, starting small and doubling,
 /// capped low because the listing already tells the reaper where to go next.
 const BACKOFF_START: Duration = Duration::from_millis(100);
@@ -109,16 +107,12 @@ pub async fn reap_until(
             ttl,
             options.dry_run,
         ),
-        entries: BTreeMap::new(),
+        ledger: Ledger::new(Rules::of(options), started),
         account: None,
         clock: Clock::default(),
-        listed: HashSet::new(),
         delete_latency: BACKOFF_START,
-        deletes_sent: 0,
-        failures_in_a_row: 0,
         cancel,
         grace,
-        pipelines: None,
     };
     let ended = run.rounds().await;
     let ended = run.pipelines(ended).await;
@@ -208,33 +202,22 @@ struct Run<'a> {
     options: &'a Options,
     events: &'a dyn Events,
     report: Report,
-    /// Every matching app seen, by id.
-    entries: BTreeMap<String, AppEntry>,
+    /// What was decided and done, and the rules that follow from it.
+    ledger: Ledger,
     /// The account's id, from `GET /account`; in the account's scope, known before
     /// the first plan.
     account: Option<String>,
     /// Heroku's clock, from the listings' `Date` headers.
     clock: Clock,
-    /// Ids in the latest listing.
-    listed: HashSet<String>,
     /// The probe's round trip: about how long another reaper's deletes take.
     delete_latency: Duration,
-    deletes_sent: usize,
-    /// Failed deletes since the last one that worked, across batches.
-    failures_in_a_row: usize,
     cancel: Cancel,
     /// After an interrupt, how long the DELETEs in flight may take to answer.
     grace: Duration,
-    /// With `--pipelines`, once the apps are done: every matching pipeline.
-    pipelines: Option<Vec<PipelineEntry>>,
 }
 
 impl Run<'_> {
     async fn rounds(&mut self) -> Result<(), Stop> {
-        let deadline = self
-            .options
-            .app_limit
-            .map(|limit| Instant::now() + limit.wait_for_room);
         self.check_rate_limit().await?;
         let mut first = true;
         loop {
@@ -249,20 +232,22 @@ impl Run<'_> {
                 &self.policy(),
                 self.account.as_deref(),
             );
-            self.record(&decisions);
+            self.ledger.record(&decisions);
             let stale: Vec<String> = decisions
                 .iter()
-                .filter(|d| d.verdict == Verdict::Delete && self.untouched(&d.app.id))
+                .filter(|d| d.verdict == Verdict::Delete && self.ledger.untouched(&d.app.id))
                 .map(|d| d.app.id.clone())
                 .collect();
-            self.check_cap(stale.len(), first)?;
+            if let Some(note) = self.ledger.check_cap(stale.len(), first)? {
+                self.events.note(&note);
+            }
             if first && !self.options.dry_run {
                 self.events.planned(stale.len());
             }
             first = false;
             if self.options.dry_run {
                 for id in &stale {
-                    self.set_outcome(id, Outcome::Planned);
+                    self.ledger.set_outcome(id, Outcome::Planned);
                 }
                 return Err(Stop::Status(Status::DryRun, String::new()));
             }
@@ -270,92 +255,12 @@ impl Run<'_> {
             let Some(limit) = self.options.app_limit else {
                 return Ok(());
             };
-            let deadline = deadline.expect("set with the limit");
-            self.wait_for_room(limit, deadline, &decisions).await?;
+            let (wait, note) =
+                self.ledger
+                    .room(limit, &decisions, self.clock.now(), Instant::now())?;
+            self.events.note(&note);
+            self.pause(wait).await?;
         }
-    }
-
-    /// With `--app-limit`: returns when there is room, sleeps until the oldest young
-    /// app passes the TTL when there is not, or stops when the wait would run too long.
-    async fn wait_for_room(
-        &mut self,
-        limit: AppLimit,
-        deadline: Instant,
-        decisions: &[Decision],
-    ) -> Result<(), Stop> {
-        let present = self.remaining_matching();
-        if present < limit.limit {
-            return Err(Stop::Status(Status::Done, String::new()));
-        }
-        let Age::OlderThan(ttl) = self.options.policy.age else {
-            return Err(limit_held(
-                present,
-                limit.limit,
-                "every matching app that may be deleted is gone",
-            ));
-        };
-        let now = self.clock.now();
-        let oldest_young = decisions
-            .iter()
-            .filter(|d| d.verdict == Verdict::TooYoung && self.listed.contains(&d.app.id))
-            .min_by_key(|d| d.app.created_at);
-        let Some(oldest) = oldest_young else {
-            return Err(limit_held(
-                present,
-                limit.limit,
-                "the rest are kept, team or other owners' apps",
-            ));
-        };
-        // A second past the TTL, so the next plan counts it as older than the TTL.
-        let wait = ttl.saturating_sub(plan::age_of(&oldest.app, now)) + Duration::from_secs(1);
-        if Instant::now() + wait > deadline {
-            return Err(limit_held(
-                present,
-                limit.limit,
-                &format!(
-                    "the oldest, `{}`, passes the TTL in {}, after `--wait-for-room` runs out",
-                    oldest.app.name,
-                    duration::format(wait)
-                ),
-            ));
-        }
-        self.events.note(&format!(
-            "{present} matching apps, limit {}: waiting {} for `{}` to pass the TTL",
-            limit.limit,
-            duration::format(wait),
-            oldest.app.name
-        ));
-        self.pause(wait).await
-    }
-
-    fn check_cap(&self, stale: usize, first: bool) -> Result<(), Stop> {
-        let Some(cap) = self.options.max_deletes else {
-            return Ok(());
-        };
-        if first && stale > cap && self.options.dry_run {
-            self.events.note(&format!(
-                "note: a real run would refuse this plan: {stale} apps is more than `--max-deletes {cap}`"
-            ));
-            return Ok(());
-        }
-        if first && stale > cap {
-            return Err(Stop::Status(
-                Status::Refused,
-                format!(
-                    "the plan would delete {stale} apps, more than `--max-deletes {cap}`; nothing was deleted. Check the rule with `--dry-run`, then raise the cap (`--max-deletes {stale}`, or 0 for none) if the plan is right"
-                ),
-            ));
-        }
-        if !first && self.deletes_sent + stale > cap {
-            return Err(Stop::Status(
-                Status::Failed,
-                format!(
-                    "stopped: {} more stale apps would take this run past `--max-deletes {cap}`",
-                    stale
-                ),
-            ));
-        }
-        Ok(())
     }
 
     /// Asks how full the rate-limit pool is (a free request), so the throttle knows
@@ -441,8 +346,8 @@ impl Run<'_> {
 
     fn leave_to_others(&mut self, walk: &Walk) {
         for id in walk.left_to_others() {
-            if self.listed.contains(id) {
-                self.set_outcome(id, Outcome::LeftToAnother);
+            if self.ledger.listed.contains(id) {
+                self.ledger.set_outcome(id, Outcome::LeftToAnother);
             }
         }
     }
@@ -473,7 +378,7 @@ impl Run<'_> {
                     // long after the last stretch is done.
                     pause.max(self.delete_latency).min(WAIT_CAP)
                 } else {
-                    self.stop_if_under_limit()?;
+                    self.ledger.stop_if_under_limit()?;
                     pause.min(BACKOFF_CAP)
                 };
                 self.pause(pause).await?;
@@ -533,11 +438,11 @@ impl Run<'_> {
                 let Some(id) = queue.next_id() else {
                     break;
                 };
-                if !self.still_to_delete(kind, &id) {
+                if !self.ledger.still_to_delete(kind, &id) {
                     continue;
                 }
                 let client = Arc::clone(&self.client);
-                self.deletes_sent += 1;
+                self.ledger.sent();
                 flying.insert(id.clone());
                 in_flight.spawn(async move {
                     let result = kind.delete(&client, &id).await;
@@ -581,7 +486,15 @@ impl Run<'_> {
             };
             let (id, result) = joined.expect("delete tasks do not panic");
             flying.remove(&id);
-            match self.record_deletion(kind, &id, result) {
+            let sent = !matches!(
+                result,
+                Err(ApiError::Reserve { .. } | ApiError::Interrupted { .. })
+            );
+            let step = self.ledger.answer(kind, &id, result);
+            if sent {
+                self.announce(kind, &id);
+            }
+            match step {
                 Ok(Step::Done) => window.grow(),
                 Ok(Step::Conflict) => {
                     if queue.conflict(&id) {
@@ -595,81 +508,6 @@ impl Run<'_> {
                 Err(error) => {
                     stop.get_or_insert(error);
                 }
-            }
-        }
-    }
-
-    /// With `--on-conflict stop-if-under-limit`: a conflict means another reaper is at
-    /// work, so stop once under the limit.
-    fn stop_if_under_limit(&self) -> Result<(), Stop> {
-        let Some(limit) = self.options.app_limit else {
-            return Ok(());
-        };
-        let present = self.remaining_matching();
-        if self.options.on_conflict == OnConflict::StopIfUnderLimit && present < limit.limit {
-            return Err(Stop::Status(
-                Status::UnderLimit,
-                format!(
-                    "another reaper is deleting nearby and {present} matching apps are under the limit of {}; stopping",
-                    limit.limit
-                ),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Records the answer to one DELETE; an error means: send no more.
-    fn record_deletion(
-        &mut self,
-        kind: Kind,
-        id: &str,
-        result: Result<Deletion, ApiError>,
-    ) -> Result<Step, Stop> {
-        match result {
-            Ok(Deletion::Deleted { request_id }) => {
-                self.failures_in_a_row = 0;
-                self.finish_entry(kind, id, Outcome::Deleted, Some(200), request_id, None);
-                Ok(Step::Done)
-            }
-            Ok(Deletion::GoneAfterLostResponse { status, request_id }) => {
-                self.failures_in_a_row = 0;
-                self.finish_entry(
-                    kind,
-                    id,
-                    Outcome::DeletedResponseLost,
-                    Some(status),
-                    request_id,
-                    None,
-                );
-                Ok(Step::Done)
-            }
-            Ok(Deletion::AlreadyGone { status, request_id }) => {
-                self.finish_entry(kind, id, Outcome::Conflict, Some(status), request_id, None);
-                Ok(Step::Conflict)
-            }
-            // Not sent: it is left for a run with budget to spare.
-            Err(error @ ApiError::Reserve { .. }) => Err(Stop::Api(error)),
-            // Not sent: a signal came first, so it stays not attempted.
-            Err(ApiError::Interrupted { .. }) => Ok(Step::Done),
-            Err(error) => {
-                let outcome = Outcome::of_failure(&error);
-                let request_id = error.request_id().map(str::to_string);
-                let message = error.to_string();
-                self.finish_entry(kind, id, outcome, error.status(), request_id, Some(message));
-                if error.is_unauthorized() {
-                    return Err(Stop::Api(error));
-                }
-                self.failures_in_a_row += 1;
-                if self.failures_in_a_row >= FAILURES_BEFORE_GIVING_UP {
-                    return Err(Stop::Status(
-                        Status::Failed,
-                        format!(
-                            "{} deletes failed in a row; stopped sending more (last: {error})",
-                            self.failures_in_a_row
-                        ),
-                    ));
-                }
-                Ok(Step::Done)
             }
         }
     }
@@ -702,27 +540,17 @@ impl Run<'_> {
     /// Reads Heroku's clock off a listing and remembers which ids are there.
     fn take_listing(&mut self, listing: Listing<App>) -> Vec<App> {
         self.clock.observe(listing.date.as_deref(), Utc::now());
-        self.listed = listing.items.iter().map(|app| app.id.clone()).collect();
+        self.ledger
+            .listing(listing.items.iter().map(|app| app.id.clone()).collect());
         listing.items
     }
 
     /// Lists again: the walk learns what others deleted, the report too.
     async fn relist(&mut self, walk: &mut Walk) -> Result<(), Stop> {
         self.list().await?;
-        let listed = &self.listed;
-        let present: HashSet<&str> = listed.iter().map(String::as_str).collect();
+        let present: HashSet<&str> = self.ledger.listed.iter().map(String::as_str).collect();
         walk.observe(&present);
-        let gone: Vec<String> = self
-            .entries
-            .values()
-            .filter(|e| {
-                e.verdict == Verdict::Delete && e.outcome.is_none() && !listed.contains(&e.id)
-            })
-            .map(|e| e.id.clone())
-            .collect();
-        for id in gone {
-            self.set_outcome(&id, Outcome::DeletedByAnother);
-        }
+        self.ledger.gone_by_others();
         Ok(())
     }
 
@@ -747,46 +575,6 @@ impl Run<'_> {
         }
     }
 
-    /// Adds what a plan says about each app, without undoing what was done to it.
-    fn record(&mut self, decisions: &[Decision]) {
-        for decision in decisions {
-            let fresh = AppEntry::from_decision(decision);
-            match self.entries.get_mut(&decision.app.id) {
-                Some(entry) if entry.outcome.is_some() => {}
-                Some(entry) => *entry = fresh,
-                None => {
-                    self.entries.insert(decision.app.id.clone(), fresh);
-                }
-            }
-        }
-    }
-
-    fn untouched(&self, id: &str) -> bool {
-        self.entries
-            .get(id)
-            .is_some_and(|entry| entry.outcome.is_none())
-    }
-
-    fn still_to_delete(&self, kind: Kind, id: &str) -> bool {
-        match kind {
-            Kind::App => self
-                .entries
-                .get(id)
-                .is_some_and(|entry| entry.verdict == Verdict::Delete && entry.outcome.is_none()),
-            Kind::Pipeline => self.pipelines.iter().flatten().any(|entry| {
-                entry.id == id
-                    && entry.verdict == PipelineVerdict::Delete
-                    && entry.outcome.is_none()
-            }),
-        }
-    }
-
-    fn set_outcome(&mut self, id: &str, outcome: Outcome) {
-        if let Some(entry) = self.entries.get_mut(id) {
-            entry.outcome = Some(outcome);
-        }
-    }
-
     /// Records what this reaper's own DELETE ended in, and says so.
     fn finish_entry(
         &mut self,
@@ -797,91 +585,38 @@ impl Run<'_> {
         request_id: Option<String>,
         error: Option<String>,
     ) {
-        fn fill<V>(
-            entry: &mut Entry<V>,
-            outcome: Outcome,
-            http_status: Option<u16>,
-            request_id: Option<String>,
-            error: Option<String>,
-        ) {
-            entry.outcome = Some(outcome);
-            entry.http_status = http_status;
-            entry.request_id = request_id;
-            entry.error = error;
-        }
+        self.ledger
+            .fill(kind, id, outcome, http_status, request_id, error);
+        self.announce(kind, id);
+    }
+
+    /// Says what this reaper's own DELETE of `id` ended in.
+    fn announce(&self, kind: Kind, id: &str) {
         match kind {
             Kind::App => {
-                if let Some(entry) = self.entries.get_mut(id) {
-                    fill(entry, outcome, http_status, request_id, error);
+                if let Some(entry) = self.ledger.entries.get(id) {
                     self.events.outcome(entry);
                 }
             }
             Kind::Pipeline => {
-                let mut entries = self.pipelines.iter_mut().flatten();
+                let mut entries = self.ledger.pipelines.iter().flatten();
                 if let Some(entry) = entries.find(|e| e.id == id) {
-                    fill(entry, outcome, http_status, request_id, error);
                     self.events.pipeline_outcome(entry);
                 }
             }
         }
     }
 
-    /// The outcome and error of `id`'s entry, for what the run learns after its DELETE.
-    fn settled_parts(
-        &mut self,
-        kind: Kind,
-        id: &str,
-    ) -> Option<(&mut Option<Outcome>, &mut Option<String>)> {
-        match kind {
-            Kind::App => self
-                .entries
-                .get_mut(id)
-                .map(|e| (&mut e.outcome, &mut e.error)),
-            Kind::Pipeline => self
-                .pipeline_entry(id)
-                .map(|e| (&mut e.outcome, &mut e.error)),
-        }
-    }
-
-    /// The account's (or team's) matching apps in the latest listing that are not
-    /// known to be gone since.
-    fn remaining_matching(&self) -> usize {
-        self.entries
-            .values()
-            .filter(|e| {
-                matches!(
-                    e.verdict,
-                    Verdict::Delete | Verdict::Keep | Verdict::TooYoung
-                )
-            })
-            .filter(|e| self.listed.contains(&e.id) && !e.outcome.is_some_and(Outcome::gone))
-            .count()
-    }
-
     /// Apps or pipelines whose DELETE got no answer: a listing tells which are gone, and
     /// one more DELETE settles those still listed. One stays `unknown` only when that
     /// check fails too, and its error says so.
     async fn settle_unknown(&mut self, kind: Kind) {
-        let unknown: Vec<String> = match kind {
-            Kind::App => self
-                .entries
-                .values()
-                .filter(|e| e.outcome == Some(Outcome::Unknown))
-                .map(|e| e.id.clone())
-                .collect(),
-            Kind::Pipeline => self
-                .pipelines
-                .iter()
-                .flatten()
-                .filter(|e| e.outcome == Some(Outcome::Unknown))
-                .map(|e| e.id.clone())
-                .collect(),
-        };
+        let unknown = self.ledger.unknown(kind);
         if unknown.is_empty() {
             return;
         }
         let listed = match kind {
-            Kind::App => self.list().await.map(|_| self.listed.clone()),
+            Kind::App => self.list().await.map(|_| self.ledger.listed.clone()),
             Kind::Pipeline => self
                 .unless_interrupted(self.client.list_pipelines())
                 .await
@@ -894,21 +629,13 @@ impl Run<'_> {
                     Stop::Api(error) => error.to_string(),
                     _ => "the run was interrupted".to_string(),
                 };
-                for id in &unknown {
-                    if let Some((_, error)) = self.settled_parts(kind, id) {
-                        let first = error.take().unwrap_or_default();
-                        *error = Some(format!("{first}; the follow-up listing failed too: {why}"));
-                    }
-                }
+                self.ledger.check_failed(kind, &unknown, &why);
                 return;
             }
         };
         for id in unknown {
             if !listed.contains(&id) {
-                if let Some((outcome, error)) = self.settled_parts(kind, &id) {
-                    *outcome = Some(Outcome::DeletedResponseLost);
-                    *error = None;
-                }
+                self.ledger.gone_after_all(kind, &id);
                 continue;
             }
             let Ok(result) = self
@@ -956,67 +683,13 @@ impl Run<'_> {
             self.settle_unknown(Kind::App).await;
             self.settle_unknown(Kind::Pipeline).await;
         }
-        let ended = match self.cancel.interrupted() {
-            Some(signal) => Err(Stop::Interrupted(signal)),
-            None => ended,
-        };
-        let (status, message) = match ended {
-            Ok(()) => (Status::Done, None),
-            Err(Stop::Status(status, message)) => {
-                (status, (!message.is_empty()).then_some(message))
-            }
-            Err(Stop::Api(error)) if error.is_unauthorized() => (
-                Status::Unauthorized,
-                Some(format!("the API rejected the key: {error}")),
-            ),
-            Err(Stop::Api(error @ ApiError::Reserve { .. })) => {
-                (Status::ReserveReached, Some(error.to_string()))
-            }
-            Err(Stop::Api(error)) => (Status::Failed, Some(error.to_string())),
-            Err(Stop::Interrupted(signal)) => (
-                Status::Interrupted,
-                Some(format!(
-                    "interrupted by {}: no DELETE was sent after it; those in flight had {} to answer",
-                    signal.name(),
-                    duration::format(self.grace)
-                )),
-            ),
-        };
-        for entry in self.entries.values_mut() {
-            if entry.verdict == Verdict::Delete && entry.outcome.is_none() {
-                entry.outcome = Some(Outcome::NotAttempted);
-            }
-        }
-        let remaining = self.remaining_matching();
-        let mut report = self.report;
-        report.apps = self.entries.into_values().collect();
-        report.pipelines = self.pipelines;
-        report
-            .apps
-            .sort_by(|a, b| (a.created_at, &a.name).cmp(&(b.created_at, &b.name)));
-        report.counts.remaining = remaining;
-        report.tally();
-        report.status = match status {
-            Status::Done if report.failures() > 0 => Status::Failed,
-            status => status,
-        };
-        report.message = message;
-        report.signal = self.cancel.interrupted();
+        let mut report =
+            self.ledger
+                .close(ended, self.cancel.interrupted(), self.grace, self.report);
         report.requests = self.client.usage();
         report.rate_limit_remaining = self.client.rate_limit_remaining();
         report.elapsed_seconds = started.elapsed().as_secs_f64();
         report.clock = self.clock.report();
         report
     }
-}
-
-/// The error of an app whose DELETE was in flight at an interrupt and stayed so.
-const UNANSWERED_IN_GRACE: &str =
-    "in flight when the run was interrupted, and no answer came within the grace";
-
-fn limit_held(present: usize, limit: usize, why: &str) -> Stop {
-    Stop::Status(
-        Status::LimitHeld,
-        format!("{present} matching apps remain, at or over `--app-limit {limit}`: {why}"),
-    )
 }

@@ -28,7 +28,7 @@ impl Run<'_> {
         if !self.options.pipelines || !(apps_done || dry_run) || interrupted {
             return ended;
         }
-        self.pipelines = Some(Vec::new());
+        self.ledger.pipelines = Some(Vec::new());
         self.reap_pipelines(dry_run).await?;
         ended
     }
@@ -93,7 +93,7 @@ impl Run<'_> {
                 Err(error) => entries_outcomes.push((id, Outcome::Failed, Some(error))),
             }
         }
-        let entries = self.pipelines.get_or_insert_with(Vec::new);
+        let entries = self.ledger.pipelines.get_or_insert_with(Vec::new);
         entries.extend(decisions.iter().map(PipelineEntry::from_decision));
         for (id, outcome, error) in entries_outcomes {
             if let Some(entry) = entries.iter_mut().find(|e| e.id == id) {
@@ -108,10 +108,12 @@ impl Run<'_> {
         if let Some(stop) = stop {
             return Err(Stop::Status(Status::Unauthorized, stop));
         }
-        let doomed = self.pipelines_to_delete();
-        self.check_pipeline_cap(doomed.len(), dry_run)?;
+        let doomed = self.ledger.pipelines_to_delete();
+        if let Some(note) = self.ledger.check_pipeline_cap(doomed.len(), dry_run)? {
+            self.events.note(&note);
+        }
         if dry_run {
-            self.set_pipeline_outcomes(&doomed, Outcome::Planned);
+            self.ledger.set_pipeline_outcomes(&doomed, Outcome::Planned);
             return Ok(());
         }
         self.delete_pipelines(doomed).await
@@ -132,7 +134,7 @@ impl Run<'_> {
 
     /// An app coupled to a pipeline, as this run saw it.
     fn coupled_app(&self, app_id: &str) -> CoupledApp {
-        match self.entries.get(app_id) {
+        match self.ledger.entries.get(app_id) {
             Some(entry) => CoupledApp {
                 name: entry.name.clone(),
                 going: entry.verdict == Verdict::Delete
@@ -145,38 +147,6 @@ impl Run<'_> {
                 going: false,
             },
         }
-    }
-
-    /// Apps and pipelines count together against `--max-deletes`.
-    fn check_pipeline_cap(&mut self, pipelines: usize, dry_run: bool) -> Result<(), Stop> {
-        let Some(cap) = self.options.max_deletes else {
-            return Ok(());
-        };
-        let apps = if dry_run {
-            self.entries
-                .values()
-                .filter(|e| e.outcome == Some(Outcome::Planned))
-                .count()
-        } else {
-            self.deletes_sent
-        };
-        if apps + pipelines <= cap {
-            return Ok(());
-        }
-        let why = format!(
-            "{apps} apps and {pipelines} pipelines are more than `--max-deletes {cap}` (apps and pipelines count together)"
-        );
-        if dry_run {
-            self.events.note(&format!(
-                "note: a real run would stop before the pipelines: {why}"
-            ));
-            return Ok(());
-        }
-        self.set_pipeline_outcomes(&self.pipelines_to_delete(), Outcome::NotAttempted);
-        Err(Stop::Status(
-            Status::Failed,
-            format!("stopped before the pipelines: {why}; raise the cap if the plan is right"),
-        ))
     }
 
     /// Deletes `ids` a few at a time, in an order of their own for each reaper (from a
@@ -195,31 +165,11 @@ impl Run<'_> {
             .delete_batch(Kind::Pipeline, &mut ids.into_iter(), &mut window, width)
             .await;
         if ended.is_err() {
-            self.set_pipeline_outcomes(&self.pipelines_to_delete(), Outcome::NotAttempted);
+            let rest = self.ledger.pipelines_to_delete();
+            self.ledger
+                .set_pipeline_outcomes(&rest, Outcome::NotAttempted);
         }
         ended.map(|_| ())
-    }
-
-    /// The pipelines still to delete: stale, uncoupled and not acted on yet.
-    fn pipelines_to_delete(&self) -> Vec<String> {
-        self.pipelines
-            .iter()
-            .flatten()
-            .filter(|e| e.verdict == PipelineVerdict::Delete && e.outcome.is_none())
-            .map(|e| e.id.clone())
-            .collect()
-    }
-
-    pub(super) fn pipeline_entry(&mut self, id: &str) -> Option<&mut PipelineEntry> {
-        self.pipelines.iter_mut().flatten().find(|e| e.id == id)
-    }
-
-    fn set_pipeline_outcomes(&mut self, ids: &[String], outcome: Outcome) {
-        for id in ids {
-            if let Some(entry) = self.pipeline_entry(id) {
-                entry.outcome = Some(outcome);
-            }
-        }
     }
 }
 
