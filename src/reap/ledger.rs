@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use super::cancel::Interrupt;
-use super::pipeline_plan::PipelineVerdict;
+use super::pipeline_plan::{self, CoupledApp, PipelineDecision, PipelineVerdict};
 use super::plan::{self, Age, Decision, OnConflict, Verdict};
 use super::record::{AppEntry, Entry, Outcome, PipelineEntry, Report, Status};
 use super::{AppLimit, Kind, Options, Step, Stop};
 use crate::duration;
-use crate::heroku::{ApiError, Deletion};
+use crate::heroku::{ApiError, Coupling, Deletion};
 
 /// After this many failed deletes in a row the API is not well; stop sending more.
 const FAILURES_BEFORE_GIVING_UP: usize = 3;
@@ -157,6 +157,65 @@ impl Ledger {
             if let Some(entry) = self.pipeline_entry(id) {
                 entry.outcome = Some(outcome);
             }
+        }
+    }
+
+    /// Adds the pipelines a plan `decisions` about, settled by the `couplings` read of
+    /// the stale ones: one whose couplings could not be read is kept.
+    pub fn add_pipelines(
+        &mut self,
+        mut decisions: Vec<PipelineDecision>,
+        couplings: Vec<(String, Result<Vec<Coupling>, ApiError>)>,
+    ) {
+        let mut unread = Vec::new();
+        for (id, answer) in couplings {
+            let Some(decision) = decisions.iter_mut().find(|d| d.pipeline.id == id) else {
+                continue;
+            };
+            match answer {
+                Ok(couplings) => {
+                    let apps: Vec<CoupledApp> = couplings
+                        .iter()
+                        .map(|coupling| self.coupled_app(&coupling.app.id))
+                        .collect();
+                    pipeline_plan::settle(decision, &apps);
+                }
+                // Gone between the listing and now: another reaper, or Heroku itself.
+                Err(error) if error.status() == Some(404) => {
+                    unread.push((id, Outcome::DeletedByAnother, None));
+                }
+                Err(error) => unread.push((id, Outcome::Failed, Some(error))),
+            }
+        }
+        let entries = self.pipelines.get_or_insert_with(Vec::new);
+        entries.extend(decisions.iter().map(PipelineEntry::from_decision));
+        for (id, outcome, error) in unread {
+            if let Some(entry) = entries.iter_mut().find(|e| e.id == id) {
+                entry.outcome = Some(outcome);
+                if let Some(error) = error {
+                    entry.http_status = error.status();
+                    entry.request_id = error.request_id().map(str::to_string);
+                    entry.error = Some(format!("couplings unread, so kept: {error}"));
+                }
+            }
+        }
+    }
+
+    /// An app coupled to a pipeline, as this run saw it: going when this run deletes
+    /// it (or, in a dry run, would).
+    fn coupled_app(&self, app_id: &str) -> CoupledApp {
+        match self.entries.get(app_id) {
+            Some(entry) => CoupledApp {
+                name: entry.name.clone(),
+                going: entry.verdict == Verdict::Delete
+                    && entry
+                        .outcome
+                        .is_some_and(|outcome| outcome == Outcome::Planned || outcome.gone()),
+            },
+            None => CoupledApp {
+                name: app_id.to_string(),
+                going: false,
+            },
         }
     }
 
@@ -522,4 +581,364 @@ fn limit_held(present: usize, limit: usize, why: &str) -> Stop {
         Status::LimitHeld,
         format!("{present} matching apps remain, at or over `--app-limit {limit}`: {why}"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::heroku::{App, Pipeline, Reference, RequestLine};
+    use crate::reap::record::Counts;
+
+    const TTL: Duration = Duration::from_secs(600);
+
+    fn rules() -> Rules {
+        Rules {
+            dry_run: false,
+            max_deletes: None,
+            app_limit: None,
+            on_conflict: OnConflict::RefreshApiAndContinue,
+            ttl: Some(TTL),
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-27T12:00:00Z".parse().unwrap()
+    }
+
+    fn decision(name: &str, age: Duration, verdict: Verdict) -> Decision {
+        Decision {
+            app: App {
+                id: format!("id-{name}"),
+                name: name.to_string(),
+                created_at: now() - chrono::Duration::from_std(age).unwrap(),
+                owner: None,
+                team: None,
+            },
+            age,
+            verdict,
+            reason: String::new(),
+        }
+    }
+
+    /// A ledger of `stale` apps to delete and `young` ones too young, all listed.
+    fn ledger(
+        rules: Rules,
+        started: Instant,
+        stale: usize,
+        young: &[u64],
+    ) -> (Ledger, Vec<Decision>) {
+        let mut decisions: Vec<Decision> = (0..stale)
+            .map(|i| decision(&format!("stale{i}"), TTL * 2, Verdict::Delete))
+            .collect();
+        for (i, secs) in young.iter().enumerate() {
+            let age = Duration::from_secs(*secs);
+            decisions.push(decision(&format!("young{i}"), age, Verdict::TooYoung));
+        }
+        let mut ledger = Ledger::new(rules, started);
+        ledger.record(&decisions);
+        ledger.listing(decisions.iter().map(|d| d.app.id.clone()).collect());
+        (ledger, decisions)
+    }
+
+    fn failure(status: u16) -> ApiError {
+        ApiError::Status {
+            request: RequestLine {
+                method: "DELETE",
+                path: "/apps/x".into(),
+            },
+            status,
+            id: "internal_server_error".into(),
+            message: "no".into(),
+            request_id: None,
+        }
+    }
+
+    fn deleted() -> Result<Deletion, ApiError> {
+        Ok(Deletion::Deleted { request_id: None })
+    }
+
+    fn outcome(ledger: &Ledger, id: &str) -> Option<Outcome> {
+        ledger.entries[id].outcome
+    }
+
+    fn status_of(stop: Result<impl std::fmt::Debug, Stop>) -> Status {
+        match stop {
+            Err(Stop::Status(status, _)) => status,
+            other => panic!("not a status stop: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_first_plan_over_the_cap_is_refused_and_a_dry_run_only_notes_it() {
+        let capped = Rules {
+            max_deletes: Some(2),
+            ..rules()
+        };
+        let (ledger, _) = ledger(capped, Instant::now(), 3, &[]);
+        assert_eq!(ledger.check_cap(2, true).unwrap(), None);
+        assert_eq!(status_of(ledger.check_cap(3, true)), Status::Refused);
+
+        let dry = Rules {
+            dry_run: true,
+            ..capped
+        };
+        let (ledger, _) = self::ledger(dry, Instant::now(), 3, &[]);
+        let note = ledger.check_cap(3, true).unwrap().unwrap();
+        assert!(note.contains("a real run would refuse this plan"), "{note}");
+    }
+
+    #[test]
+    fn a_later_round_that_would_pass_the_cap_stops_the_run() {
+        let capped = Rules {
+            max_deletes: Some(3),
+            ..rules()
+        };
+        let (mut ledger, _) = ledger(capped, Instant::now(), 3, &[]);
+        ledger.sent();
+        ledger.sent();
+        assert_eq!(ledger.check_cap(1, false).unwrap(), None);
+        assert_eq!(status_of(ledger.check_cap(2, false)), Status::Failed);
+    }
+
+    #[test]
+    fn apps_and_pipelines_count_together_against_the_cap() {
+        let capped = Rules {
+            max_deletes: Some(4),
+            ..rules()
+        };
+        let (mut ledger, _) = ledger(capped, Instant::now(), 3, &[]);
+        for _ in 0..3 {
+            ledger.sent();
+        }
+        ledger.pipelines = Some(Vec::new());
+        assert_eq!(ledger.check_pipeline_cap(1, false).unwrap(), None);
+        let stop = ledger.check_pipeline_cap(2, false);
+        assert_eq!(status_of(stop), Status::Failed);
+        // A dry run counts the apps it planned, and only notes it.
+        let (mut dry, _) = self::ledger(capped, Instant::now(), 3, &[]);
+        for id in ["id-stale0", "id-stale1", "id-stale2"] {
+            dry.set_outcome(id, Outcome::Planned);
+        }
+        let note = dry.check_pipeline_cap(2, true).unwrap().unwrap();
+        assert!(note.contains("3 apps and 2 pipelines"), "{note}");
+    }
+
+    #[test]
+    fn three_failures_in_a_row_stop_and_a_success_between_resets_the_count() {
+        let (mut ledger, _) = ledger(rules(), Instant::now(), 6, &[]);
+        let app = Kind::App;
+        assert!(ledger.answer(app, "id-stale0", Err(failure(500))).is_ok());
+        assert!(ledger.answer(app, "id-stale1", Err(failure(500))).is_ok());
+        assert!(ledger.answer(app, "id-stale2", deleted()).is_ok());
+        assert!(ledger.answer(app, "id-stale3", Err(failure(500))).is_ok());
+        assert!(ledger.answer(app, "id-stale4", Err(failure(500))).is_ok());
+        let stop = ledger.answer(app, "id-stale5", Err(failure(500)));
+        assert_eq!(status_of(stop), Status::Failed);
+        assert_eq!(outcome(&ledger, "id-stale2"), Some(Outcome::Deleted));
+        assert_eq!(outcome(&ledger, "id-stale5"), Some(Outcome::Failed));
+        assert_eq!(ledger.entries["id-stale5"].http_status, Some(500));
+    }
+
+    #[test]
+    fn a_rejected_key_stops_at_once_and_a_reserve_stop_records_nothing() {
+        let (mut ledger, _) = ledger(rules(), Instant::now(), 2, &[]);
+        let stop = ledger.answer(Kind::App, "id-stale0", Err(failure(401)));
+        assert!(matches!(stop, Err(Stop::Api(ref e)) if e.is_unauthorized()));
+        assert_eq!(outcome(&ledger, "id-stale0"), Some(Outcome::Failed));
+
+        let reserve = ApiError::Reserve {
+            request: RequestLine {
+                method: "DELETE",
+                path: "/apps/x".into(),
+            },
+            remaining: 10,
+            reserve: 10,
+        };
+        let stop = ledger.answer(Kind::App, "id-stale1", Err(reserve));
+        assert!(matches!(stop, Err(Stop::Api(ApiError::Reserve { .. }))));
+        assert_eq!(outcome(&ledger, "id-stale1"), None);
+    }
+
+    #[test]
+    fn a_conflict_is_recorded_and_said_to_the_batch() {
+        let (mut ledger, _) = ledger(rules(), Instant::now(), 1, &[]);
+        let gone = Ok(Deletion::AlreadyGone {
+            status: 404,
+            request_id: None,
+        });
+        assert!(matches!(
+            ledger.answer(Kind::App, "id-stale0", gone),
+            Ok(Step::Conflict)
+        ));
+        assert_eq!(outcome(&ledger, "id-stale0"), Some(Outcome::Conflict));
+        assert!(!ledger.still_to_delete(Kind::App, "id-stale0"));
+    }
+
+    #[test]
+    fn under_the_limit_after_a_conflict_stops_only_with_that_strategy() {
+        let limit = AppLimit {
+            limit: 3,
+            wait_for_room: Duration::from_secs(60),
+        };
+        let limited = Rules {
+            app_limit: Some(limit),
+            ..rules()
+        };
+        let (mut ledger, _) = ledger(limited, Instant::now(), 3, &[]);
+        ledger.set_outcome("id-stale0", Outcome::Deleted);
+        assert!(ledger.stop_if_under_limit().is_ok());
+        let stopping = Rules {
+            on_conflict: OnConflict::StopIfUnderLimit,
+            ..limited
+        };
+        let (mut ledger, _) = self::ledger(stopping, Instant::now(), 3, &[]);
+        assert!(ledger.stop_if_under_limit().is_ok(), "3 is not under 3");
+        ledger.set_outcome("id-stale0", Outcome::Deleted);
+        assert_eq!(status_of(ledger.stop_if_under_limit()), Status::UnderLimit);
+    }
+
+    #[test]
+    fn room_waits_for_the_oldest_young_app_while_the_wait_fits() {
+        let limit = AppLimit {
+            limit: 2,
+            wait_for_room: Duration::from_secs(120),
+        };
+        let limited = Rules {
+            app_limit: Some(limit),
+            ..rules()
+        };
+        let started = Instant::now();
+        // Two young apps, 500s and 100s old: the older passes the TTL in 100s.
+        let (ledger, decisions) = ledger(limited, started, 0, &[500, 100]);
+        let (wait, note) = ledger.room(limit, &decisions, now(), started).unwrap();
+        assert_eq!(wait, Duration::from_secs(101));
+        assert!(note.contains("waiting 101s for `young0`"), "{note}");
+        // Later by the fake clock, the same wait no longer fits in `--wait-for-room`.
+        let later = started + Duration::from_secs(30);
+        let held = ledger.room(limit, &decisions, now(), later);
+        assert_eq!(status_of(held), Status::LimitHeld);
+    }
+
+    #[test]
+    fn room_ends_the_rounds_under_the_limit_or_with_nothing_to_wait_for() {
+        let limit = AppLimit {
+            limit: 2,
+            wait_for_room: Duration::from_secs(120),
+        };
+        let limited = Rules {
+            app_limit: Some(limit),
+            ..rules()
+        };
+        let started = Instant::now();
+        let (ledger, decisions) = ledger(limited, started, 0, &[100]);
+        let done = ledger.room(limit, &decisions, now(), started);
+        assert_eq!(status_of(done), Status::Done);
+        // Over the limit with only stale apps, which the round failed to delete.
+        let (ledger, decisions) = self::ledger(limited, started, 2, &[]);
+        let held = ledger.room(limit, &decisions, now(), started);
+        assert_eq!(status_of(held), Status::LimitHeld);
+        // With no TTL no app ever grows old enough.
+        let any_age = Rules {
+            ttl: None,
+            ..limited
+        };
+        let (ledger, decisions) = self::ledger(any_age, started, 0, &[100, 100]);
+        let held = ledger.room(limit, &decisions, now(), started);
+        assert_eq!(status_of(held), Status::LimitHeld);
+    }
+
+    fn pipeline(name: &str) -> PipelineDecision {
+        PipelineDecision {
+            pipeline: Pipeline {
+                id: format!("id-{name}"),
+                name: name.to_string(),
+                created_at: now(),
+                owner: None,
+            },
+            age: TTL * 2,
+            verdict: PipelineVerdict::Delete,
+            reason: "older than 10m".into(),
+            coupled_apps: Vec::new(),
+        }
+    }
+
+    fn coupled_to(app: &str) -> Result<Vec<Coupling>, ApiError> {
+        Ok(vec![Coupling {
+            app: Reference { id: app.into() },
+        }])
+    }
+
+    #[test]
+    fn a_pipeline_goes_only_when_its_apps_go_and_unread_couplings_keep_it() {
+        let (mut ledger, _) = ledger(rules(), Instant::now(), 2, &[100]);
+        ledger.answer(Kind::App, "id-stale0", deleted()).unwrap();
+        ledger
+            .answer(Kind::App, "id-stale1", Err(failure(500)))
+            .unwrap();
+        let names = ["emptied", "stillcoupled", "young", "vanished", "unread"];
+        let couplings = vec![
+            ("id-emptied".to_string(), coupled_to("id-stale0")),
+            ("id-stillcoupled".to_string(), coupled_to("id-stale1")),
+            ("id-young".to_string(), coupled_to("id-young0")),
+            ("id-vanished".to_string(), Err(failure(404))),
+            ("id-unread".to_string(), Err(failure(500))),
+        ];
+        ledger.add_pipelines(names.map(pipeline).to_vec(), couplings);
+        assert_eq!(ledger.pipelines_to_delete(), ["id-emptied"]);
+        let entries = ledger.pipelines.as_ref().unwrap();
+        let outcome = |id: &str| entries.iter().find(|e| e.id == id).unwrap().outcome;
+        assert_eq!(outcome("id-vanished"), Some(Outcome::DeletedByAnother));
+        assert_eq!(outcome("id-unread"), Some(Outcome::Failed));
+        let unread = entries.iter().find(|e| e.id == "id-unread").unwrap();
+        assert!(
+            unread
+                .error
+                .as_ref()
+                .unwrap()
+                .starts_with("couplings unread, so kept")
+        );
+        let coupled = entries.iter().find(|e| e.id == "id-stillcoupled").unwrap();
+        assert_eq!(coupled.verdict, PipelineVerdict::Coupled);
+        assert_eq!(coupled.coupled_apps, ["stale1"]);
+    }
+
+    fn report() -> Report {
+        Report::new("rule".into(), "scope".into(), Some(TTL), false)
+    }
+
+    #[test]
+    fn closing_marks_what_was_not_reached_and_a_failure_fails_the_run() {
+        let (mut ledger, _) = ledger(rules(), Instant::now(), 3, &[100]);
+        ledger.answer(Kind::App, "id-stale0", deleted()).unwrap();
+        ledger
+            .answer(Kind::App, "id-stale1", Err(failure(500)))
+            .unwrap();
+        let report = ledger.close(Ok(()), None, Duration::ZERO, report());
+        assert_eq!(report.status, Status::Failed);
+        let counts: Counts = report.counts;
+        assert_eq!(
+            (counts.deleted, counts.failed, counts.not_attempted),
+            (1, 1, 1)
+        );
+        assert_eq!(counts.remaining, 3, "the failed, the unreached, the young");
+    }
+
+    #[test]
+    fn closing_after_a_signal_says_so_whatever_ended_the_rounds() {
+        let (ledger, _) = ledger(rules(), Instant::now(), 2, &[]);
+        let report = ledger.close(
+            Ok(()),
+            Some(Interrupt::Sigterm),
+            Duration::from_secs(5),
+            report(),
+        );
+        assert_eq!(report.status, Status::Interrupted);
+        assert_eq!(report.signal, Some(Interrupt::Sigterm));
+        let message = report.message.unwrap();
+        assert!(
+            message.contains("interrupted by SIGTERM") && message.contains("5s to answer"),
+            "{message}"
+        );
+        assert_eq!(report.counts.not_attempted, 2);
+    }
 }

@@ -169,6 +169,7 @@ impl Queue for std::vec::IntoIter<String> {
 }
 
 /// What one DELETE's answer means for the batch.
+#[derive(Debug)]
 enum Step {
     Done,
     Conflict,

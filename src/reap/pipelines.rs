@@ -10,12 +10,12 @@ use chrono::Utc;
 use tokio::task::JoinSet;
 
 use super::cancel::Cancel;
-use super::pipeline_plan::{self, CoupledApp, PipelineVerdict};
-use super::plan::{Scope, Verdict};
+use super::pipeline_plan::{self, PipelineVerdict};
+use super::plan::Scope;
 use super::walk::Window;
 use super::{Kind, Run, Stop};
 use crate::heroku::{ApiError, Coupling};
-use crate::reap::record::{Outcome, PipelineEntry, Status};
+use crate::reap::record::{Outcome, Status};
 
 impl Run<'_> {
     /// Reaps the pipelines when the apps' rounds `ended` well (or as a dry run), and
@@ -47,7 +47,7 @@ impl Run<'_> {
             return Ok(());
         }
         let owner = self.pipeline_owner().await?;
-        let mut decisions = pipeline_plan::plan(&listed, self.clock.now(), &self.policy(), &owner);
+        let decisions = pipeline_plan::plan(&listed, self.clock.now(), &self.policy(), &owner);
         let stale: Vec<String> = decisions
             .iter()
             .filter(|d| d.verdict == PipelineVerdict::Delete)
@@ -73,38 +73,7 @@ impl Run<'_> {
             },
         )
         .await;
-        let mut entries_outcomes = Vec::new();
-        for (id, answer) in answers {
-            let Some(decision) = decisions.iter_mut().find(|d| d.pipeline.id == id) else {
-                continue;
-            };
-            match answer {
-                Ok(couplings) => {
-                    let apps: Vec<CoupledApp> = couplings
-                        .iter()
-                        .map(|coupling| self.coupled_app(&coupling.app.id))
-                        .collect();
-                    pipeline_plan::settle(decision, &apps);
-                }
-                // Gone between the listing and now: another reaper, or Heroku itself.
-                Err(error) if error.status() == Some(404) => {
-                    entries_outcomes.push((id, Outcome::DeletedByAnother, None));
-                }
-                Err(error) => entries_outcomes.push((id, Outcome::Failed, Some(error))),
-            }
-        }
-        let entries = self.ledger.pipelines.get_or_insert_with(Vec::new);
-        entries.extend(decisions.iter().map(PipelineEntry::from_decision));
-        for (id, outcome, error) in entries_outcomes {
-            if let Some(entry) = entries.iter_mut().find(|e| e.id == id) {
-                entry.outcome = Some(outcome);
-                if let Some(error) = error {
-                    entry.http_status = error.status();
-                    entry.request_id = error.request_id().map(str::to_string);
-                    entry.error = Some(format!("couplings unread, so kept: {error}"));
-                }
-            }
-        }
+        self.ledger.add_pipelines(decisions, answers);
         if let Some(stop) = stop {
             return Err(Stop::Status(Status::Unauthorized, stop));
         }
@@ -130,23 +99,6 @@ impl Run<'_> {
         let id = self.client.account().await?.id;
         self.account = Some(id.clone());
         Ok(id)
-    }
-
-    /// An app coupled to a pipeline, as this run saw it.
-    fn coupled_app(&self, app_id: &str) -> CoupledApp {
-        match self.ledger.entries.get(app_id) {
-            Some(entry) => CoupledApp {
-                name: entry.name.clone(),
-                going: entry.verdict == Verdict::Delete
-                    && entry
-                        .outcome
-                        .is_some_and(|outcome| outcome == Outcome::Planned || outcome.gone()),
-            },
-            None => CoupledApp {
-                name: app_id.to_string(),
-                going: false,
-            },
-        }
     }
 
     /// Deletes `ids` a few at a time, in an order of their own for each reaper (from a
