@@ -1,6 +1,7 @@
 //! The engine: list, plan, delete, and keep out of other reapers' way.
 //!
-//! Deciding is pure (`plan`, `walk`); this module does the I/O around it.
+//! Deciding is pure (`plan`, `walk`), and so is the run's bookkeeping (`ledger`); this
+//! module does the I/O around them: it sends the requests and feeds the answers in.
 
 pub mod cancel;
 pub mod clock;
