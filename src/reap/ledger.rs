@@ -61,7 +61,7 @@ pub(super) struct Ledger {
     /// Ids in the latest listing.
     pub listed: HashSet<String>,
     /// DELETEs sent, apps and pipelines together (`--max-deletes` counts both).
-    pub deletes_sent: usize,
+    deletes_sent: usize,
     /// Failed deletes since the last one that worked, across batches.
     failures_in_a_row: usize,
 }

@@ -488,6 +488,7 @@ impl Run<'_> {
             };
             let (id, result) = joined.expect("delete tasks do not panic");
             flying.remove(&id);
+            // A DELETE that was never sent has nothing to tell.
             let sent = !matches!(
                 result,
                 Err(ApiError::Reserve { .. } | ApiError::Interrupted { .. })
