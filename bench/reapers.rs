@@ -14,6 +14,9 @@ use heroku_sandbox::{Options, Role, Sandbox, Seed, Server, Stats};
 
 const BIN: &str = env!("CARGO_BIN_EXE_heroku-reaper");
 
+/// Runs so far, to name the logs of each apart.
+static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// One `heroku-reaper` process to start: its arguments and the machine it runs on
 /// (each machine has its own temp dir, so its own lock).
 struct Process {
@@ -245,6 +248,7 @@ fn run(scenario: &Scenario, baseline: Option<Duration>) -> Row {
     })
     .expect("the sandbox starts");
     let machines = tempfile::tempdir().expect("a temp dir");
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let started = Instant::now();
     let handles: Vec<_> = scenario
         .processes
@@ -269,6 +273,13 @@ fn run(scenario: &Scenario, baseline: Option<Duration>) -> Row {
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
+            // `BENCH_LOG=DIR`: each process's debug log (every answer, with the time and
+            // `RateLimit-Remaining`) goes to a file there, to see where a run lost time.
+            if let Some(dir) = std::env::var_os("BENCH_LOG") {
+                let name = format!("{}-{run}-{}.log", scenario.id, process.machine);
+                let log = std::fs::File::create(Path::new(&dir).join(name)).expect("the log file");
+                command.env("RUST_LOG", "heroku_reaper=debug").stderr(log);
+            }
             std::thread::spawn(move || {
                 std::thread::sleep(delay);
                 finish(command)
@@ -312,8 +323,12 @@ fn finish(mut command: Command) -> Finished {
     let mut peak_kib = None;
     let stdout = child.stdout.take().expect("piped");
     let reader = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
-    let stderr = child.stderr.take().expect("piped");
-    let errors = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let stderr = child.stderr.take();
+    let errors = std::thread::spawn(move || {
+        stderr
+            .and_then(|stderr| std::io::read_to_string(stderr).ok())
+            .unwrap_or_default()
+    });
     let status = loop {
         if let Some(kib) = high_water_mark(&status_file) {
             peak_kib = Some(kib);

@@ -84,6 +84,12 @@ struct Spend {
 
 /// How many recent answers bound the estimate.
 const ANSWERS_KEPT: usize = 32;
+/// Answers sent this much before the latest one no longer bound the estimate. Requests
+/// overtake each other only while in flight together, and this is longer than a DELETE's
+/// round trip; an older answer adds only the share of the refill since, which is too
+/// little when other clients stopped: it would keep this client waiting while newer
+/// answers show tokens left.
+const ANSWER_OVERLAP: Duration = Duration::from_secs(1);
 /// How many recent answers measure the share: enough to smooth out `RateLimit-Remaining`
 /// counting whole tokens, few enough to follow clients that come and go.
 const SHARE_SAMPLES: usize = 7;
@@ -263,6 +269,11 @@ impl Pacer {
             self.answers.pop_front();
         }
         self.answers.push_back(answer);
+        let newest = self.answers.iter().map(|answer| answer.at).max();
+        if let Some(newest) = newest {
+            self.answers
+                .retain(|answer| answer.at + ANSWER_OVERLAP >= newest);
+        }
         self.measure_spend(answer);
     }
 
@@ -612,6 +623,21 @@ mod tests {
             "{}",
             secs(next - then)
         );
+    }
+
+    #[test]
+    fn an_answer_showing_tokens_left_is_believed_once_older_ones_are_past_overlapping() {
+        // Three clients shared an empty pool; this one counts on a third of the refill.
+        let (mut pacer, now) = pacer(60.0, 0);
+        answer_each_second(&mut pacer, now, &[6, 4, 2, 0]);
+        assert!(pacer.share() < 0.5, "{}", pacer.share());
+        // The others stopped. The next request waited for its share; its answer shows
+        // the pool at 3, more than that share of the refill since the empty one.
+        let (first, ticket) = book(&mut pacer, now + Duration::from_secs(5));
+        pacer.answered(ticket, Some(3));
+        assert_eq!(pacer.tokens(first).map(f64::round), Some(3.0));
+        let (start, _) = book(&mut pacer, first);
+        assert_eq!(start, first, "no wait with tokens left");
     }
 
     #[test]
