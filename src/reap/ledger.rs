@@ -601,6 +601,19 @@ mod tests {
         }
     }
 
+    /// `--app-limit LIMIT --wait-for-room WAIT`, and the rules with it.
+    fn limited_to(limit: usize, wait_for_room: Duration) -> (AppLimit, Rules) {
+        let limit = AppLimit {
+            limit,
+            wait_for_room,
+        };
+        let limited = Rules {
+            app_limit: Some(limit),
+            ..rules()
+        };
+        (limit, limited)
+    }
+
     fn now() -> DateTime<Utc> {
         "2026-11-27T12:00:00Z".parse().unwrap()
     }
@@ -776,14 +789,7 @@ mod tests {
 
     #[test]
     fn under_the_limit_after_a_conflict_stops_only_with_that_strategy() {
-        let limit = AppLimit {
-            limit: 3,
-            wait_for_room: Duration::from_secs(60),
-        };
-        let limited = Rules {
-            app_limit: Some(limit),
-            ..rules()
-        };
+        let (_, limited) = limited_to(3, Duration::from_secs(60));
         let (mut ledger, _) = ledger(limited, Instant::now(), 3, &[]);
         ledger.set_outcome("id-stale0", Outcome::Deleted);
         assert!(ledger.stop_if_under_limit().is_ok());
@@ -799,14 +805,7 @@ mod tests {
 
     #[test]
     fn room_waits_for_the_oldest_young_app_while_the_wait_fits() {
-        let limit = AppLimit {
-            limit: 2,
-            wait_for_room: Duration::from_secs(120),
-        };
-        let limited = Rules {
-            app_limit: Some(limit),
-            ..rules()
-        };
+        let (limit, limited) = limited_to(2, Duration::from_secs(120));
         let started = Instant::now();
         // Two young apps, 500s and 100s old: the older passes the TTL in 100s.
         let (ledger, decisions) = ledger(limited, started, 0, &[500, 100]);
@@ -821,14 +820,7 @@ mod tests {
 
     #[test]
     fn room_ends_the_rounds_under_the_limit_or_with_nothing_to_wait_for() {
-        let limit = AppLimit {
-            limit: 2,
-            wait_for_room: Duration::from_secs(120),
-        };
-        let limited = Rules {
-            app_limit: Some(limit),
-            ..rules()
-        };
+        let (limit, limited) = limited_to(2, Duration::from_secs(120));
         let started = Instant::now();
         let (ledger, decisions) = ledger(limited, started, 0, &[100]);
         let done = ledger.room(limit, &decisions, now(), started);

@@ -29,19 +29,7 @@ fn slow_sandbox(stale: usize, delete_latency: Duration) -> Sandbox {
 /// Starts every reaper at once, each with its own lock (as on its own machine), and
 /// returns their JSON reports once all have exited 0.
 fn all_at_once(reapers: Vec<Reaper>) -> Vec<Value> {
-    let children: Vec<_> = reapers
-        .into_iter()
-        .map(|reaper| reaper.args(["--format", "json"]).spawn())
-        .collect();
-    children
-        .into_iter()
-        .map(|(child, _home)| {
-            let output = child.wait_with_output().unwrap();
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            assert_eq!(output.status.code(), Some(0), "{stderr}");
-            serde_json::from_slice(&output.stdout).unwrap()
-        })
-        .collect()
+    staggered(reapers, Duration::ZERO)
 }
 
 #[test]
@@ -52,12 +40,7 @@ fn eight_processes_at_once_delete_every_stale_app_once_between_them() {
     assert_eq!(deleted.len(), 60);
     assert!(deleted.iter().all(|app| app.role == Role::Stale));
     assert!(sandbox.apps().iter().all(|app| app.role != Role::Stale));
-    let sum = |field: &str| -> u64 {
-        reports
-            .iter()
-            .map(|report| report["counts"][field].as_u64().unwrap())
-            .sum()
-    };
+    let sum = |field: &str| count(&reports, field);
     // The reports agree with the server: each 200 is one reaper's "deleted", each
     // 404/403 one reaper's "conflict".
     let stats = sandbox.stats();
@@ -91,6 +74,7 @@ fn staggered(reapers: Vec<Reaper>, apart: Duration) -> Vec<Value> {
         .collect()
 }
 
+/// `counts.<field>` summed over the reports.
 fn count(reports: &[Value], field: &str) -> u64 {
     reports
         .iter()
