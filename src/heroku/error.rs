@@ -99,6 +99,15 @@ impl ApiError {
         )
     }
 
+    /// A request the client held back (the rate-limit reserve, a signal): the server
+    /// never saw it.
+    pub fn never_sent(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Reserve { .. } | ApiError::Interrupted { .. }
+        )
+    }
+
     /// Marks a failure that followed an attempt with no answer.
     pub fn after_lost_attempt(self, lost: bool) -> ApiError {
         match self {

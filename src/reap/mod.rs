@@ -489,10 +489,7 @@ impl Run<'_> {
             let (id, result) = joined.expect("delete tasks do not panic");
             flying.remove(&id);
             // A DELETE that was never sent has nothing to tell.
-            let sent = !matches!(
-                result,
-                Err(ApiError::Reserve { .. } | ApiError::Interrupted { .. })
-            );
+            let sent = !result.as_ref().is_err_and(ApiError::never_sent);
             let step = self.ledger.answer(kind, &id, result);
             if sent {
                 self.announce(kind, &id);
