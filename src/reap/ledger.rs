@@ -99,13 +99,15 @@ impl Ledger {
         self.listed = ids;
     }
 
-    /// After a listing between deletes: what went missing was deleted by others.
-    pub fn gone_by_others(&mut self) {
+    /// After a listing between deletes: what went missing was deleted by others, except
+    /// what this reaper's own DELETEs in flight may have deleted.
+    pub fn gone_by_others(&mut self, in_flight: &HashSet<String>) {
         let listed = &self.listed;
         for entry in self.entries.values_mut() {
             if entry.verdict == Verdict::Delete
                 && entry.outcome.is_none()
                 && !listed.contains(&entry.id)
+                && !in_flight.contains(&entry.id)
             {
                 entry.outcome = Some(Outcome::DeletedByAnother);
             }
@@ -679,6 +681,22 @@ mod tests {
             Err(Stop::Status(status, _)) => status,
             other => panic!("not a status stop: {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_listing_while_deleting_credits_others_only_with_apps_not_in_flight() {
+        let (mut ledger, _) = ledger(rules(), Instant::now(), 3, &[]);
+        // stale0 is this reaper's DELETE in flight; stale1 another reaper's; both gone.
+        ledger.listing(HashSet::from(["id-stale2".to_string()]));
+        ledger.gone_by_others(&HashSet::from(["id-stale0".to_string()]));
+        assert_eq!(outcome(&ledger, "id-stale0"), None);
+        assert_eq!(
+            outcome(&ledger, "id-stale1"),
+            Some(Outcome::DeletedByAnother)
+        );
+        assert_eq!(outcome(&ledger, "id-stale2"), None);
+        ledger.answer(Kind::App, "id-stale0", deleted()).unwrap();
+        assert_eq!(outcome(&ledger, "id-stale0"), Some(Outcome::Deleted));
     }
 
     #[test]

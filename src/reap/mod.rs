@@ -26,16 +26,14 @@ use clock::Clock;
 use ledger::{Ledger, Rules, UNANSWERED_IN_GRACE};
 use plan::{Age, OnConflict, Policy, Scope, Verdict};
 use record::{AppEntry, Outcome, PipelineEntry, Report, Status};
-use walk::{Help, Walk, Window};
+use walk::{Help, OTHERS_AT_WORK, Walk, Window};
 
 /// Conflict backoff before listing again: Hatchet's habit, starting small and doubling,
 /// capped low because the listing already tells the reaper where to go next.
 const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_CAP: Duration = Duration::from_millis(3_200);
 /// Waiting out other reapers' stretches: at most this long between listings.
-const WAIT_CAP: Duration = Duration::from_millis(1_000);
-/// Tokens others spent while this reaper started that show them at work.
-const OTHERS_AT_WORK: f64 = 3.0;
+const WAIT_CAP: Duration = Duration::from_millis(2_000);
 /// How long a reaper that saw others spend waits before it looks again: about one
 /// DELETE's round trip on Heroku, so the others' fronts move in between.
 const LATE_LOOK: Duration = Duration::from_millis(300);
@@ -112,6 +110,8 @@ pub async fn reap_until(
         account: None,
         clock: Clock::default(),
         delete_latency: BACKOFF_START,
+        listed_at: started,
+        others_spent_at_listing: 0.0,
         cancel,
         grace,
     };
@@ -143,9 +143,13 @@ trait Queue {
     fn next_id(&mut self) -> Option<String>;
     /// Another reaper deleted `id` first: does the batch end there?
     fn conflict(&mut self, id: &str) -> bool;
+    /// How many are still to be handed out, where a listing could still change the plan.
+    fn ahead(&self) -> usize;
+    /// A listing taken while deleting.
+    fn observe(&mut self, present: &HashSet<&str>);
 }
 
-/// Apps: a walk, whose territory ends at a conflict.
+/// Apps: a walk, whose territory ends at a conflict or at an app a listing shows gone.
 impl Queue for Walk {
     fn next_id(&mut self) -> Option<String> {
         self.next_app().map(str::to_string)
@@ -155,10 +159,18 @@ impl Queue for Walk {
         Walk::conflict(self, id);
         true
     }
+
+    fn ahead(&self) -> usize {
+        Walk::ahead(self)
+    }
+
+    fn observe(&mut self, present: &HashSet<&str>) {
+        Walk::observe(self, present);
+    }
 }
 
 /// Pipelines: a plain list; no other reaper walks them in order, so a conflict on one
-/// says nothing about the next.
+/// says nothing about the next, and no listing is taken while deleting them.
 impl Queue for std::vec::IntoIter<String> {
     fn next_id(&mut self) -> Option<String> {
         self.next()
@@ -167,6 +179,12 @@ impl Queue for std::vec::IntoIter<String> {
     fn conflict(&mut self, _id: &str) -> bool {
         false
     }
+
+    fn ahead(&self) -> usize {
+        0
+    }
+
+    fn observe(&mut self, _present: &HashSet<&str>) {}
 }
 
 /// What one DELETE's answer means for the batch.
@@ -213,6 +231,9 @@ struct Run<'a> {
     clock: Clock,
     /// The probe's round trip: about how long another reaper's deletes take.
     delete_latency: Duration,
+    /// When the latest listing was answered, and what others had spent by then.
+    listed_at: Instant,
+    others_spent_at_listing: f64,
     cancel: Cancel,
     /// After an interrupt, how long the DELETEs in flight may take to answer.
     grace: Duration,
@@ -371,14 +392,18 @@ impl Run<'_> {
     ) -> Result<(), Stop> {
         let mut pauses_in_a_row = u32::from(ended == Ended::Conflict);
         let mut waiting = false;
+        // Listings in a row that showed only live stretches.
+        let mut waits: u32 = 0;
         let mut listed = just_listed;
         loop {
             if pauses_in_a_row > 0 {
                 let pause = BACKOFF_START * 2u32.pow((pauses_in_a_row - 1).min(5));
                 let pause = if waiting {
-                    // Long enough for a live front to move, short enough not to idle
-                    // long after the last stretch is done.
-                    pause.max(self.delete_latency).min(WAIT_CAP)
+                    // Long enough for a live front to move (two round trips at first),
+                    // then doubling: each listing costs a request, and a stretch whose
+                    // reaper died is still taken within a couple of seconds.
+                    (self.delete_latency * 2 * 2u32.pow(waits.saturating_sub(1).min(5)))
+                        .min(WAIT_CAP)
                 } else {
                     self.ledger.stop_if_under_limit()?;
                     pause.min(BACKOFF_CAP)
@@ -395,6 +420,7 @@ impl Run<'_> {
                 Help::OnlyLive if !verifier => return Ok(()),
                 Help::OnlyLive => {
                     pauses_in_a_row += 1;
+                    waits += 1;
                     waiting = true;
                 }
                 Help::Stretch => {
@@ -403,6 +429,7 @@ impl Run<'_> {
                     let ended = self
                         .delete_batch(Kind::App, walk, &mut window, concurrency)
                         .await?;
+                    waits = 0;
                     pauses_in_a_row = match ended {
                         Ended::Clear => 0,
                         Ended::Conflict => pauses_in_a_row + 1,
@@ -427,6 +454,8 @@ impl Run<'_> {
         let mut in_flight: JoinSet<(String, Result<Deletion, ApiError>)> = JoinSet::new();
         // Ids in flight, so those still unanswered when the grace ends can be told.
         let mut flying: HashSet<String> = HashSet::new();
+        // A listing taken while deleting, to see reapers that started since the last one.
+        let mut look: Option<tokio::task::JoinHandle<Result<Listing<App>, ApiError>>> = None;
         let mut ended = Ended::Clear;
         let mut stop: Option<Stop> = None;
         let mut grace_ends: Option<Instant> = None;
@@ -451,9 +480,36 @@ impl Run<'_> {
                     (id, result)
                 });
             }
+            // A shard is this reaper's alone: nothing to look for.
+            if look.is_none()
+                && self.options.policy.shard.is_none()
+                && ended == Ended::Clear
+                && stop.is_none()
+                && walk::look_again(
+                    self.listed_at.elapsed(),
+                    self.delete_latency,
+                    self.client.others_spent() - self.others_spent_at_listing,
+                    queue.ahead(),
+                    window.size(),
+                )
+            {
+                look = Some(self.list_in_background());
+            }
             let landed = match grace_ends {
                 None => tokio::select! {
                     landed = in_flight.join_next() => landed,
+                    listing = answer_of(&mut look) => {
+                        look = None;
+                        match listing {
+                            Ok(listing) => {
+                                self.take_listing(listing);
+                                self.observed(queue, &flying);
+                            }
+                            // Only a look: the walk goes on as it was.
+                            Err(error) => tracing::debug!(%error, "a listing while deleting failed"),
+                        }
+                        continue;
+                    }
                     signal = self.cancel.wait() => {
                         grace_ends = Some(Instant::now() + self.grace);
                         stop = Some(Stop::Interrupted(signal));
@@ -465,6 +521,9 @@ impl Run<'_> {
                         Ok(landed) => landed,
                         Err(_) => {
                             in_flight.abort_all();
+                            if let Some(look) = look.take() {
+                                look.abort();
+                            }
                             for id in flying.drain() {
                                 self.finish_entry(
                                     kind,
@@ -481,6 +540,9 @@ impl Run<'_> {
                 }
             };
             let Some(joined) = landed else {
+                if let Some(look) = look.take() {
+                    look.abort();
+                }
                 return match stop {
                     Some(stop) => Err(stop),
                     None => Ok(ended),
@@ -525,16 +587,27 @@ impl Run<'_> {
         Ok(self.take_listing(listing?))
     }
 
-    /// Lists the apps in scope.
-    async fn list(&mut self) -> Result<Vec<App>, Stop> {
-        let team = match &self.options.policy.scope {
+    /// The team whose apps are in scope, if any.
+    fn team(&self) -> Option<&str> {
+        match &self.options.policy.scope {
             Scope::Account => None,
             Scope::Team(team) => Some(team.as_str()),
-        };
+        }
+    }
+
+    /// Lists the apps in scope.
+    async fn list(&mut self) -> Result<Vec<App>, Stop> {
         let listing = self
-            .unless_interrupted(self.client.list_apps(team))
+            .unless_interrupted(self.client.list_apps(self.team()))
             .await??;
         Ok(self.take_listing(listing))
+    }
+
+    /// Lists the apps in scope while deletes go on.
+    fn list_in_background(&self) -> tokio::task::JoinHandle<Result<Listing<App>, ApiError>> {
+        let client = Arc::clone(&self.client);
+        let team = self.team().map(str::to_string);
+        tokio::spawn(async move { client.list_apps(team.as_deref()).await })
     }
 
     /// Reads Heroku's clock off a listing and remembers which ids are there.
@@ -542,16 +615,24 @@ impl Run<'_> {
         self.clock.observe(listing.date.as_deref(), Utc::now());
         self.ledger
             .listing(listing.items.iter().map(|app| app.id.clone()).collect());
+        self.listed_at = Instant::now();
+        self.others_spent_at_listing = self.client.others_spent();
         listing.items
     }
 
     /// Lists again: the walk learns what others deleted, the report too.
     async fn relist(&mut self, walk: &mut Walk) -> Result<(), Stop> {
         self.list().await?;
-        let present: HashSet<&str> = self.ledger.listed.iter().map(String::as_str).collect();
-        walk.observe(&present);
-        self.ledger.gone_by_others();
+        self.observed(walk, &HashSet::new());
         Ok(())
+    }
+
+    /// After a listing: the queue learns what others deleted, the report too (apps of
+    /// this reaper's DELETEs in flight may be gone by its own hand).
+    fn observed(&mut self, queue: &mut impl Queue, in_flight: &HashSet<String>) {
+        let present: HashSet<&str> = self.ledger.listed.iter().map(String::as_str).collect();
+        queue.observe(&present);
+        self.ledger.gone_by_others(in_flight);
     }
 
     /// The policy, by Heroku's clock as the listings showed it.
@@ -691,5 +772,15 @@ impl Run<'_> {
         report.elapsed_seconds = started.elapsed().as_secs_f64();
         report.clock = self.clock.report();
         report
+    }
+}
+
+/// The answer to a listing in flight; never, if there is none.
+async fn answer_of<T>(
+    look: &mut Option<tokio::task::JoinHandle<Result<T, ApiError>>>,
+) -> Result<T, ApiError> {
+    match look {
+        Some(handle) => handle.await.expect("listing tasks do not panic"),
+        None => std::future::pending().await,
     }
 }

@@ -16,6 +16,30 @@ use std::collections::HashSet;
 /// this many, not a full window.
 const FIRST_WINDOW: usize = 1;
 
+/// A reaper walking a long territory lists again at most once per this many DELETE
+/// round trips, and only while others spend from the pool: often enough to see a
+/// reaper that started inside the territory before running into it with a full window,
+/// rarely enough that listings stay a small part of the requests.
+const LOOK_EVERY: u32 = 1;
+/// Tokens others spent since the latest listing that show them at work.
+pub const OTHERS_AT_WORK: f64 = 3.0;
+
+/// Should a reaper walking its territory list again now, without stopping its deletes?
+/// Only when others have spent from the pool since its latest listing (another reaper
+/// may have started inside the territory since), at least `LOOK_EVERY` delete round
+/// trips have passed since that listing (so a new reaper's first delete has landed),
+/// and more of the territory is ahead than one window (a short one ends before the
+/// listing could help).
+pub fn look_again(
+    since_listing: std::time::Duration,
+    round_trip: std::time::Duration,
+    others_spent: f64,
+    ahead: usize,
+    window: usize,
+) -> bool {
+    since_listing >= round_trip * LOOK_EVERY && others_spent >= OTHERS_AT_WORK && ahead > window
+}
+
 /// How many deletes one reaper keeps in flight, as TCP sizes its congestion window:
 /// it starts small and grows by one with each delete that succeeds (doubling every
 /// round trip), up to `--concurrency`; a conflict halves it at once, because another
@@ -186,6 +210,11 @@ impl Walk {
         self.open_indices().map(|i| self.ids[i].as_str()).collect()
     }
 
+    /// How many apps of this reaper's territory are still to be handed out.
+    pub fn ahead(&self) -> usize {
+        self.territory_len()
+    }
+
     /// Is this reaper's remaining territory the largest? Then it is likely the last to
     /// finish, and the one that should check that nothing was left behind.
     pub fn holds_largest_territory(&self) -> bool {
@@ -319,6 +348,36 @@ mod tests {
         assert_eq!(window.size(), 24, "never above --concurrency");
         assert_eq!(Window::full(8).size(), 8);
         assert_eq!(Window::new(0).size(), 1);
+    }
+
+    #[test]
+    fn a_long_walk_looks_again_once_others_spend_and_a_round_trip_has_passed() {
+        let rtt = std::time::Duration::from_millis(300);
+        let ms = std::time::Duration::from_millis;
+        assert!(look_again(ms(300), rtt, 3.0, 40, 8));
+        // Too soon: a newcomer's first delete may not have landed yet.
+        assert!(!look_again(ms(299), rtt, 3.0, 40, 8));
+        // Nobody else spends: nobody can have started inside the territory.
+        assert!(!look_again(ms(900), rtt, 2.9, 40, 8));
+        // The window already covers what is left: a listing could not change a thing.
+        assert!(!look_again(ms(900), rtt, 9.0, 8, 8));
+    }
+
+    #[test]
+    fn a_listing_while_walking_ends_the_territory_before_a_newcomers_start() {
+        let all = ids(20);
+        let mut walk = Walk::probe_first(all.clone(), 0);
+        drain(&mut walk);
+        observe(&mut walk, &without(&all, &["0000"]));
+        assert_eq!(walk.ahead(), 19);
+        let sent: Vec<String> = (0..4)
+            .filter_map(|_| walk.next_app().map(str::to_string))
+            .collect();
+        assert_eq!(sent, ["0001", "0002", "0003", "0004"]);
+        // A newcomer probed 0009 meanwhile; ours in flight are still listed.
+        observe(&mut walk, &without(&all, &["0000", "0009"]));
+        assert_eq!(walk.ahead(), 4);
+        assert_eq!(drain(&mut walk), ["0005", "0006", "0007", "0008"]);
     }
 
     #[test]

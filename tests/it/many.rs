@@ -9,6 +9,7 @@ use heroku_sandbox::{Options, Role, Sandbox, Seed, Server};
 use serde_json::Value;
 
 use crate::reaper::Reaper;
+use crate::support::Api;
 
 fn slow_sandbox(stale: usize, delete_latency: Duration) -> Sandbox {
     Sandbox::start(Options {
@@ -98,6 +99,82 @@ fn reapers_starting_apart_leave_nothing_and_send_no_app_twice() {
         count(&reports, "deleted") + count(&reports, "conflicts"),
         stats.sent("DELETE")
     );
+}
+
+/// A reaper that took the whole ring (nobody else had deleted anything when it listed
+/// after its probe) lists again while deleting once others spend from the pool, so it
+/// stops short of where a newcomer started instead of sending a DELETE into it.
+#[test]
+fn a_reaper_walking_its_territory_sees_a_newcomer_start_ahead_and_stops_short() {
+    let sandbox = Sandbox::start(Options {
+        seed: Seed {
+            stale: 80,
+            ..Seed::default()
+        },
+        server: Server {
+            delete_latency: Some(Duration::from_millis(400)),
+            ..Server::default()
+        },
+        ..Options::default()
+    })
+    .unwrap();
+    let mut ring: Vec<String> = sandbox
+        .apps()
+        .into_iter()
+        .filter(|app| app.role == Role::Stale)
+        .map(|app| app.id)
+        .collect();
+    ring.sort();
+    let (child, _home) = Reaper::against(&sandbox).args(["--format", "json"]).spawn();
+    // Its probe, its listing after it, and the first DELETE of its territory.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let walking = loop {
+        assert!(
+            Instant::now() < deadline,
+            "the reaper never started its territory"
+        );
+        let deleting = sandbox.deleting();
+        if sandbox.stats().list_pages >= 2 && !deleting.is_empty() {
+            // The first of its window: the one whose predecessor is not in flight too.
+            let ids: Vec<&str> = deleting.iter().map(|app| app.id.as_str()).collect();
+            let first = ids.iter().find(|id| {
+                let at = ring.iter().position(|r| r == *id).unwrap();
+                !ids.contains(&ring[(at + ring.len() - 1) % ring.len()].as_str())
+            });
+            break first.unwrap().to_string();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // Another client starts ahead: it lists a few times and deletes one app, 40 apps
+    // on, beyond what the window (2, 4, 8, 16 a round trip) sends before the reaper's
+    // answers show the others' spending and its listing answers, even on a slow machine.
+    let at = ring.iter().position(|id| *id == walking).unwrap();
+    let newcomer = ring[(at + 40) % ring.len()].clone();
+    let api = Api::new(&sandbox);
+    for _ in 0..5 {
+        api.get("/apps");
+    }
+    assert_eq!(
+        api.send("DELETE", &format!("/apps/{newcomer}"), &[]).status,
+        200
+    );
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    // Without a listing while deleting, its window runs into the newcomer's app: a 404.
+    assert_eq!(sandbox.stats().conflicts, 0);
+    let outcome = |id: &str| {
+        let apps = report["apps"].as_array().unwrap();
+        let entry = apps.iter().find(|app| app["id"] == id).unwrap();
+        entry["outcome"].as_str().unwrap().to_string()
+    };
+    assert_eq!(outcome(&newcomer), "deleted-by-another");
+    // Up to the newcomer's start the stretch was the reaper's; after it, the newcomer's.
+    let before = &ring[(at + 39) % ring.len()];
+    let after = &ring[(at + 41) % ring.len()];
+    assert_eq!(outcome(before), "deleted");
+    assert_eq!(outcome(after), "left-to-another");
+    assert!(sandbox.apps().iter().any(|app| app.id == *after));
 }
 
 #[test]
