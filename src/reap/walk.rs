@@ -6,7 +6,8 @@
 //! where the others started: apps gone from the ring that this reaper did not delete.
 //! Each reaper then keeps to its territory, the stretch from where it stands to the
 //! next gone app, because the reaper that made that gap is walking forward from it.
-//! A conflict (404/403) is fresh evidence of a neighbour: the territory ends there.
+//! A conflict (404/403) is fresh evidence of a neighbour: the territory ends there, as it
+//! does at an app a listing taken while walking shows gone (a reaper that started later).
 //! A reaper whose territory ended that way helps with what is left, from a fresh
 //! listing: whole stretches nobody is working on any more.
 
@@ -548,6 +549,11 @@ mod tests {
                             continue;
                         }
                     }
+                }
+                // Walking a territory longer than its window while others delete: it
+                // lists again each round, as the engine does once per round trip.
+                if !sim.probing && at_work && sim.walk.ahead() > sim.window.size() {
+                    observe(&mut sim.walk, &present);
                 }
                 let mut next = sim.walk.next_app().map(str::to_string);
                 if next.is_none() && sim.probing && !sim.helping {
