@@ -67,9 +67,15 @@ fn main() {
             continue;
         }
         eprintln!("running {}: {}", scenario.id, scenario.title);
-        let runs: Vec<Row> = (0..scenario.runs)
-            .map(|_| run(&scenario, baseline))
-            .collect();
+        // `BENCH_RUNS=N`: run each scenario that runs several times N times instead.
+        let repeat = std::env::var("BENCH_RUNS")
+            .ok()
+            .and_then(|n| n.parse().ok());
+        let times = match repeat {
+            Some(n) if scenario.runs > 1 => n,
+            _ => scenario.runs,
+        };
+        let runs: Vec<Row> = (0..times).map(|_| run(&scenario, baseline)).collect();
         if scenario.id == "B" {
             baseline = Some(runs[0].wall);
         }

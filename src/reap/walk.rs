@@ -17,20 +17,16 @@ use std::collections::HashSet;
 /// this many, not a full window.
 const FIRST_WINDOW: usize = 1;
 
-/// A reaper walking a long territory lists again at most once per this many DELETE
-/// round trips, and only while others spend from the pool: often enough to see a
-/// reaper that started inside the territory before running into it with a full window,
-/// rarely enough that listings stay a small part of the requests.
-const LOOK_EVERY: u32 = 1;
 /// Tokens others spent since the latest listing that show them at work.
 pub const OTHERS_AT_WORK: f64 = 3.0;
 
 /// Should a reaper walking its territory list again now, without stopping its deletes?
 /// Only when others have spent from the pool since its latest listing (another reaper
-/// may have started inside the territory since), at least `LOOK_EVERY` delete round
-/// trips have passed since that listing (so a new reaper's first delete has landed),
-/// and more of the territory is ahead than one window (a short one ends before the
-/// listing could help).
+/// may have started inside the territory since), a delete round trip has passed since
+/// that listing (so a new reaper's first delete has landed: listing more often would
+/// show nothing new, and less often lets the window run into it), and more of the
+/// territory is ahead than one window (a listing answers well within a DELETE's round
+/// trip, so it can still stop the next sends).
 pub fn look_again(
     since_listing: std::time::Duration,
     round_trip: std::time::Duration,
@@ -38,7 +34,7 @@ pub fn look_again(
     ahead: usize,
     window: usize,
 ) -> bool {
-    since_listing >= round_trip * LOOK_EVERY && others_spent >= OTHERS_AT_WORK && ahead > window
+    since_listing >= round_trip && others_spent >= OTHERS_AT_WORK && ahead > window
 }
 
 /// How many deletes one reaper keeps in flight, as TCP sizes its congestion window:
@@ -362,6 +358,7 @@ mod tests {
         assert!(!look_again(ms(900), rtt, 2.9, 40, 8));
         // The window already covers what is left: a listing could not change a thing.
         assert!(!look_again(ms(900), rtt, 9.0, 8, 8));
+        assert!(look_again(ms(900), rtt, 9.0, 9, 8));
     }
 
     #[test]
