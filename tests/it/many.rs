@@ -108,7 +108,7 @@ fn reapers_starting_apart_leave_nothing_and_send_no_app_twice() {
 fn a_reaper_walking_its_territory_sees_a_newcomer_start_ahead_and_stops_short() {
     let sandbox = Sandbox::start(Options {
         seed: Seed {
-            stale: 80,
+            stale: 100,
             ..Seed::default()
         },
         server: Server {
@@ -145,11 +145,12 @@ fn a_reaper_walking_its_territory_sees_a_newcomer_start_ahead_and_stops_short() 
         }
         std::thread::sleep(Duration::from_millis(5));
     };
-    // Another client starts ahead: it lists a few times and deletes one app, 40 apps
-    // on, beyond what the window (2, 4, 8, 16 a round trip) sends before the reaper's
-    // answers show the others' spending and its listing answers, even on a slow machine.
+    // Another client starts ahead: it lists a few times and deletes one app, 70 apps
+    // on. The window sends 2, 4, 8, 16 and 24 a round trip: the reaper's answers show
+    // the others' spending after the second, and its listing answers before the fourth
+    // (so even two round trips late on a slow machine, it has not reached that app).
     let at = ring.iter().position(|id| *id == walking).unwrap();
-    let newcomer = ring[(at + 40) % ring.len()].clone();
+    let newcomer = ring[(at + 70) % ring.len()].clone();
     let api = Api::new(&sandbox);
     for _ in 0..5 {
         api.get("/apps");
@@ -170,8 +171,8 @@ fn a_reaper_walking_its_territory_sees_a_newcomer_start_ahead_and_stops_short() 
     };
     assert_eq!(outcome(&newcomer), "deleted-by-another");
     // Up to the newcomer's start the stretch was the reaper's; after it, the newcomer's.
-    let before = &ring[(at + 39) % ring.len()];
-    let after = &ring[(at + 41) % ring.len()];
+    let before = &ring[(at + 69) % ring.len()];
+    let after = &ring[(at + 71) % ring.len()];
     assert_eq!(outcome(before), "deleted");
     assert_eq!(outcome(after), "left-to-another");
     assert!(sandbox.apps().iter().any(|app| app.id == *after));
