@@ -386,8 +386,8 @@ impl Client {
                     }
                 }
                 Ok(answer) => {
-                    tracing::debug!(%line, status = answer.status.as_u16(), remaining = answer.remaining, request_id = answer.request_id.as_deref().unwrap_or("-"), "answered");
                     self.throttle.answered(ticket, answer.remaining);
+                    tracing::debug!(%line, status = answer.status.as_u16(), remaining = answer.remaining, part = self.throttle.part(), request_id = answer.request_id.as_deref().unwrap_or("-"), "answered");
                     if answer.status.is_redirection() {
                         return Err(ApiError::Redirect {
                             request: line,
@@ -453,8 +453,13 @@ impl Client {
         };
         match answer {
             Some(answer) if answer.status.is_success() => {
-                tracing::debug!(remaining = answer.remaining, "probed the rate-limit pool");
                 self.throttle.answered(ticket, answer.remaining);
+                let part = self.throttle.part();
+                tracing::debug!(
+                    remaining = answer.remaining,
+                    part,
+                    "probed the rate-limit pool"
+                );
             }
             _ => self.throttle.unanswered(ticket),
         }

@@ -5,22 +5,26 @@
 //! - A mirror of the server's pool. Heroku refills a GCRA pool at a known rate and
 //!   reports what is left in `RateLimit-Remaining`; from the last answer, the requests
 //!   sent since and the time passed, the client knows how many tokens the pool holds
-//!   now. It sends while there is one, and when there is none it waits until the refill
-//!   makes one for it. Other clients of the account spend from the same pool: the drop
-//!   between two of this client's answers, less its own requests in between, is what
-//!   they spent. So when the pool is empty this client counts only its share of the
-//!   refill: what the others leave of it, or, when they take it all, the part in
-//!   proportion to its own spending. Every client doing the same, together they take
-//!   about the refill, and none waits while the pool holds tokens. `--reserve-rate-limit`
-//!   is a floor on the same estimate: the client stops rather than take the pool below it.
+//!   now. Other clients of the account spend from the same pool: the drop between two of
+//!   this client's answers, less its own requests in between, is what they spent. Over
+//!   the answers of the last few refill intervals this client measures its part: what
+//!   the others leave of the refill while the pool fills, the part in proportion to its
+//!   own spending while it drains. It counts on that part of what the pool holds and of
+//!   the refill, sends while that holds a token, and otherwise waits until the refill
+//!   makes one, asking again whenever an answer comes. So clients that cannot see each
+//!   other divide a nearly empty pool instead of all sending into its last tokens, and
+//!   together take about the refill. A tokens-to-come estimate goes stale while a client
+//!   waits: after two refill intervals without news it asks the pool
+//!   (`GET /account/rate-limits`, free), so when the others stop, it sees the pool
+//!   filling and takes the lot. `--reserve-rate-limit` is a floor on the whole pool's
+//!   estimate: the client stops rather than take the pool below it.
 //! - The platform-api gem's strategy (DESIGN.md), for what the mirror still misses: one
 //!   sleep value, starting at 0; on a 429 add the minimum sleep (one refill interval)
-//!   and grow it by 1.2 while 429s continue; after a success lower it by
-//!   `value * RateLimit-Remaining / pool`. The value spaces the starts of all requests,
-//!   so parallel deletes share it as one client. Once an answer shows tokens left, the
-//!   value drops to one refill interval at most, and the mirror paces the rest: the gem
-//!   lowers it in proportion to a pool of 4,500, so slowly that, on a nearly empty pool,
-//!   it would keep a client waiting while the pool refills unused.
+//!   and grow it by 1.2 while 429s continue. The value spaces the starts of all
+//!   requests, so parallel deletes share it as one client. The gem lowers it after each
+//!   success in proportion to what is left of a pool of 4,500, so slowly that, on a
+//!   nearly empty pool, it would keep a client waiting while the pool refills unused;
+//!   here it ends as soon as an answer shows tokens left, and the mirror paces the rest.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Mutex;
@@ -72,8 +76,8 @@ pub struct Pacer {
     mine_spent: f64,
     /// The running totals at the answers of the latest `SHARE_SPAN`, to measure the part.
     spend: VecDeque<Spend>,
-    /// When the latest request that told the pool's level (or was sent to) started.
-    heard: Option<Instant>,
+    /// When to probe the pool if still waiting then: a while after the latest request.
+    next_probe: Option<Instant>,
     /// A probe of the pool is in flight.
     probing: bool,
 }
@@ -94,20 +98,31 @@ const ANSWERS_KEPT: usize = 32;
 /// little when other clients stopped: it would keep this client waiting while newer
 /// answers show tokens left.
 const ANSWER_OVERLAP: Duration = Duration::from_secs(1);
-/// The answers of about this many refill intervals measure the part: enough to smooth
-/// out `RateLimit-Remaining` counting whole tokens, few enough to follow clients that
-/// come and go (two probes after the others stop, the part is all of it again).
+/// The answers of about this many refill intervals measure the part, or of the interval
+/// between this client's own requests if longer: enough to smooth out
+/// `RateLimit-Remaining` counting whole tokens and to see the others' requests while
+/// this client waits its turn, few enough to follow clients that come and go (two
+/// probes after the others stop, the part is all of it again). Shorter than the wait,
+/// it would show nobody spending whenever all the clients wait at once, and they
+/// would all take the pool for their own.
 const SHARE_SPAN: f64 = 4.0;
 /// At most this many answers are kept to measure it.
 const SHARE_SAMPLES: usize = 256;
 /// However many clients spend from the pool, this client counts on at least this part
 /// of it: the estimate of the others' spending is only an estimate, and a client that
-/// counted on less would hardly ever send, so its part would only shrink.
+/// counted on less would hardly ever send, so its part would only shrink. Before its
+/// answers tell anything about the others it counts on this part too, and on one
+/// request at a time if that is less: many clients starting at once on a nearly empty
+/// pool would otherwise each send their first requests into its last tokens.
 const SHARE_FLOOR: f64 = 1.0 / 16.0;
 /// A client waiting for its part of a token asks the pool (`GET /account/rate-limits`,
-/// free) once its latest news of it is this many refill intervals old: when the others
-/// stopped spending, the pool fills up while nothing tells this client so.
+/// free) once its latest news of it is this many refill intervals old (up to twice
+/// that, at random, so that clients waiting alike do not all look at once): when the
+/// others stopped spending, the pool fills up while nothing tells this client so.
 const PROBE_INTERVALS: f64 = 2.0;
+
+/// A wait this many refill intervals long is worth a line in the debug log.
+const LONG_WAIT: f64 = 8.0;
 
 /// What one answer said: the pool after the server took (or refused) this request.
 #[derive(Debug, Clone, Copy)]
@@ -172,7 +187,7 @@ impl Pacer {
             others_spent: 0.0,
             mine_spent: 0.0,
             spend: VecDeque::new(),
-            heard: None,
+            next_probe: None,
             probing: false,
         }
     }
@@ -190,6 +205,9 @@ impl Pacer {
     /// the two either way). Alone, all of it. On an empty pool the two agree: together
     /// the clients take the refill, and what the pool holds is shared out the same way.
     pub fn part(&self) -> f64 {
+        if !self.measured() {
+            return SHARE_FLOOR;
+        }
         let (Some(first), Some(last)) = (self.spend.front(), self.spend.back()) else {
             return 1.0;
         };
@@ -203,6 +221,11 @@ impl Pacer {
         let left = 1.0 - others / (self.refill_per_second * span).max(f64::MIN_POSITIVE);
         let proportional = mine / (mine + others);
         left.max(proportional).clamp(SHARE_FLOOR, 1.0)
+    }
+
+    /// Has an answer been compared with an earlier one yet?
+    fn measured(&self) -> bool {
+        self.spend.len() >= 2
     }
 
     /// Tokens a second this client counts on from the refill.
@@ -245,9 +268,15 @@ impl Pacer {
     }
 
     /// The tokens this client counts on at `at`: its part of what the pool holds and of
-    /// the refill since, less its own requests since.
+    /// the refill since, less its own requests since. Until its answers tell about the
+    /// others, at least one request at a time, whose answer will.
     fn tokens(&self, at: Instant) -> Option<f64> {
-        self.estimate(at, self.part())
+        let part = self.estimate(at, self.part())?;
+        if self.measured() || !self.unanswered.is_empty() {
+            return Some(part);
+        }
+        let one = self.estimate(at, 1.0)?.min(1.0);
+        Some(part.max(one))
     }
 
     /// May a request start at `now`? `jitter` in `[0, 1)` adds up to 10% to the gem's
@@ -277,15 +306,15 @@ impl Pacer {
         {
             if self.probe_due(now) {
                 self.probing = true;
-                self.heard = Some(now);
+                self.next_probe = Some(now + self.probe_after(jitter));
                 return Ok(Turn::Probe(self.ticket(now, false, true)));
             }
             at = now + Duration::from_secs_f64((1.0 - tokens) / self.share());
             // Ask again when a probe is due, unless one is in flight.
-            if let Some(heard) = self.heard
+            if let Some(next_probe) = self.next_probe
                 && !self.probing
             {
-                at = at.min(heard + self.probe_after());
+                at = at.min(next_probe);
             }
         }
         let gap = Duration::from_secs_f64(self.sleep * (1.0 + 0.1 * jitter.clamp(0.0, 1.0)));
@@ -296,7 +325,7 @@ impl Pacer {
             return Ok(Turn::Wait(at));
         }
         self.last_start = Some(now);
-        self.heard = Some(now);
+        self.next_probe = Some(now + self.probe_after(jitter));
         self.started += 1;
         self.unanswered.insert(self.started);
         Ok(Turn::Go(self.ticket(now, true, false)))
@@ -304,14 +333,12 @@ impl Pacer {
 
     /// Is the latest news of the pool old enough to ask it again?
     fn probe_due(&self, now: Instant) -> bool {
-        !self.probing
-            && self
-                .heard
-                .is_none_or(|heard| heard + self.probe_after() <= now)
+        !self.probing && self.next_probe.is_none_or(|next| next <= now)
     }
 
-    fn probe_after(&self) -> Duration {
-        Duration::from_secs_f64(self.min_sleep * PROBE_INTERVALS)
+    fn probe_after(&self, jitter: f64) -> Duration {
+        let intervals = PROBE_INTERVALS * (1.0 + jitter.clamp(0.0, 1.0));
+        Duration::from_secs_f64(self.min_sleep * intervals)
     }
 
     fn ticket(&self, at: Instant, counted: bool, probe: bool) -> Ticket {
@@ -391,7 +418,7 @@ impl Pacer {
             mine: self.mine_spent,
         });
         // The oldest one kept is the last at or before the span's start.
-        let span = Duration::from_secs_f64(self.min_sleep * SHARE_SPAN);
+        let span = Duration::from_secs_f64(self.min_sleep * SHARE_SPAN.max(1.0 / self.part()));
         while self.spend.len() > SHARE_SAMPLES
             || (self.spend.len() > 2 && self.spend[1].at + span <= answer.at)
         {
@@ -465,9 +492,25 @@ impl Throttle {
             tokio::pin!(changed);
             // Registered before the pacer is asked, so no answer slips in between.
             changed.as_mut().enable();
-            let until = match self.lock().turn(Instant::now(), fastrand::f64(), counted)? {
-                Turn::Go(ticket) | Turn::Probe(ticket) => return Ok(ticket),
-                Turn::Wait(until) => until,
+            let until = {
+                let now = Instant::now();
+                let mut pacer = self.lock();
+                let until = match pacer.turn(now, fastrand::f64(), counted)? {
+                    Turn::Go(ticket) | Turn::Probe(ticket) => return Ok(ticket),
+                    Turn::Wait(until) => until,
+                };
+                if until > now + Duration::from_secs_f64(pacer.min_sleep * LONG_WAIT) {
+                    tracing::debug!(
+                        wait = ?until - now,
+                        part = pacer.part(),
+                        tokens = pacer.tokens(now),
+                        sleep = pacer.sleep,
+                        in_flight = pacer.unanswered.len(),
+                        probing = pacer.probing,
+                        "waiting for the rate-limit pool"
+                    );
+                }
+                until
             };
             tokio::select! {
                 () = tokio::time::sleep_until(until.into()) => {}
@@ -497,6 +540,11 @@ impl Throttle {
 
     pub fn others_spent(&self) -> f64 {
         self.lock().others_spent()
+    }
+
+    /// The part of the pool this client counts on, for the debug log.
+    pub fn part(&self) -> f64 {
+        self.lock().part()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Pacer> {
@@ -612,20 +660,40 @@ mod tests {
 
     #[test]
     fn never_starts_more_than_the_pool_holds_then_paces_at_the_refill() {
-        // 60 a minute: one token a second.
+        // 60 a minute: one token a second. Alone on a pool of 3, each request answered
+        // at once.
         let (mut pacer, now) = pacer(60.0, 0);
         free_answer(&mut pacer, now, 3);
-        let mut clock = now;
-        let starts: Vec<f64> = (0..6)
-            .map(|_| {
-                clock = start(&mut pacer, clock).0;
-                secs(clock - now)
-            })
-            .collect();
+        let (starts, _) = alone(&mut pacer, now, 3.0, at(now, 3.5));
+        let starts: Vec<f64> = starts.iter().map(|&start| secs(start - now)).collect();
         let expected = [0.0, 0.0, 0.0, 1.0, 2.0, 3.0];
+        assert_eq!(starts.len(), expected.len(), "{starts:?}");
         for (start, expected) in starts.iter().zip(expected) {
             assert!((start - expected).abs() < 1e-6, "{starts:?}");
         }
+    }
+
+    #[test]
+    fn before_its_answers_tell_about_others_one_request_at_a_time_on_a_nearly_empty_pool() {
+        let (mut pacer, now) = pacer(60.0, 0);
+        free_answer(&mut pacer, now, 20);
+        let Ok(Turn::Go(first)) = pacer.turn(now, 0.0, true) else {
+            panic!("the first request waits");
+        };
+        assert!(matches!(pacer.turn(now, 0.0, true), Ok(Turn::Wait(_))));
+        // Its answer shows nobody else spending: the rest go.
+        pacer.answered(first, Some(19));
+        let sent = (0..10)
+            .filter(|_| matches!(pacer.turn(now, 0.0, true), Ok(Turn::Go(_))))
+            .count();
+        assert_eq!(sent, 10);
+        // With a full pool, its sixteenth is plenty to start with.
+        let (mut pacer, now) = self::pacer(60.0, 0);
+        free_answer(&mut pacer, now, 4500);
+        let sent = (0..10)
+            .filter(|_| matches!(pacer.turn(now, 0.0, true), Ok(Turn::Go(_))))
+            .count();
+        assert_eq!(sent, 10);
     }
 
     #[test]
@@ -660,10 +728,12 @@ mod tests {
     fn the_reserve_is_never_crossed() {
         let (mut pacer, now) = pacer(60.0, 15);
         free_answer(&mut pacer, now, 20);
+        let (_, first) = start(&mut pacer, now);
+        pacer.answered(first, Some(19));
         let allowed = (0..10)
             .filter(|_| matches!(pacer.turn(now, 0.0, true), Ok(Turn::Go(_))))
             .count();
-        assert_eq!(allowed, 5);
+        assert_eq!(allowed, 4);
         assert_eq!(
             pacer.turn(now, 0.0, true).unwrap_err(),
             ReserveReached {
@@ -743,8 +813,10 @@ mod tests {
         let (mut pacer, now) = pacer(60.0, 0);
         free_answer(&mut pacer, now, 20);
         let (_, account) = start(&mut pacer, now);
-        let (_, list) = start(&mut pacer, now);
         pacer.answered(account, Some(17));
+        assert!((pacer.part() - 1.0 / 3.0).abs() < 1e-9, "{}", pacer.part());
+        let (listed, list) = start(&mut pacer, now);
+        assert_eq!(listed, now);
         pacer.answered(list, Some(14));
         assert!((pacer.part() - 1.0 / 3.0).abs() < 1e-9, "{}", pacer.part());
     }
@@ -849,15 +921,20 @@ mod tests {
     }
 
     /// From `from` on, this client alone on a pool holding `pool`: every request and
-    /// probe it makes answered as the server would. How many it sent by `until`, and
-    /// what the pool held then.
-    fn alone(pacer: &mut Pacer, from: Instant, mut pool: f64, until: Instant) -> (u32, f64) {
-        let (mut now, mut sent) = (from, 0);
+    /// probe it makes answered at once, as the server would. When it sent each request
+    /// before `until`, and what the pool held then.
+    fn alone(
+        pacer: &mut Pacer,
+        from: Instant,
+        mut pool: f64,
+        until: Instant,
+    ) -> (Vec<Instant>, f64) {
+        let (mut now, mut sent) = (from, Vec::new());
         while now < until {
             match pacer.turn(now, 0.0, true).unwrap() {
                 Turn::Go(ticket) => {
                     pool -= 1.0;
-                    sent += 1;
+                    sent.push(now);
                     pacer.answered(ticket, Some(pool.max(0.0).floor() as u32));
                 }
                 Turn::Probe(ticket) => {
@@ -883,8 +960,32 @@ mod tests {
         // takes nearly all of them, leaving a token or two.
         let last = at(now, 6.0);
         let (sent, left) = alone(&mut pacer, last, 0.0, at(last, 12.0));
-        assert!(sent >= 10, "{sent} sent, {left} left");
-        assert!(left < 2.0, "{sent} sent, {left} left");
+        assert!(sent.len() >= 10, "{} sent, {left} left", sent.len());
+        assert!(left < 2.0, "{} sent, {left} left", sent.len());
         assert_eq!(pacer.part(), 1.0);
+    }
+
+    #[test]
+    fn clients_all_waiting_at_once_do_not_each_take_the_pool_for_their_own() {
+        // Sixteen clients alike drained the pool: each second the refill adds one, this
+        // client takes one and the others fifteen.
+        let (mut pacer, now) = pacer(60.0, 0);
+        let drained: Vec<u32> = (0..17).map(|second| 240 - 15 * second).collect();
+        answer_each_second(&mut pacer, now, &drained);
+        assert!((pacer.part() - 1.0 / 16.0).abs() < 1e-9, "{}", pacer.part());
+        // Then they all wait for their part of the refill, and the pool fills up: four
+        // intervals of nobody spending do not make this client count it all its own.
+        let last = at(now, 16.0);
+        for (seconds, remaining) in [(2.0, 2), (4.0, 4)] {
+            let Ok(Turn::Probe(probe)) = pacer.turn(at(last, seconds), 0.0, true) else {
+                panic!("no probe while waiting");
+            };
+            pacer.answered(probe, Some(remaining));
+        }
+        assert!(pacer.part() < 0.1, "{}", pacer.part());
+        assert!(matches!(
+            pacer.turn(at(last, 4.0), 0.0, true),
+            Ok(Turn::Wait(_))
+        ));
     }
 }
