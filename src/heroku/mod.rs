@@ -354,6 +354,10 @@ impl Client {
                 }
                 .after_lost_attempt(lost)
             })?;
+            if ticket.is_probe() {
+                self.probe(ticket).await;
+                continue;
+            }
             // Checked after the throttle's pause, just before sending.
             if (self.stopped)() {
                 self.throttle.unanswered(ticket);
@@ -382,8 +386,8 @@ impl Client {
                     }
                 }
                 Ok(answer) => {
-                    tracing::debug!(%line, status = answer.status.as_u16(), remaining = answer.remaining, request_id = answer.request_id.as_deref().unwrap_or("-"), "answered");
                     self.throttle.answered(ticket, answer.remaining);
+                    tracing::debug!(%line, status = answer.status.as_u16(), remaining = answer.remaining, part = self.throttle.part(), request_id = answer.request_id.as_deref().unwrap_or("-"), "answered");
                     if answer.status.is_redirection() {
                         return Err(ApiError::Redirect {
                             request: line,
@@ -428,6 +432,36 @@ impl Client {
                     self.pause_before_retry(failures).await;
                 }
             }
+        }
+    }
+
+    /// Asks the pool how full it is for the throttle (free, no retry): a request that
+    /// would wait long for its part of the refill looks first whether others left more.
+    async fn probe(&self, ticket: throttle::Ticket) {
+        if (self.stopped)() {
+            self.throttle.unanswered(ticket);
+            return;
+        }
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        let request = self
+            .http
+            .get(format!("{}{RATE_LIMITS}", self.base_url))
+            .header(AUTHORIZATION, self.authorization.clone());
+        let answer = match request.send().await {
+            Ok(response) => read_answer(response).await.ok(),
+            Err(_) => None,
+        };
+        match answer {
+            Some(answer) if answer.status.is_success() => {
+                self.throttle.answered(ticket, answer.remaining);
+                let part = self.throttle.part();
+                tracing::debug!(
+                    remaining = answer.remaining,
+                    part,
+                    "probed the rate-limit pool"
+                );
+            }
+            _ => self.throttle.unanswered(ticket),
         }
     }
 
