@@ -7,7 +7,7 @@ mod types;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, LOCATION, RANGE};
 use reqwest::{Method, StatusCode};
@@ -85,6 +85,8 @@ struct Counters {
     list_pages: AtomicU64,
     rate_limited: AtomicU64,
     retries: AtomicU64,
+    /// The latest DELETE's round trip, from sending to its answer, in microseconds.
+    delete_round_trip: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -252,6 +254,15 @@ impl Client {
     }
 
     /// The last `RateLimit-Remaining` the API sent.
+    /// How long the latest answered DELETE took on the wire: not the wait for the
+    /// throttle before it, which on a nearly empty pool can be many times longer.
+    pub fn delete_round_trip(&self) -> Option<Duration> {
+        match self.counters.delete_round_trip.load(Ordering::Relaxed) {
+            0 => None,
+            micros => Some(Duration::from_micros(micros)),
+        }
+    }
+
     pub fn rate_limit_remaining(&self) -> Option<u32> {
         self.throttle.remaining()
     }
@@ -354,13 +365,14 @@ impl Client {
                 }
                 .after_lost_attempt(lost)
             })?;
-            if ticket.is_probe() {
-                self.probe(ticket).await;
+            let held = self.throttle.hold(ticket);
+            if held.is_probe() {
+                self.probe(held).await;
                 continue;
             }
             // Checked after the throttle's pause, just before sending.
             if (self.stopped)() {
-                self.throttle.unanswered(ticket);
+                held.unanswered();
                 return Err(ApiError::Interrupted { request: line }.after_lost_attempt(lost));
             }
             self.counters.requests.fetch_add(1, Ordering::Relaxed);
@@ -371,13 +383,20 @@ impl Client {
             if let Some(range) = range {
                 request = request.header(RANGE, range);
             }
+            let sent = Instant::now();
             let outcome = match request.send().await {
                 Ok(response) => read_answer(response).await,
                 Err(error) => Err(error),
             };
+            if method == Method::DELETE && outcome.is_ok() {
+                let micros = sent.elapsed().as_micros().clamp(1, u128::from(u64::MAX)) as u64;
+                self.counters
+                    .delete_round_trip
+                    .store(micros, Ordering::Relaxed);
+            }
             match outcome {
                 Ok(answer) if answer.status == StatusCode::TOO_MANY_REQUESTS => {
-                    self.throttle.rate_limited(ticket);
+                    held.rate_limited();
                     self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
                     rate_limited += 1;
                     tracing::debug!(%line, request_id = answer.request_id.as_deref().unwrap_or("-"), "429 rate_limit; throttling");
@@ -386,7 +405,7 @@ impl Client {
                     }
                 }
                 Ok(answer) => {
-                    self.throttle.answered(ticket, answer.remaining);
+                    held.answered(answer.remaining);
                     tracing::debug!(%line, status = answer.status.as_u16(), remaining = answer.remaining, part = self.throttle.part(), request_id = answer.request_id.as_deref().unwrap_or("-"), "answered");
                     if answer.status.is_redirection() {
                         return Err(ApiError::Redirect {
@@ -417,7 +436,7 @@ impl Client {
                     return Ok((answer, lost));
                 }
                 Err(error) => {
-                    self.throttle.unanswered(ticket);
+                    held.unanswered();
                     let reason = describe_transport(&error);
                     // A request that was sent but got no answer may have been carried out.
                     lost |= !error.is_connect();
@@ -437,9 +456,9 @@ impl Client {
 
     /// Asks the pool how full it is for the throttle (free, no retry): a request that
     /// would wait long for its part of the refill looks first whether others left more.
-    async fn probe(&self, ticket: throttle::Ticket) {
+    async fn probe(&self, held: throttle::Held<'_>) {
         if (self.stopped)() {
-            self.throttle.unanswered(ticket);
+            held.unanswered();
             return;
         }
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
@@ -453,7 +472,7 @@ impl Client {
         };
         match answer {
             Some(answer) if answer.status.is_success() => {
-                self.throttle.answered(ticket, answer.remaining);
+                held.answered(answer.remaining);
                 let part = self.throttle.part();
                 tracing::debug!(
                     remaining = answer.remaining,
@@ -461,7 +480,7 @@ impl Client {
                     "probed the rate-limit pool"
                 );
             }
-            _ => self.throttle.unanswered(ticket),
+            _ => held.unanswered(),
         }
     }
 

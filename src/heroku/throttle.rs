@@ -466,6 +466,46 @@ impl Pacer {
     }
 }
 
+/// A ticket whose request is on its way. A request dropped before its answer (a listing
+/// abandoned when its batch ends, a signal) settles it as unanswered on the way out, so
+/// the pacer does not wait for an answer that will never come.
+pub struct Held<'a> {
+    throttle: &'a Throttle,
+    ticket: Option<Ticket>,
+}
+
+impl Held<'_> {
+    pub fn is_probe(&self) -> bool {
+        self.ticket.is_some_and(|ticket| ticket.is_probe())
+    }
+
+    pub fn answered(mut self, remaining: Option<u32>) {
+        if let Some(ticket) = self.ticket.take() {
+            self.throttle.answered(ticket, remaining);
+        }
+    }
+
+    pub fn rate_limited(mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            self.throttle.rate_limited(ticket);
+        }
+    }
+
+    pub fn unanswered(mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            self.throttle.unanswered(ticket);
+        }
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            self.throttle.unanswered(ticket);
+        }
+    }
+}
+
 /// The pacer behind a lock, for requests running in parallel.
 #[derive(Debug)]
 pub struct Throttle {
@@ -519,6 +559,14 @@ impl Throttle {
         }
     }
 
+    /// Holds `ticket` until its request is settled (see [`Held`]).
+    pub fn hold(&self, ticket: Ticket) -> Held<'_> {
+        Held {
+            throttle: self,
+            ticket: Some(ticket),
+        }
+    }
+
     pub fn rate_limited(&self, ticket: Ticket) {
         self.lock().rate_limited(ticket);
         self.changed.notify_waiters();
@@ -561,6 +609,20 @@ mod tests {
 
     fn secs(d: Duration) -> f64 {
         d.as_secs_f64()
+    }
+
+    #[tokio::test]
+    async fn a_request_dropped_before_its_answer_is_not_waited_for() {
+        let throttle = Throttle::new(HEROKU_REFILL_PER_MINUTE, 0);
+        let ticket = throttle.turn(true).await.unwrap();
+        let held = throttle.hold(ticket);
+        assert_eq!(throttle.lock().unanswered.len(), 1);
+        // An abandoned listing drops its request mid-flight.
+        drop(held);
+        assert!(throttle.lock().unanswered.is_empty());
+        let answered = throttle.hold(throttle.turn(true).await.unwrap());
+        answered.answered(Some(4_000));
+        assert!(throttle.lock().unanswered.is_empty());
     }
 
     fn pacer(refill_per_minute: f64, reserve: u32) -> (Pacer, Instant) {

@@ -335,7 +335,12 @@ impl Run<'_> {
             let mut ended = self
                 .delete_batch(Kind::App, &mut walk, &mut window, 1)
                 .await?;
-            self.delete_latency = probe_started.elapsed();
+            // The round trip on the wire, not the wait for the rate limit before it: the
+            // pause is for other reapers' probes to land.
+            self.delete_latency = self
+                .client
+                .delete_round_trip()
+                .unwrap_or_else(|| probe_started.elapsed());
             if walk.len() > 1 && ended == Ended::Clear {
                 self.pause(self.delete_latency * PROBE_PAUSE).await?;
                 self.relist(&mut walk).await?;
@@ -491,6 +496,7 @@ impl Run<'_> {
                     self.client.others_spent() - self.others_spent_at_listing,
                     queue.ahead(),
                     window.size(),
+                    self.client.rate_limit_remaining(),
                 )
             {
                 look = Some(self.list_in_background());

@@ -19,6 +19,9 @@ const FIRST_WINDOW: usize = 1;
 
 /// Tokens others spent since the latest listing that show them at work.
 pub const OTHERS_AT_WORK: f64 = 3.0;
+/// Below this many tokens left in the pool, a listing while walking costs more than it
+/// saves: the throttle paces the deletes, and a conflict costs one token, not a window.
+const LOOK_POOL_FLOOR: u32 = 100;
 
 /// Should a reaper walking its territory list again now, without stopping its deletes?
 /// Only when others have spent from the pool since its latest listing (another reaper
@@ -26,15 +29,20 @@ pub const OTHERS_AT_WORK: f64 = 3.0;
 /// that listing (so a new reaper's first delete has landed: listing more often would
 /// show nothing new, and less often lets the window run into it), and more of the
 /// territory is ahead than one window (a listing answers well within a DELETE's round
-/// trip, so it can still stop the next sends).
+/// trip, so it can still stop the next sends). Not on a nearly empty pool (`pool_left`,
+/// the latest `RateLimit-Remaining`), where each listing takes a scarce token.
 pub fn look_again(
     since_listing: std::time::Duration,
     round_trip: std::time::Duration,
     others_spent: f64,
     ahead: usize,
     window: usize,
+    pool_left: Option<u32>,
 ) -> bool {
-    since_listing >= round_trip && others_spent >= OTHERS_AT_WORK && ahead > window
+    since_listing >= round_trip
+        && others_spent >= OTHERS_AT_WORK
+        && ahead > window
+        && pool_left.is_none_or(|left| left >= LOOK_POOL_FLOOR)
 }
 
 /// How many deletes one reaper keeps in flight, as TCP sizes its congestion window:
@@ -351,14 +359,18 @@ mod tests {
     fn a_long_walk_looks_again_once_others_spend_and_a_round_trip_has_passed() {
         let rtt = std::time::Duration::from_millis(300);
         let ms = std::time::Duration::from_millis;
-        assert!(look_again(ms(300), rtt, 3.0, 40, 8));
+        let pool = Some(4_000);
+        assert!(look_again(ms(300), rtt, 3.0, 40, 8, pool));
         // Too soon: a newcomer's first delete may not have landed yet.
-        assert!(!look_again(ms(299), rtt, 3.0, 40, 8));
+        assert!(!look_again(ms(299), rtt, 3.0, 40, 8, pool));
         // Nobody else spends: nobody can have started inside the territory.
-        assert!(!look_again(ms(900), rtt, 2.9, 40, 8));
+        assert!(!look_again(ms(900), rtt, 2.9, 40, 8, pool));
+        // A nearly empty pool: a conflict is cheaper than a listing.
+        assert!(!look_again(ms(900), rtt, 9.0, 40, 8, Some(99)));
+        assert!(look_again(ms(900), rtt, 9.0, 40, 8, None));
         // The window already covers what is left: a listing could not change a thing.
-        assert!(!look_again(ms(900), rtt, 9.0, 8, 8));
-        assert!(look_again(ms(900), rtt, 9.0, 9, 8));
+        assert!(!look_again(ms(900), rtt, 9.0, 8, 8, pool));
+        assert!(look_again(ms(900), rtt, 9.0, 9, 8, pool));
     }
 
     #[test]
