@@ -253,7 +253,6 @@ impl Client {
         }
     }
 
-    /// The last `RateLimit-Remaining` the API sent.
     /// How long the latest answered DELETE took on the wire: not the wait for the
     /// throttle before it, which on a nearly empty pool can be many times longer.
     pub fn delete_round_trip(&self) -> Option<Duration> {
@@ -263,6 +262,7 @@ impl Client {
         }
     }
 
+    /// The last `RateLimit-Remaining` the API sent.
     pub fn rate_limit_remaining(&self) -> Option<u32> {
         self.throttle.remaining()
     }
@@ -355,7 +355,7 @@ impl Client {
         let mut lost = false;
         let counted = path != RATE_LIMITS;
         loop {
-            let ticket = self.throttle.turn(counted).await.map_err(|reached| {
+            let held = self.throttle.turn(counted).await.map_err(|reached| {
                 // A retry not sent after an attempt with no answer leaves the
                 // outcome unknown, not "not attempted".
                 ApiError::Reserve {
@@ -365,7 +365,6 @@ impl Client {
                 }
                 .after_lost_attempt(lost)
             })?;
-            let held = self.throttle.hold(ticket);
             if held.is_probe() {
                 self.probe(held).await;
                 continue;

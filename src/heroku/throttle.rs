@@ -526,7 +526,7 @@ impl Throttle {
     /// while requests are in flight, so the run stops a little above the reserve rather
     /// than ever below it. A probe's ticket (`is_probe`) asks the caller to send
     /// `GET /account/rate-limits` with it before asking again.
-    pub async fn turn(&self, counted: bool) -> Result<Ticket, ReserveReached> {
+    pub async fn turn(&self, counted: bool) -> Result<Held<'_>, ReserveReached> {
         loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);
@@ -536,7 +536,12 @@ impl Throttle {
                 let now = Instant::now();
                 let mut pacer = self.lock();
                 let until = match pacer.turn(now, fastrand::f64(), counted)? {
-                    Turn::Go(ticket) | Turn::Probe(ticket) => return Ok(ticket),
+                    Turn::Go(ticket) | Turn::Probe(ticket) => {
+                        return Ok(Held {
+                            throttle: self,
+                            ticket: Some(ticket),
+                        });
+                    }
                     Turn::Wait(until) => until,
                 };
                 if until > now + Duration::from_secs_f64(pacer.min_sleep * LONG_WAIT) {
@@ -559,25 +564,17 @@ impl Throttle {
         }
     }
 
-    /// Holds `ticket` until its request is settled (see [`Held`]).
-    pub fn hold(&self, ticket: Ticket) -> Held<'_> {
-        Held {
-            throttle: self,
-            ticket: Some(ticket),
-        }
-    }
-
-    pub fn rate_limited(&self, ticket: Ticket) {
+    fn rate_limited(&self, ticket: Ticket) {
         self.lock().rate_limited(ticket);
         self.changed.notify_waiters();
     }
 
-    pub fn answered(&self, ticket: Ticket, remaining: Option<u32>) {
+    fn answered(&self, ticket: Ticket, remaining: Option<u32>) {
         self.lock().answered(ticket, remaining);
         self.changed.notify_waiters();
     }
 
-    pub fn unanswered(&self, ticket: Ticket) {
+    fn unanswered(&self, ticket: Ticket) {
         self.lock().unanswered(ticket);
         self.changed.notify_waiters();
     }
@@ -614,13 +611,12 @@ mod tests {
     #[tokio::test]
     async fn a_request_dropped_before_its_answer_is_not_waited_for() {
         let throttle = Throttle::new(HEROKU_REFILL_PER_MINUTE, 0);
-        let ticket = throttle.turn(true).await.unwrap();
-        let held = throttle.hold(ticket);
+        let held = throttle.turn(true).await.unwrap();
         assert_eq!(throttle.lock().unanswered.len(), 1);
         // An abandoned listing drops its request mid-flight.
         drop(held);
         assert!(throttle.lock().unanswered.is_empty());
-        let answered = throttle.hold(throttle.turn(true).await.unwrap());
+        let answered = throttle.turn(true).await.unwrap();
         answered.answered(Some(4_000));
         assert!(throttle.lock().unanswered.is_empty());
     }

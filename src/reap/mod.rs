@@ -396,14 +396,13 @@ impl Run<'_> {
         just_listed: bool,
     ) -> Result<(), Stop> {
         let mut pauses_in_a_row = u32::from(ended == Ended::Conflict);
-        let mut waiting = false;
-        // Listings in a row that showed only live stretches.
+        // Listings in a row that showed only live stretches: while there are, the pause
+        // is a wait for them, not a backoff after a conflict.
         let mut waits: u32 = 0;
         let mut listed = just_listed;
         loop {
             if pauses_in_a_row > 0 {
-                let pause = BACKOFF_START * 2u32.pow((pauses_in_a_row - 1).min(5));
-                let pause = if waiting {
+                let pause = if waits > 0 {
                     // Long enough for a live front to move (two round trips at first),
                     // then doubling: each listing costs a request, and a stretch whose
                     // reaper died is still taken within a couple of seconds.
@@ -411,7 +410,7 @@ impl Run<'_> {
                         .min(WAIT_CAP)
                 } else {
                     self.ledger.stop_if_under_limit()?;
-                    pause.min(BACKOFF_CAP)
+                    (BACKOFF_START * 2u32.pow((pauses_in_a_row - 1).min(5))).min(BACKOFF_CAP)
                 };
                 self.pause(pause).await?;
             }
@@ -419,14 +418,12 @@ impl Run<'_> {
                 self.relist(walk).await?;
             }
             listed = false;
-            waiting = false;
             match walk.help() {
                 Help::Nothing => return Ok(()),
                 Help::OnlyLive if !verifier => return Ok(()),
                 Help::OnlyLive => {
                     pauses_in_a_row += 1;
                     waits += 1;
-                    waiting = true;
                 }
                 Help::Stretch => {
                     let concurrency = self.options.concurrency;
@@ -460,7 +457,9 @@ impl Run<'_> {
         // Ids in flight, so those still unanswered when the grace ends can be told.
         let mut flying: HashSet<String> = HashSet::new();
         // A listing taken while deleting, to see reapers that started since the last one.
-        let mut look: Option<tokio::task::JoinHandle<Result<Listing<App>, ApiError>>> = None;
+        // At most one; a JoinSet, so that one still in flight when the batch ends is
+        // aborted with it.
+        let mut look: JoinSet<Result<Listing<App>, ApiError>> = JoinSet::new();
         let mut ended = Ended::Clear;
         let mut stop: Option<Stop> = None;
         let mut grace_ends: Option<Instant> = None;
@@ -486,7 +485,7 @@ impl Run<'_> {
                 });
             }
             // A shard is this reaper's alone: nothing to look for.
-            if look.is_none()
+            if look.is_empty()
                 && self.options.policy.shard.is_none()
                 && ended == Ended::Clear
                 && stop.is_none()
@@ -499,14 +498,13 @@ impl Run<'_> {
                     self.client.rate_limit_remaining(),
                 )
             {
-                look = Some(self.list_in_background());
+                self.list_in_background(&mut look);
             }
             let landed = match grace_ends {
                 None => tokio::select! {
                     landed = in_flight.join_next() => landed,
-                    listing = answer_of(&mut look) => {
-                        look = None;
-                        match listing {
+                    Some(listing) = look.join_next(), if !look.is_empty() => {
+                        match listing.expect("listing tasks do not panic") {
                             Ok(listing) => {
                                 self.take_listing(listing);
                                 self.observed(queue, &flying);
@@ -527,9 +525,6 @@ impl Run<'_> {
                         Ok(landed) => landed,
                         Err(_) => {
                             in_flight.abort_all();
-                            if let Some(look) = look.take() {
-                                look.abort();
-                            }
                             for id in flying.drain() {
                                 self.finish_entry(
                                     kind,
@@ -546,9 +541,6 @@ impl Run<'_> {
                 }
             };
             let Some(joined) = landed else {
-                if let Some(look) = look.take() {
-                    look.abort();
-                }
                 return match stop {
                     Some(stop) => Err(stop),
                     None => Ok(ended),
@@ -610,10 +602,10 @@ impl Run<'_> {
     }
 
     /// Lists the apps in scope while deletes go on.
-    fn list_in_background(&self) -> tokio::task::JoinHandle<Result<Listing<App>, ApiError>> {
+    fn list_in_background(&self, into: &mut JoinSet<Result<Listing<App>, ApiError>>) {
         let client = Arc::clone(&self.client);
         let team = self.team().map(str::to_string);
-        tokio::spawn(async move { client.list_apps(team.as_deref()).await })
+        into.spawn(async move { client.list_apps(team.as_deref()).await });
     }
 
     /// Reads Heroku's clock off a listing and remembers which ids are there.
@@ -778,15 +770,5 @@ impl Run<'_> {
         report.elapsed_seconds = started.elapsed().as_secs_f64();
         report.clock = self.clock.report();
         report
-    }
-}
-
-/// The answer to a listing in flight; never, if there is none.
-async fn answer_of<T>(
-    look: &mut Option<tokio::task::JoinHandle<Result<T, ApiError>>>,
-) -> Result<T, ApiError> {
-    match look {
-        Some(handle) => handle.await.expect("listing tasks do not panic"),
-        None => std::future::pending().await,
     }
 }

@@ -217,13 +217,17 @@ impl Walk {
 
     /// How many apps of this reaper's territory are still to be handed out.
     pub fn ahead(&self) -> usize {
-        self.territory_len()
+        let len = self.ids.len();
+        (0..self.budget)
+            .map(|step| (self.position + step) % len)
+            .filter(|&index| self.slots[index] == Slot::Open)
+            .count()
     }
 
     /// Is this reaper's remaining territory the largest? Then it is likely the last to
     /// finish, and the one that should check that nothing was left behind.
     pub fn holds_largest_territory(&self) -> bool {
-        let mine = self.territory_len();
+        let mine = self.ahead();
         let largest = self.open_runs().iter().map(|run| run.len).max();
         mine >= largest.unwrap_or(0)
     }
@@ -281,14 +285,6 @@ impl Walk {
             }
         }
         runs
-    }
-
-    fn territory_len(&self) -> usize {
-        let len = self.ids.len();
-        (0..self.budget)
-            .map(|step| (self.position + step) % len)
-            .filter(|&index| self.slots[index] == Slot::Open)
-            .count()
     }
 
     /// The territory runs from `position` to the next slot another reaper took.
