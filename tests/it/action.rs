@@ -13,6 +13,7 @@ use std::process::Command;
 use heroku_sandbox::{Role, Seed};
 use yaml_rust2::{Yaml, YamlLoader};
 
+use crate::docs::{self, read_text};
 use crate::reap::start;
 use crate::reaper::{BIN, Run};
 use crate::runner::{self, Checkout, Runner};
@@ -717,22 +718,41 @@ fn every_action_the_action_uses_is_pinned_by_commit() {
     }
 }
 
+/// The example workflows live in `examples/`, linked from the README's index and from
+/// docs/action.md, and no page copies one: a copy would drift from the file that CI
+/// validates and users download.
 #[test]
-fn the_readme_shows_each_example_workflow_as_it_is() {
-    // Line endings as git may check them out on Windows.
-    let read = |path: &str| {
-        let text = std::fs::read_to_string(runner::repo().join(path)).unwrap();
-        text.replace("\r\n", "\n")
-    };
-    let readme = read("README.md");
-    for example in ["cleanup-job", "matrix-pre-step", "daily-cleanup"] {
-        let text = read(&format!("examples/{example}.yml"));
-        assert!(
-            readme.contains(&format!("```yaml\n{text}```")),
-            "README.md does not show examples/{example}.yml as it is"
-        );
+fn each_example_workflow_is_linked_and_never_copied() {
+    let examples = ["cleanup-job", "matrix-pre-step", "daily-cleanup"];
+    for page in ["README.md", "docs/action.md"] {
+        let text = read_text(page);
+        for example in examples {
+            let link = match page {
+                "README.md" => format!("](examples/{example}.yml)"),
+                _ => format!("](../examples/{example}.yml)"),
+            };
+            assert!(text.contains(&link), "{page} does not link examples/{example}.yml");
+        }
+    }
+    for page in docs::pages() {
+        let text = read_text(&page);
+        for example in examples {
+            let body = read_text(&format!("examples/{example}.yml"));
+            let lines: Vec<&str> = body.lines().collect();
+            for run in lines.windows(COPIED_LINES) {
+                let run = run.join("\n");
+                assert!(
+                    !text.contains(&run),
+                    "{page} copies examples/{example}.yml:\n{run}"
+                );
+            }
+        }
     }
 }
+
+/// Lines in a row of an example that make a copy of it: a page may quote a step or two
+/// (`uses:`, `with:` and an input), not more.
+const COPIED_LINES: usize = 6;
 
 /// Without a release, the first job builds from source (with a warning that says what it
 /// costs and how to avoid it) and the actions cache saves the build at the end of the
@@ -983,10 +1003,11 @@ fn every_run_script_passes_shellcheck() {
 }
 
 /// Most readers come for the Action: after the two opening commands, the README's first
-/// section is the Action's, led by the one-job workflow; the CLI reference follows.
+/// section is the Action's, led by the one-job workflow; the CLI's basics follow, and the
+/// README ends with the index of the docs, within 300 lines.
 #[test]
 fn the_readme_leads_with_the_action() {
-    let readme = std::fs::read_to_string(runner::repo().join("README.md")).unwrap();
+    let readme = read_text("README.md");
     let sections: Vec<&str> = readme
         .lines()
         .filter(|line| line.starts_with("## "))
@@ -999,5 +1020,8 @@ fn the_readme_leads_with_the_action() {
         first_block.starts_with("```yaml\njobs:\n  reap:"),
         "{first_block}"
     );
-    assert!(action < readme.find("## Use").expect("the CLI reference"));
+    let cli = readme.find("\n## Use\n").expect("the CLI's basics");
+    let index = readme.find("\n## Documentation\n").expect("the index of the docs");
+    assert!(action < cli && cli < index, "{sections:?}");
+    assert!(readme.lines().count() <= 300, "the README is the front door, not the manual");
 }

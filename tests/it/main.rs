@@ -3,6 +3,7 @@
 
 mod action;
 mod apps_api;
+mod docs;
 #[cfg(unix)]
 mod exit_codes;
 mod failures;

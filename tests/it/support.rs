@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests: a small HTTP/1.1 client over a plain
 //! `TcpStream` (what goes over the wire is exactly what the test wrote), the reading of
 //! a request's head for raw test servers, a checker for values against the Platform
-//! API's JSON schema, and the README's tables that tests hold the binary to.
+//! API's JSON schema, and the tables of the docs that tests hold the binary to.
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -256,20 +256,26 @@ pub fn read_head(stream: &mut TcpStream) -> Vec<u8> {
     head
 }
 
-/// The body rows of README.md's table under `heading` whose header row starts `header`:
-/// the tests that check what the README documents read it from here.
-pub fn readme_table(heading: &str, header: &str) -> Vec<&'static str> {
-    let readme = include_str!("../../README.md");
-    let section = readme
-        .split(heading)
+/// The body rows of the table under `heading` in the repository's file `path` (README.md,
+/// docs/cli.md) whose header row starts `header`: the tests that hold the binary to what
+/// the docs say read them from here.
+pub fn doc_table(path: &str, heading: &str, header: &str) -> Vec<String> {
+    let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let text = std::fs::read_to_string(&full)
+        .unwrap_or_else(|error| panic!("read {}: {error}", full.display()))
+        // Line endings as git may check them out on Windows.
+        .replace("\r\n", "\n");
+    let section = text
+        .split(&format!("\n{heading}\n"))
         .nth(1)
-        .unwrap_or_else(|| panic!("README.md has a `{heading}` section"));
+        .unwrap_or_else(|| panic!("{path} has a `{heading}` section"));
     section
         .lines()
         .skip_while(|line| !line.starts_with(header))
         // The header row and the `| --- |` row under it.
         .skip(2)
         .take_while(|line| line.starts_with('|'))
+        .map(str::to_string)
         .collect()
 }
 
