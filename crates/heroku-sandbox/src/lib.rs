@@ -41,6 +41,10 @@ use tokio::sync::watch;
 
 pub use args::{SandboxArgs, SeedArgs, ServerArgs};
 pub use command::run;
+/// How the sandbox's options read a duration: for heroku-reaper's test that holds it to
+/// the grammar of heroku-reaper's own options.
+#[cfg(feature = "test-hooks")]
+pub use duration::parse as parse_duration;
 pub use faults::{Fault, FaultMix, Kind as FaultKind, Loss};
 pub use options::{DEFAULT_TOKEN, Options, Seed, Server};
 
