@@ -450,6 +450,10 @@ fn command_line(run: &Run) -> &str {
         .unwrap_or_else(|| panic!("no command line:\n{}", run.stdout))
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn the_action_reaps_the_sandbox_and_reports_its_outputs_and_summary() {
     if !runner::has_tools(&TOOLS) {
@@ -527,6 +531,10 @@ fn the_action_reaps_the_sandbox_and_reports_its_outputs_and_summary() {
     )));
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn an_empty_input_passes_no_flag_so_the_workflow_env_applies() {
     if !runner::has_tools(&TOOLS) {
@@ -554,6 +562,10 @@ fn an_empty_input_passes_no_flag_so_the_workflow_env_applies() {
     assert!(ran.summary.contains("older than 2h00m"), "{}", ran.summary);
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn a_wrong_key_fails_the_step_with_an_error_and_deletes_nothing() {
     if !runner::has_tools(&TOOLS) {
@@ -573,6 +585,10 @@ fn a_wrong_key_fails_the_step_with_an_error_and_deletes_nothing() {
     assert!(sandbox.deleted().is_empty());
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn a_dry_run_deletes_nothing_and_a_bad_boolean_sends_nothing() {
     if !runner::has_tools(&TOOLS) {
@@ -605,6 +621,10 @@ fn a_dry_run_deletes_nothing_and_a_bad_boolean_sends_nothing() {
 
 /// Every input reaches the binary as the flag the issue names, and exit 3 (stopped at
 /// the rate-limit reserve) is a warning: a stand-in binary records what it was given.
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn every_input_becomes_its_flag_and_exit_3_is_only_a_warning() {
     if !runner::has_tools(&TOOLS) {
@@ -731,7 +751,10 @@ fn each_example_workflow_is_linked_and_never_copied() {
                 "README.md" => format!("](examples/{example}.yml)"),
                 _ => format!("](../examples/{example}.yml)"),
             };
-            assert!(text.contains(&link), "{page} does not link examples/{example}.yml");
+            assert!(
+                text.contains(&link),
+                "{page} does not link examples/{example}.yml"
+            );
         }
     }
     for page in docs::pages() {
@@ -758,6 +781,10 @@ const COPIED_LINES: usize = 6;
 /// costs and how to avoid it) and the actions cache saves the build at the end of the
 /// job; the next job on the same OS and CPU restores it and builds nothing; a job on
 /// another CPU does not take it.
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn a_source_build_is_cached_so_only_the_first_job_builds() {
     if !runner::has_tools(&TOOLS) {
@@ -825,6 +852,10 @@ fn a_source_build_is_cached_so_only_the_first_job_builds() {
     assert!(runner::recorded(&cargo).is_some(), "ARM64 builds its own");
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn a_missing_key_fails_with_an_error_that_names_the_secret_and_the_fork_case() {
     if !runner::has_tools(&TOOLS) {
@@ -851,6 +882,10 @@ fn a_missing_key_fails_with_an_error_that_names_the_secret_and_the_fork_case() {
     assert_eq!(sandbox.stats().requests, 0, "no request sent");
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn with_if_no_key_skip_a_missing_key_is_a_warning_with_the_outputs_at_zero() {
     if !runner::has_tools(&TOOLS) {
@@ -899,6 +934,10 @@ fn with_if_no_key_skip_a_missing_key_is_a_warning_with_the_outputs_at_zero() {
     assert_eq!(sandbox.stats().requests, requests, "no request sent");
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn two_uses_in_one_job_keep_two_reports() {
     if !runner::has_tools(&TOOLS) {
@@ -923,6 +962,10 @@ fn two_uses_in_one_job_keep_two_reports() {
     assert_eq!(read(second)["counts"]["deleted"], 30);
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn the_github_token_reaches_the_binary_only_with_github_live_runs() {
     if !runner::has_tools(&TOOLS) {
@@ -951,6 +994,10 @@ fn the_github_token_reaches_the_binary_only_with_github_live_runs() {
 
 /// The `run:` scripts of the action, the workflows and the examples pass shellcheck, as
 /// `dist/*.sh` do; `.ci/run` installs shellcheck before it runs the tests.
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn every_run_script_passes_shellcheck() {
     if !runner::has_tools(&["shellcheck"]) {
@@ -1021,7 +1068,12 @@ fn the_readme_leads_with_the_action() {
         "{first_block}"
     );
     let cli = readme.find("\n## Use\n").expect("the CLI's basics");
-    let index = readme.find("\n## Documentation\n").expect("the index of the docs");
+    let index = readme
+        .find("\n## Documentation\n")
+        .expect("the index of the docs");
     assert!(action < cli && cli < index, "{sections:?}");
-    assert!(readme.lines().count() <= 300, "the README is the front door, not the manual");
+    assert!(
+        readme.lines().count() <= 300,
+        "the README is the front door, not the manual"
+    );
 }

@@ -93,7 +93,11 @@ fn normal(path: &Path) -> PathBuf {
     for part in path.components() {
         match part {
             std::path::Component::ParentDir => {
-                assert!(parts.pop().is_some(), "{} leaves the repository", path.display());
+                assert!(
+                    parts.pop().is_some(),
+                    "{} leaves the repository",
+                    path.display()
+                );
             }
             std::path::Component::CurDir => {}
             other => parts.push(other.as_os_str()),
@@ -189,7 +193,13 @@ fn the_cli_reference_lists_every_option_of_help() {
         crate::support::doc_table("docs/cli.md", "## Options", "| option")
             .iter()
             .filter_map(|row| first_cell.captures(row).map(|found| found[2].to_string()))
-            .map(|name| if name == "-v" { "--verbose".into() } else { name })
+            .map(|name| {
+                if name == "-v" {
+                    "--verbose".into()
+                } else {
+                    name
+                }
+            })
             .collect();
     assert_eq!(documented, from_help);
 }

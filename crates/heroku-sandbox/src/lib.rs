@@ -23,6 +23,8 @@ mod options;
 mod range;
 mod seed;
 mod store;
+#[cfg(feature = "test-hooks")]
+pub mod wire;
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
