@@ -5,6 +5,7 @@
 //! request, as the Platform API is no faster) and reads what happened from the sandbox's
 //! own record: requests, list pages, deletes, duplicates, 429s, wrong deletes. A
 //! scenario run several times shows the median wall and the worst of everything.
+//! bench/README.md says what each scenario is and what it measured.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -301,9 +302,11 @@ fn run(scenario: &Scenario, baseline: Option<Duration>) -> Row {
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped());
-            // `BENCH_LOG=DIR`: each process's debug log (every answer, with the time and
-            // `RateLimit-Remaining`) goes to a file there, to see where a run lost time.
+            // `BENCH_LOG=DIR` (under target/, such as target/bench-logs): each process's
+            // debug log (every answer, with the time and `RateLimit-Remaining`) goes to a
+            // file there, to see where a run lost time.
             if let Some(dir) = std::env::var_os("BENCH_LOG") {
+                std::fs::create_dir_all(&dir).expect("the BENCH_LOG directory");
                 let name = format!("{}-{run}-{}.log", scenario.id, process.machine);
                 let log = std::fs::File::create(Path::new(&dir).join(name)).expect("the log file");
                 command.env("RUST_LOG", "heroku_reaper=debug").stderr(log);

@@ -13,7 +13,9 @@ pub enum DurationError {
     TooLong(String),
 }
 
-/// Parses `N`, `Ns`, `Nm`, `Nh`, `Nd` and `Nms` (whole numbers; a bare number is minutes).
+/// Parses `N`, `Ns`, `Nm`, `Nh`, `Nd` and `Nms` (whole numbers; a bare number is minutes;
+/// `sec`, `secs`, `min` and `mins` too). The sandbox's options read the same grammar: a
+/// test below holds both parsers to one table of cases.
 pub fn parse(text: &str) -> Result<Duration, DurationError> {
     let invalid = || DurationError::Invalid(text.to_string());
     let trimmed = text.trim();
@@ -57,37 +59,70 @@ pub fn format(duration: Duration) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn bare_numbers_are_minutes() {
-        assert_eq!(parse("10"), Ok(Duration::from_secs(600)));
+    /// What a text means: its milliseconds, or why it is refused.
+    #[derive(Debug, PartialEq)]
+    enum Read {
+        Millis(u128),
+        Invalid,
+        TooLong,
     }
+    use Read::{Invalid, Millis, TooLong};
 
+    /// One grammar for the product and the sandbox: the sandbox's options
+    /// (`heroku_sandbox::parse_duration`) read every case as heroku-reaper's do.
     #[test]
-    fn units() {
-        assert_eq!(parse("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse("7m"), Ok(Duration::from_secs(420)));
-        assert_eq!(parse("2h"), Ok(Duration::from_secs(7_200)));
-        assert_eq!(parse("1d"), Ok(Duration::from_secs(86_400)));
-        assert_eq!(parse("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse(" 3 m "), Ok(Duration::from_secs(180)));
-    }
-
-    #[test]
-    fn rejects_what_is_not_a_duration() {
-        for bad in ["", "m", "-5m", "1.5h", "10 minutes", "5w", "1e3"] {
-            assert!(
-                matches!(parse(bad), Err(DurationError::Invalid(_))),
-                "{bad:?}"
-            );
+    fn reads_each_case_as_the_sandbox_does() {
+        let cases = [
+            ("10", Millis(600_000)),
+            ("30", Millis(1_800_000)),
+            ("0ms", Millis(0)),
+            ("150ms", Millis(150)),
+            ("250ms", Millis(250)),
+            ("2s", Millis(2_000)),
+            ("90s", Millis(90_000)),
+            ("90sec", Millis(90_000)),
+            ("90secs", Millis(90_000)),
+            ("7m", Millis(420_000)),
+            ("30m", Millis(1_800_000)),
+            ("10min", Millis(600_000)),
+            ("10mins", Millis(600_000)),
+            ("2h", Millis(7_200_000)),
+            ("1d", Millis(86_400_000)),
+            (" 2h ", Millis(7_200_000)),
+            (" 3 m ", Millis(180_000)),
+            ("", Invalid),
+            ("m", Invalid),
+            ("ms", Invalid),
+            ("-5m", Invalid),
+            ("-1s", Invalid),
+            ("1.5s", Invalid),
+            ("1.5h", Invalid),
+            ("10 minutes", Invalid),
+            ("2 weeks", Invalid),
+            ("5w", Invalid),
+            ("10x", Invalid),
+            ("1e3", Invalid),
+            ("2M", Invalid),
+            ("99999999999999999d", TooLong),
+            ("999999999999999999d", TooLong),
+            ("99999999999999999999d", TooLong),
+            ("99999999999999999999", TooLong),
+        ];
+        for (text, expected) in cases {
+            let ours = match parse(text) {
+                Ok(duration) => Millis(duration.as_millis()),
+                Err(DurationError::Invalid(_)) => Invalid,
+                Err(DurationError::TooLong(_)) => TooLong,
+            };
+            let sandbox = match heroku_sandbox::parse_duration(text) {
+                Ok(duration) => Millis(duration.as_millis()),
+                Err(error) if error.contains("is not a duration") => Invalid,
+                Err(error) if error.contains("too long") => TooLong,
+                Err(error) => panic!("{text:?}: {error}"),
+            };
+            assert_eq!(ours, expected, "{text:?}");
+            assert_eq!(sandbox, expected, "the sandbox's {text:?}");
         }
-        assert!(matches!(
-            parse("99999999999999999999d"),
-            Err(DurationError::TooLong(_))
-        ));
-        assert!(matches!(
-            parse("999999999999999999d"),
-            Err(DurationError::TooLong(_))
-        ));
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! The exit code, decided in one place from how a command ended. README.md's "Exit codes"
-//! table and `--help` document these; `tests/it/exit_codes.rs` drives each through the
-//! binary.
+//! The exit code, decided in one place from how a command ended. The "Exit codes" tables
+//! of README.md and docs/cli.md, and `--help`, document these; `tests/it/exit_codes.rs`
+//! drives each through the binary.
 
 use crate::reap::cancel::Interrupt;
 use crate::reap::record::{Report, Status};

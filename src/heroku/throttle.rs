@@ -1,30 +1,9 @@
-//! One rate throttle per client, shared by every request in flight.
-//!
-//! Two rules decide when a request may start, and the later one wins:
-//!
-//! - A mirror of the server's pool. Heroku refills a GCRA pool at a known rate and
-//!   reports what is left in `RateLimit-Remaining`; from the last answer, the requests
-//!   sent since and the time passed, the client knows how many tokens the pool holds
-//!   now. Other clients of the account spend from the same pool: the drop between two of
-//!   this client's answers, less its own requests in between, is what they spent. Over
-//!   the answers of the last few refill intervals this client measures its part: what
-//!   the others leave of the refill while the pool fills, the part in proportion to its
-//!   own spending while it drains. It counts on that part of what the pool holds and of
-//!   the refill, sends while that holds a token, and otherwise waits until the refill
-//!   makes one, asking again whenever an answer comes. So clients that cannot see each
-//!   other divide a nearly empty pool instead of all sending into its last tokens, and
-//!   together take about the refill. A tokens-to-come estimate goes stale while a client
-//!   waits: after two refill intervals without news it asks the pool
-//!   (`GET /account/rate-limits`, free), so when the others stop, it sees the pool
-//!   filling and takes the lot. `--reserve-rate-limit` is a floor on the whole pool's
-//!   estimate: the client stops rather than take the pool below it.
-//! - The platform-api gem's strategy (DESIGN.md), for what the mirror still misses: one
-//!   sleep value, starting at 0; on a 429 add the minimum sleep (one refill interval)
-//!   and grow it by 1.2 while 429s continue. The value spaces the starts of all
-//!   requests, so parallel deletes share it as one client. The gem lowers it after each
-//!   success in proportion to what is left of a pool of 4,500, so slowly that, on a
-//!   nearly empty pool, it would keep a client waiting while the pool refills unused;
-//!   here it ends as soon as an answer shows tokens left, and the mirror paces the rest.
+//! One rate throttle per client, shared by every request in flight, deciding when a
+//! request may start by two rules, the later one winning: a mirror of the account's
+//! rate-limit pool, from which this client counts on its part (what the other clients of
+//! the account leave it), and the platform-api gem's backoff on 429. It also holds
+//! `--reserve-rate-limit`'s floor. docs/design.md ("The rate limit, shared") says how
+//! and why.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Mutex;

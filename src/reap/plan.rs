@@ -421,7 +421,7 @@ mod tests {
         }
     }
 
-    /// The README promises an app keeps its shard across versions: these values were
+    /// docs/design.md promises an app keeps its shard across versions: these values were
     /// worked out apart from this code (FNV-1a 64 of the id, modulo N) and must not change.
     #[test]
     fn shards_are_pinned() {

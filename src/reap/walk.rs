@@ -1,15 +1,7 @@
 //! The order one reaper deletes in, chosen so that reapers which cannot see each other
-//! rarely ask to delete the same app, and how many of its deletes are in flight.
-//!
-//! Every reaper sorts the stale apps the same way (by id) into a ring and starts at a
-//! random place on it, walking forward. A listing taken after the first delete shows
-//! where the others started: apps gone from the ring that this reaper did not delete.
-//! Each reaper then keeps to its territory, the stretch from where it stands to the
-//! next gone app, because the reaper that made that gap is walking forward from it.
-//! A conflict (404/403) is fresh evidence of a neighbour: the territory ends there, as it
-//! does at an app a listing taken while walking shows gone (a reaper that started later).
-//! A reaper whose territory ended that way helps with what is left, from a fresh
-//! listing: whole stretches nobody is working on any more.
+//! rarely ask to delete the same app, and how many of its deletes are in flight: the
+//! ring of stale apps, each reaper's territory on it, the delete window, and helping
+//! with what is left. docs/design.md ("The walk") says why each rule is as it is.
 
 use std::collections::HashSet;
 

@@ -13,6 +13,7 @@ use std::process::Command;
 use heroku_sandbox::{Role, Seed};
 use yaml_rust2::{Yaml, YamlLoader};
 
+use crate::docs::{self, read_text};
 use crate::reap::start;
 use crate::reaper::{BIN, Run};
 use crate::runner::{self, Checkout, Runner};
@@ -449,6 +450,10 @@ fn command_line(run: &Run) -> &str {
         .unwrap_or_else(|| panic!("no command line:\n{}", run.stdout))
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn the_action_reaps_the_sandbox_and_reports_its_outputs_and_summary() {
     if !runner::has_tools(&TOOLS) {
@@ -526,6 +531,10 @@ fn the_action_reaps_the_sandbox_and_reports_its_outputs_and_summary() {
     )));
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn an_empty_input_passes_no_flag_so_the_workflow_env_applies() {
     if !runner::has_tools(&TOOLS) {
@@ -553,6 +562,10 @@ fn an_empty_input_passes_no_flag_so_the_workflow_env_applies() {
     assert!(ran.summary.contains("older than 2h00m"), "{}", ran.summary);
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn a_wrong_key_fails_the_step_with_an_error_and_deletes_nothing() {
     if !runner::has_tools(&TOOLS) {
@@ -572,6 +585,10 @@ fn a_wrong_key_fails_the_step_with_an_error_and_deletes_nothing() {
     assert!(sandbox.deleted().is_empty());
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn a_dry_run_deletes_nothing_and_a_bad_boolean_sends_nothing() {
     if !runner::has_tools(&TOOLS) {
@@ -604,6 +621,10 @@ fn a_dry_run_deletes_nothing_and_a_bad_boolean_sends_nothing() {
 
 /// Every input reaches the binary as the flag the issue names, and exit 3 (stopped at
 /// the rate-limit reserve) is a warning: a stand-in binary records what it was given.
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn every_input_becomes_its_flag_and_exit_3_is_only_a_warning() {
     if !runner::has_tools(&TOOLS) {
@@ -717,27 +738,53 @@ fn every_action_the_action_uses_is_pinned_by_commit() {
     }
 }
 
+/// The example workflows live in `examples/`, linked from the README's index and from
+/// docs/action.md, and no page copies one: a copy would drift from the file that CI
+/// validates and users download.
 #[test]
-fn the_readme_shows_each_example_workflow_as_it_is() {
-    // Line endings as git may check them out on Windows.
-    let read = |path: &str| {
-        let text = std::fs::read_to_string(runner::repo().join(path)).unwrap();
-        text.replace("\r\n", "\n")
-    };
-    let readme = read("README.md");
-    for example in ["cleanup-job", "matrix-pre-step", "daily-cleanup"] {
-        let text = read(&format!("examples/{example}.yml"));
-        assert!(
-            readme.contains(&format!("```yaml\n{text}```")),
-            "README.md does not show examples/{example}.yml as it is"
-        );
+fn each_example_workflow_is_linked_and_never_copied() {
+    let examples = ["cleanup-job", "matrix-pre-step", "daily-cleanup"];
+    for page in ["README.md", "docs/action.md"] {
+        let text = read_text(page);
+        for example in examples {
+            let link = match page {
+                "README.md" => format!("](examples/{example}.yml)"),
+                _ => format!("](../examples/{example}.yml)"),
+            };
+            assert!(
+                text.contains(&link),
+                "{page} does not link examples/{example}.yml"
+            );
+        }
+    }
+    for page in docs::pages() {
+        let text = read_text(&page);
+        for example in examples {
+            let body = read_text(&format!("examples/{example}.yml"));
+            let lines: Vec<&str> = body.lines().collect();
+            for run in lines.windows(COPIED_LINES) {
+                let run = run.join("\n");
+                assert!(
+                    !text.contains(&run),
+                    "{page} copies examples/{example}.yml:\n{run}"
+                );
+            }
+        }
     }
 }
+
+/// Lines in a row of an example that make a copy of it: a page may quote a step or two
+/// (`uses:`, `with:` and an input), not more.
+const COPIED_LINES: usize = 6;
 
 /// Without a release, the first job builds from source (with a warning that says what it
 /// costs and how to avoid it) and the actions cache saves the build at the end of the
 /// job; the next job on the same OS and CPU restores it and builds nothing; a job on
 /// another CPU does not take it.
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn a_source_build_is_cached_so_only_the_first_job_builds() {
     if !runner::has_tools(&TOOLS) {
@@ -805,6 +852,10 @@ fn a_source_build_is_cached_so_only_the_first_job_builds() {
     assert!(runner::recorded(&cargo).is_some(), "ARM64 builds its own");
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn a_missing_key_fails_with_an_error_that_names_the_secret_and_the_fork_case() {
     if !runner::has_tools(&TOOLS) {
@@ -831,6 +882,10 @@ fn a_missing_key_fails_with_an_error_that_names_the_secret_and_the_fork_case() {
     assert_eq!(sandbox.stats().requests, 0, "no request sent");
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn with_if_no_key_skip_a_missing_key_is_a_warning_with_the_outputs_at_zero() {
     if !runner::has_tools(&TOOLS) {
@@ -879,6 +934,10 @@ fn with_if_no_key_skip_a_missing_key_is_a_warning_with_the_outputs_at_zero() {
     assert_eq!(sandbox.stats().requests, requests, "no request sent");
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn two_uses_in_one_job_keep_two_reports() {
     if !runner::has_tools(&TOOLS) {
@@ -903,6 +962,10 @@ fn two_uses_in_one_job_keep_two_reports() {
     assert_eq!(read(second)["counts"]["deleted"], 30);
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn the_github_token_reaches_the_binary_only_with_github_live_runs() {
     if !runner::has_tools(&TOOLS) {
@@ -931,6 +994,10 @@ fn the_github_token_reaches_the_binary_only_with_github_live_runs() {
 
 /// The `run:` scripts of the action, the workflows and the examples pass shellcheck, as
 /// `dist/*.sh` do; `.ci/run` installs shellcheck before it runs the tests.
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn every_run_script_passes_shellcheck() {
     if !runner::has_tools(&["shellcheck"]) {
@@ -983,10 +1050,11 @@ fn every_run_script_passes_shellcheck() {
 }
 
 /// Most readers come for the Action: after the two opening commands, the README's first
-/// section is the Action's, led by the one-job workflow; the CLI reference follows.
+/// section is the Action's, led by the one-job workflow; the CLI's basics follow, and the
+/// README ends with the index of the docs, within 300 lines.
 #[test]
 fn the_readme_leads_with_the_action() {
-    let readme = std::fs::read_to_string(runner::repo().join("README.md")).unwrap();
+    let readme = read_text("README.md");
     let sections: Vec<&str> = readme
         .lines()
         .filter(|line| line.starts_with("## "))
@@ -999,5 +1067,13 @@ fn the_readme_leads_with_the_action() {
         first_block.starts_with("```yaml\njobs:\n  reap:"),
         "{first_block}"
     );
-    assert!(action < readme.find("## Use").expect("the CLI reference"));
+    let cli = readme.find("\n## Use\n").expect("the CLI's basics");
+    let index = readme
+        .find("\n## Documentation\n")
+        .expect("the index of the docs");
+    assert!(action < cli && cli < index, "{sections:?}");
+    assert!(
+        readme.lines().count() <= 300,
+        "the README is the front door, not the manual"
+    );
 }

@@ -1,5 +1,5 @@
-//! Every exit code that README.md's "Exit codes" table and `--help` document, reached
-//! through the binary, and the rule behind exit 2: nothing was deleted.
+//! Every exit code that the "Exit codes" tables of README.md and docs/cli.md and `--help`
+//! document, reached through the binary, and the rule behind exit 2: nothing was deleted.
 
 use std::time::Duration;
 
@@ -10,12 +10,13 @@ use serde_json::Value;
 use crate::reap::{run_with_deletes_failing, start};
 use crate::reaper::{Reaper, Run};
 use crate::signals::{send, slow_deletes, wait_within};
-use crate::support::{eventually, readme_table};
+use crate::support::{doc_table, eventually};
 
-/// The codes in the first column of README.md's table ("130, 143" is two).
-fn documented() -> Vec<i32> {
-    readme_table("### Exit codes", "| code")
-        .into_iter()
+/// The codes in the first column of the "Exit codes" table under `heading` in `path`
+/// ("130, 143" is two).
+fn documented(path: &str, heading: &str) -> Vec<i32> {
+    doc_table(path, heading, "| code")
+        .iter()
         .flat_map(|line| {
             let first = line.trim_matches('|').split(" | ").next().unwrap();
             first
@@ -73,9 +74,11 @@ fn reach(code: i32) -> Run {
 
 #[test]
 fn every_documented_exit_code_is_reached_through_the_binary() {
-    let codes = documented();
+    let codes = documented("README.md", "### Exit codes");
     assert_eq!(codes, [0, 1, 2, 3, 4, 130, 143]);
     assert_eq!(help_codes(), codes, "`--help` and README.md disagree");
+    let reference = documented("docs/cli.md", "## Exit codes");
+    assert_eq!(reference, codes, "docs/cli.md and README.md disagree");
     for code in codes {
         reach(code).code(code);
     }

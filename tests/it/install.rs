@@ -220,6 +220,10 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn each_runner_gets_the_verified_binary_of_its_os_and_cpu() {
     let Some((releases, checkout)) = serve(|_, _| {}) else {
@@ -259,6 +263,10 @@ fn each_runner_gets_the_verified_binary_of_its_os_and_cpu() {
     }
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn a_tampered_archive_is_refused_and_nothing_is_installed() {
     let tamper = |_: &str, bytes: &mut Vec<u8>| {
@@ -285,6 +293,10 @@ fn a_tampered_archive_is_refused_and_nothing_is_installed() {
     );
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn a_cache_hit_downloads_nothing() {
     let Some((releases, checkout)) = serve(|_, _| {}) else {
@@ -301,6 +313,10 @@ fn a_cache_hit_downloads_nothing() {
     assert_eq!(entries[0], entries[1]);
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn a_failing_download_is_retried() {
     let Some((releases, checkout)) = serve(|_, _| {}) else {
@@ -316,6 +332,10 @@ fn a_failing_download_is_retried() {
     assert_eq!(releases.log().len(), 3);
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn without_a_prebuilt_binary_it_leaves_a_source_build_to_the_next_steps_and_says_why() {
     let Some((releases, checkout)) = serve(|_, _| {}) else {
@@ -373,6 +393,10 @@ fn hands_over_to_a_source_build(
 /// The source build's cache key names the version, OS and CPU, and a hash of what the
 /// build is made of: the same wherever the action is checked out, different when a
 /// source file or the runner differs.
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn the_source_build_is_keyed_by_the_actions_source_the_os_and_the_cpu() {
     if !runner::has_tools(&TOOLS) {
@@ -419,6 +443,10 @@ fn the_source_build_is_keyed_by_the_actions_source_the_os_and_the_cpu() {
 /// An archive whose checksum matches but whose binary does not run (here, bytes that
 /// are no program): the step fails with an error that says what to do, nothing stays in
 /// the tool cache, and the next job does not take a broken copy from it.
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn a_binary_that_does_not_run_is_removed_and_never_marked_complete() {
     if !runner::has_tools(&TOOLS) {
@@ -463,6 +491,10 @@ fn a_binary_that_does_not_run_is_removed_and_never_marked_complete() {
 
 /// A tool cache that an older `install.sh` marked complete over a broken binary is not
 /// trusted: the binary is installed again.
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn a_tool_cache_copy_that_does_not_run_is_replaced() {
     let Some((releases, checkout)) = serve(|_, _| {}) else {
@@ -488,6 +520,10 @@ fn a_tool_cache_copy_that_does_not_run_is_replaced() {
 
 /// Windows on ARM64 has no binary of its own: it gets the x64 one, which Windows runs
 /// under emulation, rather than a source build.
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn windows_on_arm64_gets_the_x64_binary() {
     let Some((releases, checkout)) = serve(|_, _| {}) else {
@@ -513,6 +549,10 @@ fn windows_on_arm64_gets_the_x64_binary() {
     assert_eq!(runner.outputs().get("source"), None);
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn bad_inputs_are_refused_before_anything_is_fetched() {
     let Some((releases, checkout)) = serve(|_, _| {}) else {
@@ -548,6 +588,10 @@ fn bad_inputs_are_refused_before_anything_is_fetched() {
     .code(0);
 }
 
+#[cfg_attr(
+    windows,
+    ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
+)]
 #[test]
 fn manifests_are_json_with_a_url_and_sha256_per_asset() {
     if !runner::has_tools(&TOOLS) {

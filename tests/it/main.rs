@@ -2,7 +2,7 @@
 //! the real `heroku-reaper` binary, or the sandbox, over real HTTP on loopback.
 
 mod action;
-mod apps_api;
+mod docs;
 #[cfg(unix)]
 mod exit_codes;
 mod failures;
@@ -11,7 +11,6 @@ mod faults;
 mod files;
 mod github;
 mod github_mode;
-mod heroku_cli;
 mod install;
 mod known;
 mod many;

@@ -332,13 +332,3 @@ fn app_limit_fails_at_once_when_room_would_come_too_late() {
         .stderr_has("after `--wait-for-room` runs out");
     assert!(sandbox.deleted().is_empty());
 }
-
-#[test]
-fn help_teaches_exit_codes_and_credentials() {
-    let run = Reaper::bare().args(["--help"]).run();
-    run.code(0)
-        .stdout_has("Exit codes:")
-        .stdout_has("HEROKU_API_KEY")
-        .stdout_has("--older-than")
-        .stdout_has("[env: HATCHET_APP_PREFIX=]");
-}

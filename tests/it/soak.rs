@@ -7,6 +7,9 @@
 //! 4. every app the server deleted is reported gone or unknown, never failed or missing;
 //! 5. an app reported unknown was checked again after the run and that check failed too;
 //! 6. the run ends within a bound, with exit 0 (done, every stale app gone) or 1 (failed).
+//!
+//! It runs 100 processes, so a plain `cargo test` leaves it out; `.ci/run` always runs it
+//! (`cargo test --locked --test it -- --ignored soak`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
@@ -60,6 +63,7 @@ struct Tally {
 }
 
 #[test]
+#[ignore = "the soak: 100 processes; run it with `-- --ignored soak`, as .ci/run always does"]
 fn random_fault_mixes_never_delete_a_wrong_app_nor_lose_track() {
     let setting = |name: &str, default: u64| {
         std::env::var(name)

@@ -1,11 +1,11 @@
-//! Bad input: every row of README.md's "Bad input" table, run through the binary
+//! Bad input: every row of docs/cli.md's "Bad input" table, run through the binary
 //! against a sandbox. Each must exit 2, say what its row says, and send no request.
 
 use heroku_sandbox::Seed;
 
 use crate::reap::start;
 use crate::reaper::Reaper;
-use crate::support::readme_table;
+use crate::support::doc_table;
 
 /// One row: what is wrong, the input, and the parts the message must hold.
 struct Row {
@@ -18,8 +18,9 @@ struct Row {
 }
 
 fn table() -> Vec<Row> {
-    readme_table("### Bad input", "| misuse")
-        .into_iter()
+    doc_table("docs/cli.md", "## Bad input", "| misuse")
+        .iter()
+        .map(String::as_str)
         .map(row)
         .collect()
 }
@@ -93,13 +94,13 @@ fn words(input: &str) -> Vec<String> {
     words
 }
 
-/// Text without backticks or single quotes, which the README and clap use differently.
+/// Text without backticks or single quotes, which the docs and clap use differently.
 fn plain(text: &str) -> String {
     text.replace(['`', '\''], "")
 }
 
 #[test]
-fn every_misuse_in_the_readme_exits_2_naming_problem_and_fix_with_no_request() {
+fn every_misuse_in_the_docs_exits_2_naming_problem_and_fix_with_no_request() {
     let rows = table();
     assert!(rows.len() >= 30, "the table has {} rows", rows.len());
     let sandbox = start(Seed::default());

@@ -2,10 +2,11 @@
 //! `apps:create`, `apps:info` and `apps:destroy` work as on Heroku, and a create at the
 //! app limit fails with Heroku's message.
 //!
-//! `.ci/run` installs the CLI into `~/.cache/heroku-reaper-ci/`; elsewhere set
-//! `HEROKU_REAPER_HEROKU_CLI` to a `heroku` executable, or the test is skipped with a
-//! note on stderr. Telemetry, analytics and update checks are off, and every URL the CLI
-//! knows points at the sandbox on loopback.
+//! The CLI is the one `HEROKU_REAPER_HEROKU_CLI` names: `.ci/run` installs it and always
+//! sets the variable, so CI never skips this test. Set and not runnable, the test fails;
+//! unset, it prints a `skipped:` line (on stderr, which `--nocapture` shows). Telemetry,
+//! analytics and update checks are off, and every URL the CLI knows points at the sandbox
+//! on loopback.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -17,13 +18,7 @@ use heroku_sandbox::{Options, Role, Sandbox, Seed};
 const MAJOR: &str = "heroku/11.";
 
 fn heroku_cli() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("HEROKU_REAPER_HEROKU_CLI") {
-        return Some(PathBuf::from(path));
-    }
-    let home = std::env::var_os("HOME")?;
-    let installed = PathBuf::from(home)
-        .join(".cache/heroku-reaper-ci/heroku-cli-11.3.0/node_modules/.bin/heroku");
-    installed.is_file().then_some(installed)
+    std::env::var_os("HEROKU_REAPER_HEROKU_CLI").map(PathBuf::from)
 }
 
 /// Runs the CLI in a home of its own, with nothing but the sandbox to talk to.
@@ -60,9 +55,12 @@ impl Cli {
             .env("HEROKU_UPDATE_INSTRUCTIONS", "updates are off in this test")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null());
-        let output = command
-            .output()
-            .unwrap_or_else(|error| panic!("cannot run {}: {error}", self.path.display()));
+        let output = command.output().unwrap_or_else(|error| {
+            panic!(
+                "HEROKU_REAPER_HEROKU_CLI names {}, which cannot run: {error}",
+                self.path.display()
+            )
+        });
         eprintln!(
             "$ heroku {}\n{}{}",
             args.join(" "),
@@ -81,8 +79,8 @@ fn stdout(output: &Output) -> String {
 fn the_heroku_cli_lists_creates_shows_and_destroys_apps() {
     let Some(path) = heroku_cli() else {
         eprintln!(
-            "skipped: the Heroku CLI is not installed (`.ci/run` installs it; or set \
-             HEROKU_REAPER_HEROKU_CLI to a `heroku` executable)"
+            "skipped: the Heroku CLI test: HEROKU_REAPER_HEROKU_CLI is not set (`.ci/run` \
+             installs the CLI and sets it; or set it to a `heroku` executable)"
         );
         return;
     };

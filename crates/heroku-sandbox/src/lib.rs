@@ -23,6 +23,8 @@ mod options;
 mod range;
 mod seed;
 mod store;
+#[cfg(feature = "test-hooks")]
+pub mod wire;
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -41,6 +43,10 @@ use tokio::sync::watch;
 
 pub use args::{SandboxArgs, SeedArgs, ServerArgs};
 pub use command::run;
+/// How the sandbox's options read a duration: for heroku-reaper's test that holds it to
+/// the grammar of heroku-reaper's own options.
+#[cfg(feature = "test-hooks")]
+pub use duration::parse as parse_duration;
 pub use faults::{Fault, FaultMix, Kind as FaultKind, Loss};
 pub use options::{DEFAULT_TOKEN, Options, Seed, Server};
 

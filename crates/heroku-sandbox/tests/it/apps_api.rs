@@ -4,9 +4,10 @@
 
 use std::collections::BTreeSet;
 
+use heroku_sandbox::wire::Reply;
 use heroku_sandbox::{Role, Seed};
 
-use crate::support::{Reply, Schema, app_named, start_with_api};
+use crate::support::{Schema, app_named, start_with_api};
 
 fn assert_error(reply: &Reply, status: u16, id: &str) {
     assert_eq!(
