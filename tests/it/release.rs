@@ -590,3 +590,27 @@ fn the_build_jobs_smoke_test_runs_the_binary_and_a_dry_run_against_its_sandbox()
         .stdout_has("error: broken")
         .stdout_has("::error title=smoke test::the dry run against the sandbox exited 1");
 }
+
+/// CHANGELOG.md keeps the shape `dist/release.sh` reads its notes from: `## [Unreleased]`
+/// first, each release as `## [X.Y.Z] - YYYY-MM-DD`, Keep a Changelog's kinds of change.
+#[test]
+fn the_changelog_keeps_a_changelogs_shape() {
+    let text = std::fs::read_to_string(runner::repo().join("CHANGELOG.md")).unwrap();
+    let sections: Vec<&str> = text.lines().filter(|l| l.starts_with("## ")).collect();
+    assert_eq!(sections.first(), Some(&"## [Unreleased]"), "{sections:?}");
+    for section in &sections[1..] {
+        let (version, date) = section
+            .strip_prefix("## [")
+            .and_then(|rest| rest.split_once("] - "))
+            .unwrap_or_else(|| panic!("not `## [X.Y.Z] - YYYY-MM-DD`: {section}"));
+        assert_eq!(version.split('.').count(), 3, "{section}");
+        assert!(
+            date.len() == 10 && date.as_bytes()[4] == b'-' && date.as_bytes()[7] == b'-',
+            "{section}"
+        );
+    }
+    let kinds = ["Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"];
+    for kind in text.lines().filter_map(|l| l.strip_prefix("### ")) {
+        assert!(kinds.contains(&kind), "`### {kind}` is not one of {kinds:?}");
+    }
+}
