@@ -28,11 +28,12 @@ error() {
   exit 1
 }
 
-sha256_of() {
+# Checks the archive a .sha256 file names against it, in the file's directory.
+sha256_check() {
   if command -v sha256sum >/dev/null; then
-    sha256sum "$1" | cut -d ' ' -f 1
+    (cd "$(dirname "$1")" && sha256sum --check --status "${1##*/}")
   else
-    shasum -a 256 "$1" | cut -d ' ' -f 1
+    (cd "$(dirname "$1")" && shasum -a 256 --check --status "${1##*/}")
   fi
 }
 
@@ -86,17 +87,17 @@ refuse_if_released() {
 
 # Every archive matches its .sha256, and every archive has one.
 verify_archives() {
-  local file name expected actual count=0
+  local file name count=0
   for file in "$dir"/*; do
     name=${file##*/}
     case $name in
       *.sha256) [ -f "${file%.sha256}" ] || error "$name has no archive beside it in $dir" ;;
       *)
         [ -f "$file.sha256" ] || error "$name has no .sha256 beside it in $dir"
-        expected=$(cut -d ' ' -f 1 "$file.sha256")
-        actual=$(sha256_of "$file")
-        [ "$actual" = "$expected" ] ||
-          error "$name does not match its .sha256: it hashes to $actual, the file says $expected; nothing was released"
+        [ "$(cut -d ' ' -f 3 "$file.sha256")" = "$name" ] ||
+          error "$name.sha256 names another file: $(cat "$file.sha256")"
+        sha256_check "$file.sha256" ||
+          error "$name does not match its .sha256 ($(cut -d ' ' -f 1 "$file.sha256")); nothing was released"
         count=$((count + 1))
         ;;
     esac

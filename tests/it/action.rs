@@ -1110,11 +1110,18 @@ fn the_inputs_table_agrees_with_action_yml_and_the_cli() {
         }
         let single =
             set.is_empty() && default.starts_with('`') && default.matches('`').count() == 2;
-        let flag = option.split('`').nth(1).filter(|flag| flag.starts_with("--"));
+        let flag = option
+            .split('`')
+            .nth(1)
+            .filter(|flag| flag.starts_with("--"));
         if let (true, Some(flag)) = (single, flag) {
             let cli = cli_default(&help.stdout, flag)
                 .unwrap_or_else(|| panic!("{name}: `--help` gives no default for {flag}"));
-            assert_eq!(plain(default), cli, "{name}: {doc} vs `heroku-reaper --help`");
+            assert_eq!(
+                plain(default),
+                cli,
+                "{name}: {doc} vs `heroku-reaper --help`"
+            );
         }
     }
 }
@@ -1152,7 +1159,9 @@ fn inputs_table() -> (&'static str, Vec<(String, String, String)>) {
 fn cli_default(help: &str, flag: &str) -> Option<String> {
     let start = help.find(&format!("\n      {flag} "))?;
     let block = &help[start + 1..];
-    let block = &block[..block[1..].find("\n      -").map_or(block.len(), |end| end + 1)];
+    let block = &block[..block[1..]
+        .find("\n      -")
+        .map_or(block.len(), |end| end + 1)];
     let block = block.split_whitespace().collect::<Vec<_>>().join(" ");
     let value = block.split_once("[default: ")?.1.split_once(']')?.0;
     Some(value.to_string())

@@ -389,7 +389,10 @@ fn an_asset_that_is_not_published_hands_over_to_a_source_build_with_a_warning() 
         &[],
     );
     assert!(key.starts_with(&format!("heroku-reaper-source-{VERSION}-Linux-X64-")));
-    assert_eq!(releases.log(), ["/download/v-unpublished/".to_string() + &asset]);
+    assert_eq!(
+        releases.log(),
+        ["/download/v-unpublished/".to_string() + &asset]
+    );
     let (run, _) = install(&checkout, &Runner::new(), &[]);
     run.stdout_has(&format!(
         "::warning title=heroku-reaper install::release {VERSION}'s {asset} is not on GitHub \
@@ -397,7 +400,11 @@ fn an_asset_that_is_not_published_hands_over_to_a_source_build_with_a_warning() 
          from this ref's source instead"
     ))
     .stdout_has("pin the action at another release");
-    assert!(!run.stdout.contains("attempt"), "not retried:\n{}", run.stdout);
+    assert!(
+        !run.stdout.contains("attempt"),
+        "not retried:\n{}",
+        run.stdout
+    );
 }
 
 /// Checks that `install.sh` installed nothing, built nothing, and set the outputs that

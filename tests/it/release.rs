@@ -127,7 +127,12 @@ impl Project {
         std::fs::write(self.path("work/Cargo.toml"), cargo).unwrap();
         std::fs::write(self.path("work/CHANGELOG.md"), log).unwrap();
         self.git(&["add", "--all"]);
-        self.git(&["commit", "--quiet", "--message", &format!("Version {version}")]);
+        self.git(&[
+            "commit",
+            "--quiet",
+            "--message",
+            &format!("Version {version}"),
+        ]);
         self.git(&["tag", "--annotate", "--message", tag, tag]);
         self.git(&["push", "--quiet", "origin", &format!("refs/tags/{tag}")]);
         self.git(&["rev-parse", "HEAD"])
@@ -319,7 +324,9 @@ fn a_release_is_a_draft_with_its_assets_before_the_tags_move_and_is_published_la
     for (_, _, target) in PLATFORMS {
         let entry = &assets[target];
         let url = entry["url"].as_str().unwrap();
-        let name = url.strip_prefix(&format!("{}/", base_url("0.1.0"))).unwrap();
+        let name = url
+            .strip_prefix(&format!("{}/", base_url("0.1.0")))
+            .unwrap();
         let sums = std::fs::read_to_string(archives.join(format!("{name}.sha256"))).unwrap();
         assert_eq!(entry["sha256"].as_str(), sums.split(' ').next(), "{target}");
     }
@@ -330,7 +337,11 @@ fn a_release_is_a_draft_with_its_assets_before_the_tags_move_and_is_published_la
     assert_eq!(published.tag, "v0.1.0");
     assert!(!published.draft);
     assert_eq!(published.latest, "true");
-    assert_eq!(published.assets, files(&archives), "every archive and .sha256");
+    assert_eq!(
+        published.assets,
+        files(&archives),
+        "every archive and .sha256"
+    );
     assert_eq!(published.notes, notes("0.1.0").trim_end());
 }
 
@@ -340,8 +351,14 @@ fn a_release_is_a_draft_with_its_assets_before_the_tags_move_and_is_published_la
 #[test]
 fn a_failed_step_leaves_tags_and_releases_as_they_were_and_a_rerun_completes() {
     for (fault, says) in [
-        ("fail-create", "creating the draft release of v0.2.0 failed; no tag moved"),
-        ("fail-push", "pushing the tags v0.2.0 v0 failed; they are as they were"),
+        (
+            "fail-create",
+            "creating the draft release of v0.2.0 failed; no tag moved",
+        ),
+        (
+            "fail-push",
+            "pushing the tags v0.2.0 v0 failed; they are as they were",
+        ),
         (
             "fail-edit",
             "publishing the draft of v0.2.0 failed; the tags are as they were before this run",
@@ -361,7 +378,11 @@ fn a_failed_step_leaves_tags_and_releases_as_they_were_and_a_rerun_completes() {
             .stdout_has(&format!("::error title=release::{says}"))
             .stdout_has("Re-run the failed jobs");
         assert_eq!(project.tags(), tags, "{fault}: the tags");
-        assert_eq!(project.published(), published, "{fault}: the published releases");
+        assert_eq!(
+            project.published(),
+            published,
+            "{fault}: the published releases"
+        );
         let [left] = &project.releases()[1..] else {
             panic!("{fault}: {:#?}", project.releases());
         };
@@ -371,7 +392,11 @@ fn a_failed_step_leaves_tags_and_releases_as_they_were_and_a_rerun_completes() {
         let (run, log) = project.publish("0.2.0", &archives);
         run.code(0);
         assert_eq!(log[0], format!("delete release {}", left.id), "{fault}");
-        let publishes = project.log().iter().filter(|l| l.contains("v0.2.0 latest=")).count();
+        let publishes = project
+            .log()
+            .iter()
+            .filter(|l| l.contains("v0.2.0 latest="))
+            .count();
         assert_eq!(publishes, 1, "{fault}: {:#?}", project.log());
         let releases = project.releases();
         assert_eq!(releases.len(), 2, "{fault}: {releases:#?}");
@@ -478,11 +503,15 @@ fn the_major_tag_never_moves_back_to_an_older_release() {
 
     project.tagged("0.1.1");
     let (run, log) = project.publish("0.1.1", &project.archives("0.1.1", "first"));
-    run.code(0).stdout_has("v0 stays at v0.2.0, a later release than 0.1.1");
+    run.code(0)
+        .stdout_has("v0 stays at v0.2.0, a later release than 0.1.1");
     let tags = project.tags();
     assert_eq!(tags["v0"], newer);
     assert_eq!(log[1], format!("push refs/tags/v0.1.1 {}", tags["v0.1.1"]));
-    assert_eq!(log.last().unwrap(), "publish release 1003 v0.1.1 latest=false");
+    assert_eq!(
+        log.last().unwrap(),
+        "publish release 1003 v0.1.1 latest=false"
+    );
 
     let next = release(&project, "0.3.0");
     assert_eq!(project.tags()["v0"], next, "a later release moves it");
@@ -519,7 +548,8 @@ fn a_tag_that_is_not_this_commits_release_is_refused_before_anything_changes() {
     ] {
         project.commit(version, changelog, tag);
         let (run, log) = project.check(tag);
-        run.code(1).stdout_has(&format!("::error title=release::{says}"));
+        run.code(1)
+            .stdout_has(&format!("::error title=release::{says}"));
         assert_eq!(log, Vec::<String>::new());
     }
     assert!(project.releases().is_empty());
@@ -538,8 +568,9 @@ fn archives_that_do_not_match_their_sha256_are_refused_before_anything_changes()
     bytes.push(0);
     std::fs::write(archives.join(name), bytes).unwrap();
     let (run, log) = project.publish("0.1.0", &archives);
-    run.code(1)
-        .stdout_has(&format!("::error title=release::{name} does not match its .sha256"));
+    run.code(1).stdout_has(&format!(
+        "::error title=release::{name} does not match its .sha256"
+    ));
     assert_eq!(log, Vec::<String>::new());
     assert_eq!(project.tags(), tags);
     assert!(project.releases().is_empty());
@@ -609,8 +640,18 @@ fn the_changelog_keeps_a_changelogs_shape() {
             "{section}"
         );
     }
-    let kinds = ["Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"];
+    let kinds = [
+        "Added",
+        "Changed",
+        "Deprecated",
+        "Removed",
+        "Fixed",
+        "Security",
+    ];
     for kind in text.lines().filter_map(|l| l.strip_prefix("### ")) {
-        assert!(kinds.contains(&kind), "`### {kind}` is not one of {kinds:?}");
+        assert!(
+            kinds.contains(&kind),
+            "`### {kind}` is not one of {kinds:?}"
+        );
     }
 }

@@ -14,7 +14,10 @@ fn workflow(name: &str) -> Yaml {
 
 fn version(text: &str) -> Vec<u32> {
     text.split('.')
-        .map(|part| part.parse().unwrap_or_else(|_| panic!("not a version: {text}")))
+        .map(|part| {
+            part.parse()
+                .unwrap_or_else(|_| panic!("not a version: {text}"))
+        })
         .collect()
 }
 
@@ -61,7 +64,10 @@ fn ci_and_releases_build_with_one_pinned_toolchain_at_least_the_msrv() {
             pin
         })
         .collect();
-    assert_eq!(pins[0], pins[1], "ci.yml and release.yml pin other toolchains");
+    assert_eq!(
+        pins[0], pins[1],
+        "ci.yml and release.yml pin other toolchains"
+    );
     assert!(
         version(&pins[0]) >= version(msrv),
         "the pinned {} is older than Cargo.toml's rust-version {msrv}",
@@ -105,15 +111,21 @@ fn releases_run_one_at_a_time_and_are_never_cancelled() {
         .into_iter()
         .find(|(job, _)| job == "publish")
         .expect("a publish job");
-    assert!(runs.iter().any(|run| run.contains("dist/release.sh publish")));
+    assert!(
+        runs.iter()
+            .any(|run| run.contains("dist/release.sh publish"))
+    );
 }
 
 #[test]
 fn every_action_the_workflows_use_is_pinned_by_commit() {
     for name in ["ci.yml", "release.yml"] {
-        let text = std::fs::read_to_string(runner::repo().join(".github/workflows").join(name))
-            .unwrap();
-        for line in text.lines().filter_map(|l| l.trim().strip_prefix("- uses: ")) {
+        let text =
+            std::fs::read_to_string(runner::repo().join(".github/workflows").join(name)).unwrap();
+        for line in text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("- uses: "))
+        {
             let (action, rest) = line.split_once('@').expect("ACTION@REF");
             let (commit, comment) = rest
                 .split_once(" # v")
@@ -134,7 +146,10 @@ fn every_release_target_is_built_and_simulated() {
     let matrix = release["jobs"]["build"]["strategy"]["matrix"]["include"]
         .as_vec()
         .unwrap();
-    let mut built: Vec<&str> = matrix.iter().map(|e| e["target"].as_str().unwrap()).collect();
+    let mut built: Vec<&str> = matrix
+        .iter()
+        .map(|e| e["target"].as_str().unwrap())
+        .collect();
     built.sort();
     let mut targets: Vec<&str> = PLATFORMS.iter().map(|(_, _, target)| *target).collect();
     targets.sort();
@@ -144,7 +159,10 @@ fn every_release_target_is_built_and_simulated() {
         .into_iter()
         .find(|(job, _)| job == "action-prebuilt")
         .expect("ci.yml's action-prebuilt job");
-    let simulate = runs.iter().find(|run| run.contains("dist/package.sh")).unwrap();
+    let simulate = runs
+        .iter()
+        .find(|run| run.contains("dist/package.sh"))
+        .unwrap();
     for target in targets {
         assert!(simulate.contains(target), "ci.yml does not pack {target}");
     }
