@@ -8,6 +8,8 @@
 # is not a release, or when `build-from-source` is true, it installs nothing: it sets the
 # step outputs `source=true`, `source-key` and `source-root`, and the action's next steps
 # restore an earlier job's build from the actions cache or build it (dist/build.sh).
+# So it does, with a warning, when the release's asset is not there (404): a release is
+# published only after its tags move, and may be deleted later.
 #
 # Inputs (environment): INPUT_VERSION, INPUT_BUILD_FROM_SOURCE; the runner's
 # GITHUB_ACTION_PATH, GITHUB_OUTPUT, GITHUB_PATH, RUNNER_OS, RUNNER_ARCH, RUNNER_TEMP,
@@ -60,22 +62,30 @@ sha256_of() {
 }
 
 # What a source build of this ref is made from, hashed: the cache key of that build.
-# Relative paths, so the key does not depend on where the runner checked the action out.
+# Every path compiled into the binary: the manifests, the lock file, src/, and crates/
+# (the sandbox crate, a path dependency); build.rs too, should one appear. Relative
+# paths, so the key does not depend on where the runner checked the action out.
 source_hash() {
   (
     cd "$action_path"
-    find Cargo.toml Cargo.lock src -type f | LC_ALL=C sort | while IFS= read -r file; do
+    local path paths=()
+    for path in Cargo.toml Cargo.lock build.rs src crates; do
+      [ ! -e "$path" ] || paths+=("$path")
+    done
+    find "${paths[@]}" -type f | LC_ALL=C sort | while IFS= read -r file; do
       printf '%s %s\n' "$(sha256_of "$file")" "$file"
     done
   ) | sha256_of -
 }
 
+# Downloads with retries; returns 2 at once on a 404, which a retry would not change.
 download() {
-  local url=$1 to=$2 try=1 wait=$backoff proto='=https'
+  local url=$1 to=$2 try=1 wait=$backoff proto='=https' code
   # Only a server on this machine may be plain http (the install tests serve one).
   case "$url" in http://127.0.0.1[:/]* | http://localhost[:/]*) proto='=http' ;; esac
-  until curl --proto "$proto" --fail --silent --show-error --location \
-    --connect-timeout 20 --max-time 300 --output "$to" "$url"; do
+  until code=$(curl --proto "$proto" --fail --silent --show-error --location \
+    --connect-timeout 20 --max-time 300 --output "$to" --write-out '%{http_code}' "$url"); do
+    [ "$code" != 404 ] || return 2
     if [ "$try" -ge "$attempts" ]; then
       error "cannot download $url after $attempts attempts"
     fi
@@ -111,7 +121,8 @@ build_from_source() {
 
 # The code this action ref holds; a prebuilt binary is used only when the manifest
 # is of the same version (as in a release commit) and verifies it.
-version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$action_path/Cargo.toml" | head -n 1)
+# (Up to the closing quote: a checkout on Windows may end its lines with CRLF.)
+version=$(sed -n 's/^version = "\([^"]*\)".*/\1/p' "$action_path/Cargo.toml" | head -n 1)
 [ -n "$version" ] || error "$action_path/Cargo.toml has no version"
 wanted=${INPUT_VERSION:-}
 wanted=${wanted#v}
@@ -167,7 +178,15 @@ staging=$(mktemp -d "${RUNNER_TEMP:?RUNNER_TEMP is not set}/heroku-reaper.XXXXXX
 trap 'rm -rf "$staging"' EXIT
 archive="$staging/${url##*/}"
 echo "heroku-reaper $version: downloading the $target binary from $url"
-download "$url" "$archive"
+status=0
+download "$url" "$archive" || status=$?
+if [ "$status" -eq 2 ]; then
+  # The manifest lists it, so the release is not (or no longer) published: a release being
+  # cut right now, or one deleted. This ref's own source is as trusted as its manifest.
+  echo "::warning title=heroku-reaper install::release $version's ${url##*/} is not on GitHub (404), though dist/manifest.json of this action ref lists it: building heroku-reaper from this ref's source instead. If the release is being published right now, the next run gets the prebuilt binary; if it stays missing, pin the action at another release and report it at https://github.com/heroku-reaper/heroku-reaper/issues"
+  build_from_source "the prebuilt binary of release $version for $os $arch is not published (${url##*/}: 404)"
+  exit 0
+fi
 actual=$(sha256_of "$archive")
 if [ "$actual" != "$expected" ]; then
   error "checksum mismatch for ${url##*/}: expected $expected (dist/manifest.json of this action ref), got $actual; nothing was installed"

@@ -15,7 +15,7 @@ use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::docs::{self, read_text};
 use crate::reap::start;
-use crate::reaper::{BIN, Run};
+use crate::reaper::{BIN, Reaper, Run};
 use crate::runner::{self, Checkout, Runner};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -1076,4 +1076,93 @@ fn the_readme_leads_with_the_action() {
         readme.lines().count() <= 300,
         "the README is the front door, not the manual"
     );
+}
+
+/// The docs' inputs table and `action.yml` agree: the same inputs in the same order; a
+/// default `action.yml` sets is the table's; an input that is empty by default says in
+/// its description what empty means, as the table does; and then, when that is one value
+/// (`24`, `10m`), it is the default the CLI's own `--help` gives, since an empty input
+/// passes no flag.
+#[test]
+fn the_inputs_table_agrees_with_action_yml_and_the_cli() {
+    let (doc, rows) = inputs_table();
+    let action = action();
+    let inputs = entries(&action["inputs"]);
+    let names: Vec<&str> = inputs.iter().map(|(name, _)| *name).collect();
+    let documented: Vec<&str> = rows.iter().map(|(name, _, _)| name.as_str()).collect();
+    assert_eq!(documented, names, "{doc}'s inputs table");
+    let help = Reaper::bare().args(["--help"]).run();
+    let plain = |text: &str| text.replace('`', "");
+    for ((name, input), (_, option, default)) in inputs.iter().zip(&rows) {
+        let set = input["default"].as_str().unwrap_or_default();
+        let description = plain(text(&input["description"]));
+        if !set.is_empty() {
+            assert_eq!(plain(default), set, "{name}: {doc} vs action.yml");
+        } else if !default.is_empty() {
+            let empty = description
+                .split_once("Empty: ")
+                .unwrap_or_else(|| panic!("{name}: action.yml does not say what empty means"))
+                .1;
+            assert!(
+                empty.contains(&plain(default)),
+                "{name}: action.yml says empty is {empty:?}, {doc} says {default:?}"
+            );
+        }
+        let single =
+            set.is_empty() && default.starts_with('`') && default.matches('`').count() == 2;
+        let flag = option
+            .split('`')
+            .nth(1)
+            .filter(|flag| flag.starts_with("--"));
+        if let (true, Some(flag)) = (single, flag) {
+            let cli = cli_default(&help.stdout, flag)
+                .unwrap_or_else(|| panic!("{name}: `--help` gives no default for {flag}"));
+            assert_eq!(
+                plain(default),
+                cli,
+                "{name}: {doc} vs `heroku-reaper --help`"
+            );
+        }
+    }
+}
+
+/// The rows (input, CLI option, default) of the inputs table, in docs/action.md once the
+/// manual moves there, in README.md until then.
+fn inputs_table() -> (&'static str, Vec<(String, String, String)>) {
+    const HEADER: &str = "| input | CLI option | default |";
+    for doc in ["docs/action.md", "README.md"] {
+        let Ok(text) = std::fs::read_to_string(runner::repo().join(doc)) else {
+            continue;
+        };
+        let Some(start) = text.find(HEADER) else {
+            continue;
+        };
+        let rows = text[start..]
+            .lines()
+            .skip(2)
+            .take_while(|line| line.starts_with('|'))
+            .map(|line| {
+                let cells: Vec<&str> = line.trim_matches('|').split(" | ").collect();
+                let [input, option, default] = cells[..] else {
+                    panic!("{doc}: not three cells: {line}");
+                };
+                let name = input.split('`').nth(1).expect("a `name`").to_string();
+                (name, option.trim().to_string(), default.trim().to_string())
+            })
+            .collect();
+        return (doc, rows);
+    }
+    panic!("no inputs table ({HEADER}) in docs/action.md or README.md");
+}
+
+/// The `[default: X]` that `--help` gives for a flag.
+fn cli_default(help: &str, flag: &str) -> Option<String> {
+    let start = help.find(&format!("\n      {flag} "))?;
+    let block = &help[start + 1..];
+    let block = &block[..block[1..]
+        .find("\n      -")
+        .map_or(block.len(), |end| end + 1)];
+    let block = block.split_whitespace().collect::<Vec<_>>().join(" ");
+    let value = block.split_once("[default: ")?.1.split_once(']')?.0;
+    Some(value.to_string())
 }

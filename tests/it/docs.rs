@@ -15,6 +15,8 @@ pub fn pages() -> Vec<String> {
     let mut pages: Vec<String> = [
         "README.md",
         "CONTRIBUTING.md",
+        "RELEASING.md",
+        "CHANGELOG.md",
         "bench/README.md",
         "crates/heroku-sandbox/README.md",
     ]

@@ -368,6 +368,45 @@ fn without_a_prebuilt_binary_it_leaves_a_source_build_to_the_next_steps_and_says
     assert!(releases.log().is_empty(), "nothing was downloaded");
 }
 
+/// A release asset that the manifest lists but GitHub does not serve (404: the release is
+/// not published yet, or was deleted) is not retried: the step hands over to a source
+/// build, with a warning that says why and what to do.
+#[test]
+fn an_asset_that_is_not_published_hands_over_to_a_source_build_with_a_warning() {
+    let Some((releases, _)) = serve(|_, _| {}) else {
+        return;
+    };
+    let unpublished = format!("{}/v-unpublished", releases.base_url());
+    let checkout = Checkout::new(
+        &runner::manifest(VERSION, &unpublished, archives()),
+        VERSION,
+    );
+    let asset = asset("x86_64-unknown-linux-musl");
+    let key = hands_over_to_a_source_build(
+        &format!("is not published ({asset}: 404)"),
+        &checkout,
+        Runner::new(),
+        &[],
+    );
+    assert!(key.starts_with(&format!("heroku-reaper-source-{VERSION}-Linux-X64-")));
+    assert_eq!(
+        releases.log(),
+        ["/download/v-unpublished/".to_string() + &asset]
+    );
+    let (run, _) = install(&checkout, &Runner::new(), &[]);
+    run.stdout_has(&format!(
+        "::warning title=heroku-reaper install::release {VERSION}'s {asset} is not on GitHub \
+         (404), though dist/manifest.json of this action ref lists it: building heroku-reaper \
+         from this ref's source instead"
+    ))
+    .stdout_has("pin the action at another release");
+    assert!(
+        !run.stdout.contains("attempt"),
+        "not retried:\n{}",
+        run.stdout
+    );
+}
+
 /// Checks that `install.sh` installed nothing, built nothing, and set the outputs that
 /// run the action's cache and build steps, saying `why`; gives the cache key.
 fn hands_over_to_a_source_build(
@@ -431,13 +470,36 @@ fn the_source_build_is_keyed_by_the_actions_source_the_os_and_the_cpu() {
         key(&one, "macOS", "ARM64"),
         format!("heroku-reaper-source-{VERSION}-macOS-ARM64-{hash}")
     );
-    let main = other.path().join("src/main.rs");
-    let mut text = std::fs::read_to_string(&main).unwrap();
-    text.push_str("// changed\n");
-    std::fs::write(&main, text).unwrap();
-    let changed = key(&other, "Linux", "X64");
-    assert!(changed.starts_with(prefix), "{changed}");
-    assert_ne!(changed, linux, "a changed source file changes the key");
+    // A changed file changes the key, wherever it is compiled from: the binary's own
+    // source, or a crate it depends on by path (the sandbox, in the default features).
+    let mut keys = vec![linux.clone()];
+    for file in ["src/main.rs", "crates/heroku-sandbox/src/lib.rs"] {
+        let path = other.path().join(file);
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("// changed\n");
+        std::fs::write(&path, text).unwrap();
+        let changed = key(&other, "Linux", "X64");
+        assert!(changed.starts_with(prefix), "{changed}");
+        assert!(!keys.contains(&changed), "changing {file} changes the key");
+        keys.push(changed);
+    }
+}
+
+/// Every crate the binary depends on by path lies under `crates/`, which the source
+/// build's key hashes (with `src/`, `Cargo.toml` and `Cargo.lock`).
+#[test]
+fn every_path_dependency_is_under_crates() {
+    let manifest = std::fs::read_to_string(runner::repo().join("Cargo.toml")).unwrap();
+    let paths: Vec<&str> = manifest
+        .lines()
+        .filter(|line| !line.starts_with("path = ")) // a bench's or the lib's own file
+        .filter_map(|line| line.split_once("path = \"").map(|(_, rest)| rest))
+        .filter_map(|rest| rest.split_once('"').map(|(path, _)| path))
+        .collect();
+    assert!(!paths.is_empty());
+    for path in paths {
+        assert!(path.starts_with("crates/"), "{path} is not under crates/");
+    }
 }
 
 /// An archive whose checksum matches but whose binary does not run (here, bytes that

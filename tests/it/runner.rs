@@ -166,7 +166,7 @@ pub fn repo() -> PathBuf {
 
 /// A copy of the action as the runner checks it out (`GITHUB_ACTION_PATH`), with the
 /// given `dist/manifest.json` and `Cargo.toml` version, and the sources a build would
-/// be made from (`Cargo.lock`, `src/`), which key the cache of that build.
+/// be made from (`Cargo.lock`, `src/`, `crates/`), which key the cache of that build.
 pub struct Checkout {
     dir: tempfile::TempDir,
 }
@@ -184,7 +184,9 @@ impl Checkout {
         ] {
             std::fs::copy(repo().join(file), dir.path().join(file)).expect("copy the action");
         }
-        copy_dir(&repo().join("src"), &dir.path().join("src"));
+        for sources in ["src", "crates"] {
+            copy_dir(&repo().join(sources), &dir.path().join(sources));
+        }
         std::fs::write(dir.path().join("dist/manifest.json"), manifest).expect("the manifest");
         let cargo_toml = std::fs::read_to_string(repo().join("Cargo.toml")).expect("Cargo.toml");
         let ours = format!("version = \"{}\"", env!("CARGO_PKG_VERSION"));
