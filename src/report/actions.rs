@@ -507,15 +507,15 @@ mod tests {
     fn a_skewed_clock_is_a_warning() {
         let mut report = sample(false);
         report.clock = Some(crate::reap::clock::ClockReport {
-            source: crate::reap::clock::Source::Heroku,
-            skew_seconds: Some(-300),
-            note: Some("the local clock is 5m behind Heroku's".into()),
+            source: crate::reap::clock::Source::Local,
+            skew_seconds: Some(-600),
+            note: Some("the local clock is 10m behind Heroku's".into()),
         });
         assert!(annotations(&report).ends_with(
-            "\n::warning title=heroku-reaper%3A clock::the local clock is 5m behind Heroku's\n"
+            "\n::warning title=heroku-reaper%3A clock::the local clock is 10m behind Heroku's\n"
         ));
         assert!(summary(&report).contains(
-            "\nAges by the clock: Heroku's, from the listings' `Date` header; the local clock is 5m behind Heroku's.\n"
+            "\nAges by the clock: the local one; the local clock is 10m behind Heroku's.\n"
         ));
     }
 

@@ -228,7 +228,7 @@ mod tests {
     }
 
     #[test]
-    fn the_summary_names_the_clock_and_a_skew_over_a_minute() {
+    fn the_summary_names_the_clock_and_its_note() {
         let mut report = sample(false);
         assert!(summary(&report).contains("\nclock: Heroku's, from the listings' `Date` header\n"));
         report.clock = Some(ClockReport {
