@@ -79,7 +79,9 @@ impl Clock {
     pub fn at(&self, local: DateTime<Utc>) -> DateTime<Utc> {
         let ahead = self.ahead.unwrap_or_default().max(chrono::Duration::zero());
         // A `Date` in year 1 is readable, and as far behind as a `Date` can be.
-        local.checked_sub_signed(ahead).unwrap_or(DateTime::<Utc>::MIN_UTC)
+        local
+            .checked_sub_signed(ahead)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 
     /// What the report says of the clock; `None` before any listing.
@@ -99,7 +101,11 @@ impl Clock {
         };
         let skew = ahead.num_seconds();
         // Within a second the two agree, as far as a `Date` of whole seconds can tell.
-        let source = if skew < 0 { Source::Local } else { Source::Heroku };
+        let source = if skew < 0 {
+            Source::Local
+        } else {
+            Source::Heroku
+        };
         Some(ClockReport {
             source,
             skew_seconds: Some(skew),

@@ -155,7 +155,9 @@ fn a_server_ahead_makes_no_young_app_old() {
         let note = clock["note"].as_str().expect("a note");
         assert!(note.starts_with("the local clock is "), "{note}");
         assert!(
-            note.ends_with(" behind Heroku's, so ages are by the local clock, the earlier of the two"),
+            note.ends_with(
+                " behind Heroku's, so ages are by the local clock, the earlier of the two"
+            ),
             "{note}"
         );
         assert!(note.contains(words), "{note}");
@@ -182,7 +184,11 @@ fn a_server_ahead_makes_no_young_app_an_orphan() {
     run.stderr_has(
         "::warning title=heroku-reaper%3A clock::the local clock is 2h00m behind Heroku's, so ages are by the local clock",
     );
-    assert!(runner.summary().contains("Ages by the clock: the local one; the local clock is 2h00m behind Heroku's"));
+    assert!(
+        runner
+            .summary()
+            .contains("Ages by the clock: the local one; the local clock is 2h00m behind Heroku's")
+    );
 }
 
 #[test]
