@@ -11,8 +11,8 @@ use regex_syntax::hir::{Hir, HirKind};
 use crate::cli::ReapArgs;
 use crate::duration;
 use crate::github;
-use crate::heroku::ClientOptions;
 use crate::heroku::throttle::HEROKU_POOL;
+use crate::heroku::{ClientOptions, ids};
 use crate::lock::{self, LockMode};
 use crate::net;
 use crate::reap::plan::{Age, Matcher, OnConflict, Policy, Scope, Shard};
@@ -101,6 +101,11 @@ impl Settings {
                 return refuse(
                     "`--team` is empty; give the team's name, or leave it out to reap the account's own apps",
                 );
+            }
+            Some(team) if !ids::is_team_identity(team) => {
+                return refuse(format!(
+                    "`--team {team}` is not a team's name or id; give the name as Heroku shows it (letters, digits, `-`, `_` or `.`, starting with a letter or digit)"
+                ));
             }
             Some(team) => Scope::Team(team.to_string()),
         };

@@ -16,6 +16,7 @@ pub mod reap;
 pub mod report;
 pub mod run;
 pub mod signals;
+pub mod text;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

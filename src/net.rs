@@ -1,10 +1,49 @@
 //! What the Heroku and GitHub clients share on the wire: rustls with ring, a bound on
-//! every exchange, no redirects, and the environment's proxies except for this machine.
+//! every exchange and on every body, no redirects, and the environment's proxies except
+//! for this machine.
 
 use std::time::Duration;
 
 use reqwest::Url;
 use reqwest::redirect::Policy;
+
+/// The most bytes of one response body either client reads. A page of 1,000 apps is
+/// about 1 MB, a page of 100 workflow runs less; a body past this is not an answer of
+/// the API, and reading on would let a server grow the process with every byte.
+pub const MAX_BODY: usize = 32 * 1024 * 1024;
+
+/// `MAX_BODY` in words, for messages.
+pub const MAX_BODY_WORDS: &str = "32 MiB";
+
+/// Why a body was not read whole.
+#[derive(Debug)]
+pub enum BodyError {
+    /// Longer than `MAX_BODY`: reading stopped there.
+    TooLarge,
+    Transport(reqwest::Error),
+}
+
+/// Reads a response's body, a chunk at a time, up to `limit` bytes: memory grows with
+/// what is kept, never past `limit`, whatever the server sends or claims to.
+pub async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, BodyError> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
 
 /// Whether `url` points at this machine (127.0.0.0/8, ::1 or `localhost`).
 pub fn is_loopback(url: &Url) -> bool {

@@ -1,19 +1,21 @@
-//! GitHub Actions: which workflow runs are alive, read with octocrab, so that apps no
-//! live run can own are reaped before the TTL.
+//! GitHub Actions: which workflow runs are alive, so that apps no live run can own are
+//! reaped before the TTL. GitHub's answers count only whole: a listing cut short (past
+//! the 1,000 runs a status filter lists, or its pages), a page on another origin, or an
+//! answer not of the documented shape leaves the TTL to decide alone.
 
+mod api;
 pub mod cutoff;
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use octocrab::service::middleware::retry::RetryConfig;
-use octocrab::{Octocrab, Page};
 use serde::Deserialize;
 
 pub use cutoff::{Cutoff, LiveRun, cutoff};
 
 use crate::credentials::ApiKey;
-use crate::net;
+use api::Api;
 
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 pub const DEFAULT_SKEW: Duration = Duration::from_secs(120);
@@ -23,9 +25,10 @@ pub const DEFAULT_SKEW: Duration = Duration::from_secs(120);
 /// later listing instead of slipping between two.
 const LIVE_STATUSES: [&str; 5] = ["requested", "queued", "pending", "waiting", "in_progress"];
 /// GitHub's largest page.
-const PER_PAGE: &str = "100";
-/// Pages of one listing before giving up: 5,000 live runs of one status is not a CI.
-const MAX_PAGES: usize = 50;
+const PER_PAGE: usize = 100;
+/// GitHub lists at most 1,000 runs for a status filter, newest first: 10 pages of 100.
+/// A listing with more is cut short, and what it leaves out are the oldest runs.
+const MAX_PAGES: usize = 1_000 / PER_PAGE;
 
 /// Where to look, checked by `config`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,10 +44,17 @@ pub struct Settings {
     pub retries: u32,
 }
 
-/// GitHub could not be read; the reaper falls back to the TTL rule alone.
+/// GitHub could not be read, or not wholly; the reaper falls back to the TTL rule alone.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct Unreadable(pub String);
+
+/// One page of `GET /repos/{owner}/{repo}/actions/runs`: both fields are required.
+#[derive(Debug, Deserialize)]
+struct RunsPage {
+    total_count: u64,
+    workflow_runs: Vec<RunJson>,
+}
 
 /// The parts of a workflow run that say when it began.
 #[derive(Debug, Deserialize)]
@@ -88,17 +98,17 @@ pub async fn check(settings: &Settings, token: Option<&ApiKey>) -> Result<Cutoff
             "`GITHUB_TOKEN` is not set; in the Action, pass `github-token` (its default, `${{ github.token }}`, works when the job has `permissions: actions: read`)".into(),
         )
     })?;
-    let octocrab = client(settings, token)?;
+    let api = Api::new(settings, token)?;
     let checked_at = Utc::now();
     let mut listed = Vec::new();
     for repo in &settings.repos {
         for status in LIVE_STATUSES {
-            listed.extend(list_runs(&octocrab, repo, status).await?);
+            listed.extend(list_runs(&api, repo, status).await?);
         }
     }
     let current = match &settings.current_run {
         Some((repo, id)) if !listed.iter().any(|run| &run.repo == repo && run.id == *id) => {
-            Some(current_run(&octocrab, repo, *id).await?)
+            Some(current_run(&api, repo, *id).await?)
         }
         Some((repo, id)) => listed
             .iter()
@@ -115,101 +125,59 @@ pub async fn check(settings: &Settings, token: Option<&ApiKey>) -> Result<Cutoff
     Ok(cutoff)
 }
 
-fn client(settings: &Settings, token: &ApiKey) -> Result<Octocrab, Unreadable> {
-    let setup = |error: &(dyn std::error::Error + 'static)| {
-        Unreadable(format!(
-            "cannot set up the GitHub client for `{}`: {}",
-            settings.api_url,
-            deepest(error)
-        ))
-    };
-    // The same HTTP stack as the Heroku client's: `--timeout` bounds each exchange
-    // whole, and proxies are used as for Heroku.
-    let http = net::client(&settings.api_url, settings.timeout)
-        .build()
-        .map_err(|error| setup(&error))?;
-    Octocrab::builder()
-        .base_uri(settings.api_url.as_str())
-        .map_err(|error| setup(&error))?
-        .personal_token(token.expose().to_string())
-        // Retries of 5xx, 429 and failed exchanges are immediate: a rate limit is not
-        // waited out, the TTL rule takes over instead.
-        .add_retry_config(RetryConfig::Simple(settings.retries as usize))
-        .build_with_reqwest(http)
-        .map_err(|error| setup(&error))
-}
-
-/// Every page of one status's runs.
-async fn list_runs(
-    octocrab: &Octocrab,
-    repo: &str,
-    status: &str,
-) -> Result<Vec<LiveRun>, Unreadable> {
-    let route = format!("/repos/{repo}/actions/runs");
-    let request = format!("{route}?status={status}");
-    let query = [("status", status), ("per_page", PER_PAGE)];
-    let mut page: Page<RunJson> = octocrab
-        .get(&route, Some(&query))
-        .await
-        .map_err(|error| unreadable(&request, &error))?;
-    let mut runs = Vec::new();
+/// Every page of one status's runs, or an error when they are not all there: GitHub
+/// counts more than it lists, or the pages go on past what it lists.
+async fn list_runs(api: &Api, repo: &str, status: &str) -> Result<Vec<LiveRun>, Unreadable> {
+    let request = format!("/repos/{repo}/actions/runs?status={status}&per_page={PER_PAGE}");
+    let mut url = api.url(&request)?;
+    let mut runs: Vec<LiveRun> = Vec::new();
+    let mut ids = HashSet::new();
+    // The largest count any page gave: runs start and end while the pages are read, and
+    // a run that ends shifts the later pages, so one can slip between two.
+    let mut counted = 0;
     for _ in 0..MAX_PAGES {
-        runs.extend(
-            page.take_items()
-                .into_iter()
-                .map(|run| LiveRun::new(repo, run.id, run.created_at, run.run_started_at)),
-        );
-        match octocrab.get_page::<RunJson>(&page.next).await {
-            Ok(Some(next)) => page = next,
-            Ok(None) => return Ok(runs),
-            Err(error) => return Err(unreadable(&request, &error)),
+        let page = api.get::<RunsPage>(&url, &request).await?;
+        counted = counted.max(page.body.total_count);
+        for run in page.body.workflow_runs {
+            if ids.insert(run.id) {
+                runs.push(LiveRun::new(
+                    repo,
+                    run.id,
+                    run.created_at,
+                    run.run_started_at,
+                ));
+            }
+        }
+        match page.next {
+            Some(next) => url = next,
+            None if (runs.len() as u64) < counted => {
+                return Err(Unreadable(format!(
+                    "`GET {request}` counts {counted} runs but lists {}; GitHub lists at most 1,000 for a status, newest first, so the earliest live runs are not known",
+                    runs.len()
+                )));
+            }
+            None => return Ok(runs),
         }
     }
     Err(Unreadable(format!(
-        "`GET {request}` has more than {MAX_PAGES} pages; not sure every live run was seen"
+        "`GET {request}` has more than {MAX_PAGES} pages of {PER_PAGE}, past the 1,000 runs GitHub lists for a status; the earliest live runs are not known"
     )))
 }
 
-async fn current_run(octocrab: &Octocrab, repo: &str, id: u64) -> Result<LiveRun, Unreadable> {
+async fn current_run(api: &Api, repo: &str, id: u64) -> Result<LiveRun, Unreadable> {
     let request = format!("/repos/{repo}/actions/runs/{id}");
-    let run: RunJson = octocrab
-        .get(&request, None::<&()>)
-        .await
-        .map_err(|error| unreadable(&request, &error))?;
+    let run: RunJson = api.get(&api.url(&request)?, &request).await?.body;
+    if run.id != id {
+        return Err(Unreadable(format!(
+            "`GET {request}` answered with run {} instead; the current run is not known",
+            run.id
+        )));
+    }
     Ok(LiveRun::new(
         repo,
         run.id,
         run.created_at,
         run.run_started_at,
-    ))
-}
-
-/// What went wrong, with what to do about it; never a header, so never the token.
-fn unreadable(request: &str, error: &octocrab::Error) -> Unreadable {
-    let octocrab::Error::GitHub { source, .. } = error else {
-        return Unreadable(format!("`GET {request}` failed: {}", deepest(error)));
-    };
-    let status = source.status_code.as_u16();
-    let rate_limited = status == 429
-        || source
-            .headers
-            .as_ref()
-            .and_then(|headers| headers.get("x-ratelimit-remaining"))
-            .is_some_and(|remaining| remaining.as_bytes() == b"0");
-    let hint = match status {
-        _ if rate_limited => "; the token's GitHub rate limit ran out",
-        401 => "; check `GITHUB_TOKEN`",
-        403 => {
-            "; the token needs `actions: read` (give the job `permissions: actions: read`, or a token that can read the repository's Actions)"
-        }
-        404 => "; check the repository's name, and that the token can see it",
-        _ => "",
-    };
-    // An error page from a proxy can be a whole HTML document: its first line will do.
-    let message = source.message.lines().next().unwrap_or_default().trim();
-    let message: String = message.chars().take(200).collect();
-    Unreadable(format!(
-        "`GET {request}` answered {status}: {message}{hint}"
     ))
 }
 

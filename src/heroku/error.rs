@@ -26,6 +26,12 @@ pub enum ApiError {
         reason: String,
         request_id: Option<String>,
     },
+    /// A body past `net::MAX_BODY`: not the API's answer; reading stopped there.
+    #[error(
+        "{request} answered with a body over {}, far more than any answer of the Platform API; stopped reading it (check `--api-url`)",
+        crate::net::MAX_BODY_WORDS
+    )]
+    TooLarge { request: RequestLine },
     /// Paging that would never end.
     #[error("{request}: {reason}; stopping instead of paging forever")]
     Paging {
@@ -53,6 +59,9 @@ pub enum ApiError {
         status: u16,
         location: String,
     },
+    /// An id or name that cannot be one segment of a path (`.`, `..`): not sent.
+    #[error("`{value}` cannot be one segment of a request's path; not sent")]
+    NotASegment { value: String },
     /// An earlier attempt got no answer, so it may have been carried out; then a later
     /// attempt failed. Whether the request took effect is unknown.
     #[error("{0}; an earlier attempt got no answer and may have been carried out")]
@@ -104,7 +113,7 @@ impl ApiError {
     pub fn never_sent(&self) -> bool {
         matches!(
             self,
-            ApiError::Reserve { .. } | ApiError::Interrupted { .. }
+            ApiError::Reserve { .. } | ApiError::Interrupted { .. } | ApiError::NotASegment { .. }
         )
     }
 

@@ -1,6 +1,7 @@
 //! The Heroku Platform API client: headers, paging, the shared rate throttle, retries.
 
 mod error;
+pub mod ids;
 pub mod range;
 pub mod throttle;
 mod types;
@@ -21,6 +22,7 @@ pub use types::{
 
 use crate::credentials::ApiKey;
 use crate::net;
+use crate::text::printable;
 use range::Range;
 use throttle::Throttle;
 
@@ -114,6 +116,8 @@ struct Answer {
     location: Option<String>,
     remaining: Option<u32>,
     body: Vec<u8>,
+    /// The body ran past `net::MAX_BODY`; `body` is empty.
+    too_large: bool,
 }
 
 pub struct Client {
@@ -179,7 +183,7 @@ impl Client {
     /// all pages.
     pub async fn list_apps(&self, team: Option<&str>) -> Result<Listing<App>, ApiError> {
         let path = match team {
-            Some(team) => format!("/teams/{}/apps", encode_segment(team)),
+            Some(team) => format!("/teams/{}/apps", segment(team)?),
             None => "/apps".to_string(),
         };
         self.list(&path).await
@@ -187,13 +191,12 @@ impl Client {
 
     /// `DELETE /apps/{id}`.
     pub async fn delete_app(&self, id: &str) -> Result<Deletion, ApiError> {
-        self.delete(format!("/apps/{}", encode_segment(id))).await
+        self.delete(format!("/apps/{}", segment(id)?)).await
     }
 
     /// `GET /teams/{team}`: for the team's id.
     pub async fn team(&self, team: &str) -> Result<Team, ApiError> {
-        self.get_json(&format!("/teams/{}", encode_segment(team)))
-            .await
+        self.get_json(&format!("/teams/{}", segment(team)?)).await
     }
 
     /// Every pipeline the account can see (`GET /pipelines`), all pages.
@@ -203,17 +206,13 @@ impl Client {
 
     /// `GET /pipelines/{id}/pipeline-couplings`: the apps coupled to a pipeline.
     pub async fn pipeline_couplings(&self, id: &str) -> Result<Vec<Coupling>, ApiError> {
-        self.get_json(&format!(
-            "/pipelines/{}/pipeline-couplings",
-            encode_segment(id)
-        ))
-        .await
+        self.get_json(&format!("/pipelines/{}/pipeline-couplings", segment(id)?))
+            .await
     }
 
     /// `DELETE /pipelines/{id}`: answers as an app's DELETE does.
     pub async fn delete_pipeline(&self, id: &str) -> Result<Deletion, ApiError> {
-        self.delete(format!("/pipelines/{}", encode_segment(id)))
-            .await
+        self.delete(format!("/pipelines/{}", segment(id)?)).await
     }
 
     /// One DELETE: 200 deleted it; 404, or 403 `forbidden`, means someone else did.
@@ -292,7 +291,7 @@ impl Client {
         };
         let paging_error = |reason: String| ApiError::Paging {
             request: line.clone(),
-            reason,
+            reason: printable(&reason).into_owned(),
         };
         let mut apps = Vec::new();
         let mut ids = HashSet::new();
@@ -406,6 +405,11 @@ impl Client {
                 Ok(answer) => {
                     held.answered(answer.remaining);
                     tracing::debug!(%line, status = answer.status.as_u16(), remaining = answer.remaining, part = self.throttle.part(), request_id = answer.request_id.as_deref().unwrap_or("-"), "answered");
+                    // Not retried: the next answer would be as large. A DELETE's
+                    // status says what it did; its body is not needed.
+                    if answer.too_large && method == Method::GET {
+                        return Err(ApiError::TooLarge { request: line });
+                    }
                     if answer.status.is_redirection() {
                         return Err(ApiError::Redirect {
                             request: line,
@@ -502,11 +506,16 @@ async fn read_answer(response: reqwest::Response) -> Result<Answer, reqwest::Err
             .map(str::to_string)
     };
     let date = header("date");
-    let request_id = header("request-id");
+    // Only shown, never sent back: made printable here, once.
+    let request_id = header("request-id").map(|id| printable(&id).into_owned());
     let next_range = header("next-range");
-    let location = header(LOCATION.as_str());
+    let location = header(LOCATION.as_str()).map(|to| printable(&to).into_owned());
     let remaining = header("ratelimit-remaining").and_then(|value| value.trim().parse().ok());
-    let body = response.bytes().await?.to_vec();
+    let (body, too_large) = match net::read_body(response, net::MAX_BODY).await {
+        Ok(body) => (body, false),
+        Err(net::BodyError::TooLarge) => (Vec::new(), true),
+        Err(net::BodyError::Transport(error)) => return Err(error),
+    };
     Ok(Answer {
         status,
         date,
@@ -515,6 +524,7 @@ async fn read_answer(response: reqwest::Response) -> Result<Answer, reqwest::Err
         location,
         remaining,
         body,
+        too_large,
     })
 }
 
@@ -526,7 +536,7 @@ fn status_error(request: RequestLine, answer: Answer) -> ApiError {
         id: if body.id.is_empty() {
             "unknown".to_string()
         } else {
-            body.id
+            printable(&body.id).into_owned()
         },
         message: if body.message.is_empty() {
             answer
@@ -535,7 +545,7 @@ fn status_error(request: RequestLine, answer: Answer) -> ApiError {
                 .unwrap_or("no message")
                 .to_string()
         } else {
-            body.message
+            printable(&body.message).into_owned()
         },
         request_id: answer.request_id,
     }
@@ -544,7 +554,7 @@ fn status_error(request: RequestLine, answer: Answer) -> ApiError {
 fn decode<T: DeserializeOwned>(request: &RequestLine, answer: &Answer) -> Result<T, ApiError> {
     serde_json::from_slice(&answer.body).map_err(|error| ApiError::Decode {
         request: request.clone(),
-        reason: error.to_string(),
+        reason: printable(&error.to_string()).into_owned(),
         request_id: answer.request_id.clone(),
     })
 }
@@ -559,7 +569,19 @@ fn method_name(method: &Method) -> &'static str {
     }
 }
 
-/// App ids and names, team names: keep them to one path segment whatever they hold.
+/// An app id or name, a team's name, a pipeline's id as one path segment: refused when
+/// empty, `.` or `..` (a URL would resolve those away), percent-encoded otherwise, `%`
+/// included, so no other text can become a dot segment either. The plan and `config`
+/// check these ids' forms first; this is the last line.
+fn segment(text: &str) -> Result<String, ApiError> {
+    if matches!(text, "" | "." | "..") {
+        return Err(ApiError::NotASegment {
+            value: text.to_string(),
+        });
+    }
+    Ok(encode_segment(text))
+}
+
 fn encode_segment(segment: &str) -> String {
     segment
         .bytes()
@@ -590,7 +612,7 @@ fn describe_transport(error: &reqwest::Error) -> String {
         cause = inner.source();
     }
     match deepest {
-        Some(detail) => format!("{kind} ({detail})"),
+        Some(detail) => format!("{kind} ({})", printable(&detail)),
         None => kind.to_string(),
     }
 }
@@ -601,7 +623,12 @@ mod tests {
 
     #[test]
     fn path_segments_are_encoded() {
-        assert_eq!(encode_segment("hatchet-t-0a1b"), "hatchet-t-0a1b");
-        assert_eq!(encode_segment("a/b c"), "a%2Fb%20c");
+        assert_eq!(segment("hatchet-t-0a1b").unwrap(), "hatchet-t-0a1b");
+        assert_eq!(segment("a/b c").unwrap(), "a%2Fb%20c");
+        assert_eq!(segment("%2e%2e").unwrap(), "%252e%252e");
+        assert_eq!(segment("...").unwrap(), "...");
+        for dots in ["", ".", ".."] {
+            assert!(matches!(segment(dots), Err(ApiError::NotASegment { .. })));
+        }
     }
 }

@@ -610,7 +610,9 @@ impl Run<'_> {
 
     /// Reads Heroku's clock off a listing and remembers which ids are there.
     fn take_listing(&mut self, listing: Listing<App>) -> Vec<App> {
-        self.clock.observe(listing.date.as_deref(), Utc::now());
+        if let Some(skew) = self.clock.observe(listing.date.as_deref(), Utc::now()) {
+            self.events.note(&format!("warning: {skew}"));
+        }
         self.ledger
             .listing(listing.items.iter().map(|app| app.id.clone()).collect());
         self.listed_at = Instant::now();

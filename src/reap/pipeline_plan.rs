@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::plan::{self, Policy, Scope, Verdict};
-use crate::heroku::Pipeline;
+use crate::heroku::{Pipeline, ids};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -80,6 +80,11 @@ fn decide(
             (
                 PipelineVerdict::Keep,
                 format!("kept by `--keep {}`", pattern.as_str()),
+            )
+        } else if !ids::is_pipeline_identity(&pipeline.id) {
+            (
+                PipelineVerdict::Keep,
+                plan::not_an_id(&pipeline.id, "a pipeline"),
             )
         } else if pipeline.owner.as_ref().is_none_or(|o| o.id != owner) {
             let reason = match &pipeline.owner {
@@ -223,6 +228,21 @@ mod tests {
         assert_eq!(
             decisions[4].reason,
             "younger than 10m; a test may still use it"
+        );
+    }
+
+    #[test]
+    fn a_pipeline_whose_id_is_a_dot_segment_is_kept() {
+        let mut dots = mine("hatchet-t-dots", 300);
+        dots.id = "..".into();
+        let decisions = plan(&[dots], now(), &policy(), ME);
+        assert_eq!(
+            verdicts(&decisions),
+            [("hatchet-t-dots", PipelineVerdict::Keep)]
+        );
+        assert_eq!(
+            decisions[0].reason,
+            "its id `..` is neither a UUID nor a pipeline's name; no request is sent for it"
         );
     }
 

@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use crate::duration;
 use crate::github::Cutoff;
-use crate::heroku::App;
+use crate::heroku::{App, ids};
+use crate::text::printable;
 
 /// How the reason of an app that the GitHub cutoff made stale begins.
 pub const ORPHANED: &str = "orphaned: ";
@@ -81,10 +82,10 @@ pub struct Policy {
 
 impl Policy {
     /// This policy for apps dated by Heroku's clock, given `to_heroku`, which maps a
-    /// local time onto it. The GitHub cutoff may come from the local clock (with no run
-    /// live, it is the moment of the check), so it moves back by as much as the local
-    /// clock runs ahead, and never forward: a runner a day ahead must not make every
-    /// app an orphan.
+    /// local time onto the clock ages are measured by (the earlier of the local one and
+    /// Heroku's). The GitHub cutoff may come from the local clock (with no run live, it
+    /// is the moment of the check), so it moves back by as much as the local clock runs
+    /// ahead, and never forward: a runner a day ahead must not make every app an orphan.
     pub fn on_herokus_clock(&self, to_heroku: impl Fn(DateTime<Utc>) -> DateTime<Utc>) -> Policy {
         let mut policy = self.clone();
         if let Some(cutoff) = &mut policy.cutoff {
@@ -184,6 +185,9 @@ fn decide(app: &App, now: DateTime<Utc>, policy: &Policy, account: Option<&str>)
 
 /// The first rule that spares the app decides; an app no rule spares is deleted.
 fn verdict(app: &App, age: Duration, policy: &Policy, account: Option<&str>) -> (Verdict, String) {
+    if !ids::is_app_identity(&app.id) {
+        return (Verdict::Keep, not_an_id(&app.id, "an app"));
+    }
     if let Some(pattern) = policy.keep.iter().find(|p| p.matches(&app.name)) {
         return (
             Verdict::Keep,
@@ -203,6 +207,14 @@ fn verdict(app: &App, age: Duration, policy: &Policy, account: Option<&str>) -> 
         }
         (decided, _) => decided,
     }
+}
+
+/// Why an app or pipeline whose id no request may carry is kept.
+pub fn not_an_id(id: &str, what: &str) -> String {
+    format!(
+        "its id `{}` is neither a UUID nor {what}'s name; no request is sent for it",
+        printable(id)
+    )
 }
 
 /// Why the app is not this run's to delete, if it is not: ownership is read from the

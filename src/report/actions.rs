@@ -261,7 +261,7 @@ pub fn summary(report: &Report) -> String {
     }
     out.push_str(".\n\n");
     if let Some(message) = &report.message {
-        let _ = write!(out, "> {}\n\n", message.replace('\n', " "));
+        let _ = write!(out, "> {}\n\n", cell(message));
     }
     let mut rows = vec![("matched", c.matched), ("stale", c.stale)];
     if report.dry_run {
@@ -366,7 +366,7 @@ fn table(out: &mut String, title: &str, report: &Report, pick: Pick, detail: Opt
         None => out.push_str("| app | age |\n| --- | ---: |\n"),
     }
     for entry in apps.iter().take(SUMMARY_ROWS) {
-        let _ = write!(out, "| `{}` | {} |", entry.name, entry.age);
+        let _ = write!(out, "| {} | {} |", code(&entry.name), entry.age);
         if let Some((_, detail)) = detail {
             let _ = write!(out, " {} |", cell(&detail(entry)));
         }
@@ -392,9 +392,32 @@ fn reason(entry: &AppEntry) -> String {
     entry.reason.clone()
 }
 
-/// Text safe inside a Markdown table cell.
+/// Text safe inside a Markdown table cell or on one line of the summary: a `|` ends no
+/// cell, a line break ends no row, and HTML stays text.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An app's name as code; one that no app could have (a backtick would end the code
+/// span) as plain text, through `cell`.
+fn code(name: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-._".contains(c);
+    if !name.is_empty() && name.chars().all(plain) {
+        format!("`{name}`")
+    } else {
+        cell(name)
+    }
 }
 
 fn capitalize(text: &str) -> String {
@@ -507,15 +530,15 @@ mod tests {
     fn a_skewed_clock_is_a_warning() {
         let mut report = sample(false);
         report.clock = Some(crate::reap::clock::ClockReport {
-            source: crate::reap::clock::Source::Heroku,
-            skew_seconds: Some(-300),
-            note: Some("the local clock is 5m behind Heroku's".into()),
+            source: crate::reap::clock::Source::Local,
+            skew_seconds: Some(-600),
+            note: Some("the local clock is 10m behind Heroku's".into()),
         });
         assert!(annotations(&report).ends_with(
-            "\n::warning title=heroku-reaper%3A clock::the local clock is 5m behind Heroku's\n"
+            "\n::warning title=heroku-reaper%3A clock::the local clock is 10m behind Heroku's\n"
         ));
         assert!(summary(&report).contains(
-            "\nAges by the clock: Heroku's, from the listings' `Date` header; the local clock is 5m behind Heroku's.\n"
+            "\nAges by the clock: the local one; the local clock is 10m behind Heroku's.\n"
         ));
     }
 
@@ -575,7 +598,36 @@ mod tests {
     }
 
     #[test]
-    fn table_cells_keep_their_pipes_as_text() {
-        assert_eq!(cell("a | b\nc"), "a \\| b c");
+    fn table_cells_keep_their_pipes_line_breaks_and_html_as_text() {
+        assert_eq!(cell("a | b\nc\rd"), "a \\| b c d");
+        assert_eq!(
+            cell("<img src=x onerror=alert(1)> & <script>"),
+            "&lt;img src=x onerror=alert(1)&gt; &amp; &lt;script&gt;"
+        );
+        assert_eq!(code("hatchet-t-0a1b"), "`hatchet-t-0a1b`");
+        assert_eq!(code("x` | <b>"), "x` \\| &lt;b&gt;");
+    }
+
+    #[test]
+    fn server_text_in_the_summary_stays_in_its_cell() {
+        let mut report = with_failure();
+        let failed = report.apps.last_mut().unwrap();
+        failed.name = "hatchet-t-x`|<b>\n## owned".into();
+        failed.error = Some("boom\n| injected | row |\n<script>alert(1)</script>".into());
+        report.message = Some("stopped\n\n# heading <i>".into());
+        let text = summary(&report);
+        let row = text
+            .lines()
+            .find(|line| line.contains("boom"))
+            .expect("the failed row");
+        assert_eq!(
+            row,
+            "| hatchet-t-x`\\|&lt;b&gt; ## owned | 52m | boom \\| injected \\| row \\| &lt;script&gt;alert(1)&lt;/script&gt; |"
+        );
+        assert!(text.contains("> stopped  # heading &lt;i&gt;\n"), "{text}");
+        assert!(
+            !text.contains("<script>") && !text.contains("\n## owned"),
+            "{text}"
+        );
     }
 }

@@ -1,8 +1,11 @@
-//! The human format: a line per app acted on, the plan of a dry run, the summary.
+//! The human format: a line per app acted on, the plan of a dry run, the summary. Text
+//! from the API (names, errors, team names in reasons) is made printable, so that on a
+//! runner no line of it can start a workflow command.
 
 use crate::reap::record::{
     AppEntry, Entry, GithubReport, Outcome, PipelineCounts, PipelineEntry, Report, Status,
 };
+use crate::text::printable;
 
 /// One line for an app acted on, as it happens.
 pub fn app_line(entry: &AppEntry) -> String {
@@ -16,9 +19,10 @@ pub fn pipeline_line(entry: &PipelineEntry) -> String {
 
 fn acted_line<V>(entry: &Entry<V>, kind: &str) -> String {
     let outcome = entry.outcome.map_or("", Outcome::label);
-    let mut line = format!("{outcome:<34} {:<30} {:>7}{kind}", entry.name, entry.age);
+    let name = printable(&entry.name);
+    let mut line = format!("{outcome:<34} {name:<30} {:>7}{kind}", entry.age);
     if let Some(error) = &entry.error {
-        line.push_str(&format!("  {error}"));
+        line.push_str(&format!("  {}", printable(error)));
     }
     line
 }
@@ -52,6 +56,7 @@ pub fn plan_table(report: &Report) -> String {
 }
 
 fn plan_row(verdict: &str, name: &str, age: &str, why: &str) -> String {
+    let (name, why) = (printable(name), printable(why));
     format!("{verdict:<11} {name:<30} {age:>7}  {why}\n")
 }
 
@@ -113,7 +118,7 @@ pub fn summary(report: &Report) -> String {
         out.push_str(&github_line(github));
     }
     if let Some(message) = &report.message {
-        out.push_str(&format!("{message}\n"));
+        out.push_str(&format!("{}\n", printable(message)));
     }
     out
 }
@@ -150,7 +155,10 @@ fn pipelines_line(c: &PipelineCounts, dry_run: bool) -> String {
 
 fn github_line(github: &GithubReport) -> String {
     match (&github.warning, github.cutoff) {
-        (Some(warning), _) => format!("github: not read, so only the TTL decided: {warning}\n"),
+        (Some(warning), _) => format!(
+            "github: not read, so only the TTL decided: {}\n",
+            printable(warning)
+        ),
         (None, Some(cutoff)) => format!(
             "github: {} live runs in {}; {} {} younger than the TTL created before the cutoff, {}{}\n",
             github.live_runs,
@@ -228,7 +236,7 @@ mod tests {
     }
 
     #[test]
-    fn the_summary_names_the_clock_and_a_skew_over_a_minute() {
+    fn the_summary_names_the_clock_and_its_note() {
         let mut report = sample(false);
         assert!(summary(&report).contains("\nclock: Heroku's, from the listings' `Date` header\n"));
         report.clock = Some(ClockReport {
@@ -262,5 +270,27 @@ mod tests {
         let report = sample(false);
         let lines: Vec<String> = report.apps[..2].iter().map(app_line).collect();
         insta::assert_snapshot!(lines.join("\n"));
+    }
+
+    #[test]
+    fn server_text_keeps_to_its_line() {
+        let mut report = sample(false);
+        let entry = &mut report.apps[0];
+        entry.name = "hatchet-t-x\n::endgroup::".into();
+        entry.error = Some("boom\r\n::error::owned ##[error]legacy".into());
+        entry.reason = "belongs to team `x\n::group::y`".into();
+        let line = app_line(entry);
+        assert_eq!(line.lines().count(), 1, "{line}");
+        assert!(line.contains("hatchet-t-x\\n::endgroup::"), "{line}");
+        assert!(
+            line.ends_with("boom\\r\\n::error::owned ##\\[error]legacy"),
+            "{line}"
+        );
+        report.message = Some("stopped\n::endgroup::".into());
+        for text in [plan_table(&report), summary(&report)] {
+            for line in text.lines() {
+                assert!(!line.trim_start().starts_with("::"), "{line}");
+            }
+        }
     }
 }

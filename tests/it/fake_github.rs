@@ -1,6 +1,8 @@
-//! A fake GitHub REST API on loopback: workflow-run listings with `Link` paging, one run
-//! by id, bearer-token checks, and failures on demand. Just enough for the reaper's
-//! `--github-live-runs`, served by axum on its own thread; dropping it stops it.
+//! A fake GitHub REST API on loopback: workflow-run listings with `Link` paging (at most
+//! 1,000 runs a status, as GitHub lists them), one run by id, bearer-token checks, and
+//! failures on demand: error statuses, answers of the wrong shape, links to another
+//! origin, bodies with no end. Just enough for the reaper's `--github-live-runs`,
+//! served by axum on its own thread; dropping it stops it.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -45,9 +47,18 @@ struct Fake {
     /// The most runs a page holds, whatever `per_page` asks: small, to make pages.
     page_size: usize,
     failure: Option<Failure>,
+    /// The next listings answer 200 with this body, this many times.
+    shape: Option<(Value, usize)>,
+    /// Links to next pages go to this origin instead of the fake's own.
+    link_origin: Option<String>,
+    /// Bytes of whitespace streamed after each listing's JSON.
+    padding: u64,
     /// `GET /path?query` of every request, in order.
     requests: Vec<String>,
 }
+
+/// GitHub lists at most this many runs for a status filter, whatever `total_count` says.
+const MOST_LISTED: usize = 1_000;
 
 type Shared = Arc<Mutex<Fake>>;
 
@@ -73,6 +84,9 @@ impl FakeGithub {
             runs: Vec::new(),
             page_size: 2,
             failure: None,
+            shape: None,
+            link_origin: None,
+            padding: 0,
             requests: Vec::new(),
         }));
         let routes = Router::new()
@@ -104,6 +118,27 @@ impl FakeGithub {
 
     pub fn fail(&self, failure: Failure) {
         lock(&self.shared).failure = Some(failure);
+    }
+
+    /// Pages of at most `size` runs (GitHub's largest is 100).
+    pub fn page_size(&self, size: usize) {
+        lock(&self.shared).page_size = size;
+    }
+
+    /// The next `times` listings answer 200 with `body`, whatever they asked for.
+    pub fn answer_lists_with(&self, body: Value, times: usize) {
+        lock(&self.shared).shape = Some((body, times));
+    }
+
+    /// Links to next pages point at `origin` (`http://127.0.0.1:PORT`) instead.
+    pub fn link_next_pages_to(&self, origin: &str) {
+        lock(&self.shared).link_origin = Some(origin.to_string());
+    }
+
+    /// Each listing streams `bytes` of whitespace after its JSON: still JSON, if read
+    /// to the end.
+    pub fn pad_lists(&self, bytes: u64) {
+        lock(&self.shared).padding = bytes;
     }
 
     /// Every request so far, as `GET /path?query`.
@@ -203,9 +238,62 @@ async fn list_runs(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    answer(&shared, &headers, &uri, |state| {
+    let mut response = answer(&shared, &headers, &uri, |state| {
         runs_page(state, &format!("{owner}/{repo}"), &query)
-    })
+    });
+    let mut state = lock(&shared);
+    if let Some((body, times)) = state.shape.as_mut().filter(|(_, times)| *times > 0) {
+        *times -= 1;
+        response = axum::Json(body.clone()).into_response();
+    }
+    if state.padding > 0 && response.status().is_success() {
+        response = padded(response, state.padding);
+    }
+    response
+}
+
+/// `response` with `bytes` of spaces streamed after its body, and no `Content-Length`.
+fn padded(response: Response, bytes: u64) -> Response {
+    let (mut parts, body) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let body = Padded {
+        head: Some(body),
+        left: bytes,
+    };
+    Response::from_parts(parts, axum::body::Body::new(body))
+}
+
+static SPACES: [u8; 64 * 1024] = [b' '; 64 * 1024];
+
+/// A body, then spaces, a chunk at a time: memory for one chunk, whatever the length.
+struct Padded {
+    head: Option<axum::body::Body>,
+    left: u64,
+}
+
+impl http_body::Body for Padded {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        if let Some(head) = self.head.as_mut() {
+            match std::pin::Pin::new(head).poll_frame(context) {
+                Poll::Ready(None) => self.head = None,
+                other => return other,
+            }
+        }
+        let chunk = self.left.min(SPACES.len() as u64) as usize;
+        if chunk == 0 {
+            return Poll::Ready(None);
+        }
+        self.left -= chunk as u64;
+        let spaces = axum::body::Bytes::from_static(&SPACES[..chunk]);
+        Poll::Ready(Some(Ok(http_body::Frame::data(spaces))))
+    }
 }
 
 /// One page of a repository's runs of one status, newest first as GitHub lists them,
@@ -224,9 +312,10 @@ fn runs_page(state: &Fake, full: &str, query: &HashMap<String, String>) -> Respo
         .unwrap_or(30);
     let size = per_page.min(state.page_size).max(1);
     let page: usize = query.get("page").and_then(|n| n.parse().ok()).unwrap_or(1);
-    let last = runs.len().div_ceil(size).max(1);
+    let last = runs.len().min(MOST_LISTED).div_ceil(size).max(1);
     let items: Vec<Value> = runs
         .iter()
+        .take(MOST_LISTED)
         .skip((page - 1) * size)
         .take(size)
         .map(|run| run_json(run))
@@ -234,10 +323,13 @@ fn runs_page(state: &Fake, full: &str, query: &HashMap<String, String>) -> Respo
     let body = json!({ "total_count": runs.len(), "workflow_runs": items });
     let mut response = axum::Json(body).into_response();
     if page < last {
+        let base = match &state.link_origin {
+            Some(origin) => origin,
+            None => &state.base,
+        };
         let link = |n: usize, rel: &str| {
             format!(
-                "<{}/repos/{full}/actions/runs?status={status}&per_page={per_page}&page={n}>; rel=\"{rel}\"",
-                state.base
+                "<{base}/repos/{full}/actions/runs?status={status}&per_page={per_page}&page={n}>; rel=\"{rel}\""
             )
         };
         let value = format!("{}, {}", link(page + 1, "next"), link(last, "last"));

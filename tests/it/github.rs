@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use heroku_sandbox::{Role, Sandbox, Seed};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::fake_github::{Failure, FakeGithub, FakeRun, TOKEN, run};
 use crate::reap::start;
@@ -257,15 +257,7 @@ fn when_github_cannot_be_read_only_the_ttl_decides_with_one_warning() {
         if case == "an unknown current run" {
             reaper = reaper.env("GITHUB_RUN_ID", "404");
         }
-        let (run, report) = reaper.json();
-        run.code(0).stderr_has(why);
-        assert_eq!(warnings(&run), 1, "{case}: {}", run.stderr);
-        assert_eq!(names(sandbox.deleted()), [PAST_TTL], "{case}");
-        assert_eq!(entry(&report, ORPHAN)["verdict"], "too-young", "{case}");
-        let summary = &report["github"];
-        assert!(summary["warning"].as_str().unwrap().contains(why), "{case}");
-        assert!(summary["cutoff"].is_null(), "{case}");
-        assert_eq!(summary["orphaned"], 0, "{case}");
+        falls_back_to_the_ttl(&sandbox, reaper, why);
         match case {
             // 5xx are retried (`--retries 3`), then given up on.
             "server errors" => assert_eq!(github.requests().len(), 4, "{case}"),
@@ -334,4 +326,150 @@ fn bad_github_usage_is_refused_before_any_request() {
     }
     assert_eq!(sandbox.stats().requests, 0);
     assert!(github.requests().is_empty());
+}
+
+/// Runs `reaper`, which GitHub cannot be wholly read for: exit 0, one warning that says
+/// `why`, and only the TTL deciding: the orphan stays.
+fn falls_back_to_the_ttl(sandbox: &Sandbox, reaper: Reaper, why: &str) -> Value {
+    let (run, report) = reaper.json();
+    run.code(0).stderr_has(why);
+    assert_eq!(warnings(&run), 1, "{}", run.stderr);
+    assert_eq!(names(sandbox.deleted()), [PAST_TTL], "{why}");
+    assert_eq!(entry(&report, ORPHAN)["verdict"], "too-young", "{why}");
+    let summary = &report["github"];
+    assert!(
+        summary["warning"].as_str().unwrap().contains(why),
+        "{summary}"
+    );
+    assert!(summary["cutoff"].is_null(), "{summary}");
+    assert_eq!(summary["orphaned"], 0, "{summary}");
+    report
+}
+
+#[test]
+fn a_listing_github_cut_short_at_1000_runs_leaves_the_ttl_to_decide() {
+    // 1,500 runs in progress: GitHub lists the 1,000 newest (started in the last five
+    // minutes) in 10 pages of 100; the 500 it leaves out started an hour ago, and may
+    // own the apps of 25 minutes. From the listed runs alone, those would be orphans.
+    let github = FakeGithub::start_at("");
+    github.page_size(100);
+    for n in 0..1_500_u64 {
+        let minutes = if n < 1_000 {
+            1.0 + n as f64 / 250.0
+        } else {
+            60.0
+        };
+        github.add(run(PYTHON, 10_000 + n, minutes_ago(minutes)));
+    }
+    let sandbox = start(Seed::empty());
+    let younger_than_the_ttl = ["hatchet-t-0000025aaa", "hatchet-t-0000025bbb"];
+    for name in younger_than_the_ttl {
+        sandbox.add_app(name, Duration::from_secs(25 * 60), Role::Added);
+    }
+    sandbox.add_app(PAST_TTL, Duration::from_secs(2 * 3600), Role::Added);
+    let (run, report) = Reaper::against(&sandbox)
+        .env("GITHUB_API_URL", github.url())
+        .env("GITHUB_TOKEN", TOKEN)
+        .args(["--github-live-runs", "--github-repo", PYTHON])
+        .args(["--older-than", "1h"])
+        .json();
+    let why = "`GET /repos/heroku/heroku-buildpack-python/actions/runs?status=in_progress&per_page=100` counts 1500 runs but lists 1000; GitHub lists at most 1,000 for a status, newest first, so the earliest live runs are not known";
+    run.code(0).stderr_has(why);
+    assert_eq!(warnings(&run), 1, "{}", run.stderr);
+    assert_eq!(names(sandbox.deleted()), [PAST_TTL]);
+    for name in younger_than_the_ttl {
+        assert_eq!(entry(&report, name)["verdict"], "too-young", "{name}");
+    }
+    assert_eq!(report["github"]["warning"], why);
+    let pages = github
+        .requests()
+        .iter()
+        .filter(|request| request.contains("status=in_progress"))
+        .count();
+    assert_eq!(pages, 10);
+}
+
+#[test]
+fn answers_not_of_the_documented_shape_leave_the_ttl_to_decide() {
+    let started = minutes_ago(3.0).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let one_run = json!({"id": 7, "created_at": started, "run_started_at": started});
+    let shapes = [
+        (json!({"items": []}), "missing field `total_count`"),
+        (
+            json!({"total_count": 1, "jobs": []}),
+            "missing field `workflow_runs`",
+        ),
+        (json!({"total_count": 0}), "missing field `workflow_runs`"),
+        (json!({"workflow_runs": []}), "missing field `total_count`"),
+        (
+            json!({"total_count": "0", "workflow_runs": []}),
+            "invalid type: string \"0\", expected u64",
+        ),
+        (
+            json!({"total_count": -1, "workflow_runs": []}),
+            "invalid value: integer `-1`, expected u64",
+        ),
+        (json!([]), "not an object"),
+        (json!([0, []]), "not an object"),
+        (json!(null), "not an object"),
+        (
+            json!({"total_count": 1, "workflow_runs": [{"id": 7}]}),
+            "missing field `created_at`",
+        ),
+        (
+            json!({"total_count": 1, "workflow_runs": [{"id": "7", "created_at": started}]}),
+            "invalid type: string \"7\", expected u64",
+        ),
+        (
+            json!({"total_count": 3, "workflow_runs": [one_run]}),
+            "counts 3 runs but lists 1",
+        ),
+    ];
+    for (shape, why) in shapes {
+        let sandbox = sandbox();
+        let github = github("");
+        github.answer_lists_with(shape.clone(), 1_000);
+        let report = falls_back_to_the_ttl(&sandbox, reaper(&sandbox, &github), why);
+        let warning = report["github"]["warning"].as_str().unwrap();
+        if !why.starts_with("counts") {
+            assert!(
+                warning.contains("answered with JSON not of the shape GitHub documents"),
+                "{shape}: {warning}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_next_page_on_another_origin_gets_no_request_and_the_ttl_decides() {
+    let foreign = FakeGithub::start_at("");
+    let github = github("");
+    let own = github.url();
+    // Another port, then the same host and port on another scheme: the https to http
+    // downgrade of a real API, turned around for loopback.
+    let https = own.replacen("http://", "https://", 1);
+    for origin in [foreign.url(), https] {
+        let sandbox = sandbox();
+        github.link_next_pages_to(&origin);
+        let why = format!(
+            "is on `{origin}`, not on `GITHUB_API_URL`'s origin `{own}`; the token is sent to no other origin, so not every live run was seen"
+        );
+        falls_back_to_the_ttl(&sandbox, reaper(&sandbox, &github), &why);
+    }
+    assert!(foreign.requests().is_empty(), "{:?}", foreign.requests());
+    // The fake itself saw no page past the first: each link was refused unfollowed.
+    assert!(
+        github.requests().iter().all(|r| !r.contains("page=2")),
+        "{:#?}",
+        github.requests()
+    );
+}
+
+#[test]
+fn a_listing_past_the_body_limit_leaves_the_ttl_to_decide() {
+    let sandbox = sandbox();
+    let github = github("");
+    github.pad_lists(100 << 20);
+    let why = "answered with a body over 32 MiB, far more than any page of workflow runs; stopped reading it";
+    falls_back_to_the_ttl(&sandbox, reaper(&sandbox, &github), why);
 }

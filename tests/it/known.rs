@@ -73,18 +73,17 @@ fn ages_are_by_herokus_clock_when_the_runner_is_a_day_ahead() {
     assert!(runner.summary().contains(
         "Ages by the clock: Heroku's, from the listings' `Date` header; the local clock is 24h00m ahead of Heroku's."
     ));
-    // With `--format json` on stdout, the workflow commands go to stderr.
+    // With `--format json` on stdout, the workflow commands go to stderr, beside the
+    // warning line.
     run.stderr_has(
         "::warning title=heroku-reaper%3A clock::the local clock is 24h00m ahead of Heroku's\n",
     );
+    run.stderr_has("warning: the local clock is 24h00m ahead of Heroku's\n");
 }
 
-#[test]
-fn a_runner_a_day_ahead_makes_no_young_app_an_orphan() {
-    // With no run live, the GitHub cutoff is the moment of the check, on the local clock.
-    let sandbox = a_day_behind_with_a_young_app();
-    let github = FakeGithub::start_at("");
-    let (run, report) = Reaper::against(&sandbox)
+/// `reaper` with `--github-live-runs`, reading `github`.
+fn with_github(reaper: Reaper, github: &FakeGithub) -> Reaper {
+    reaper
         .env("GITHUB_API_URL", github.url())
         .env("GITHUB_TOKEN", TOKEN)
         .args([
@@ -92,11 +91,104 @@ fn a_runner_a_day_ahead_makes_no_young_app_an_orphan() {
             "--github-repo",
             "heroku/heroku-buildpack-ruby",
         ])
-        .json();
+}
+
+#[test]
+fn a_runner_a_day_ahead_makes_no_young_app_an_orphan() {
+    // With no run live, the GitHub cutoff is the moment of the check, on the local clock.
+    let sandbox = a_day_behind_with_a_young_app();
+    let github = FakeGithub::start_at("");
+    let (run, report) = with_github(Reaper::against(&sandbox), &github).json();
     run.code(0);
     assert_eq!(report["github"]["live_runs"], 0, "{}", report["github"]);
     assert_eq!(sandbox.deleted().len(), 0);
     assert_eq!(named(&report["apps"], YOUNG)["verdict"], "too-young");
+}
+
+const MIDDLE: &str = "hatchet-t-000000middle";
+
+/// Heroku's clock `ahead` of the runner's, and by Heroku's clock three apps: a minute
+/// old, half an hour old (still from the future by the runner's clock), and half an
+/// hour older than the skew: old by both clocks.
+fn server_ahead_by(ahead: chrono::Duration) -> Sandbox {
+    let sandbox = start(
+        Seed::empty(),
+        Server {
+            clock_skew: ahead,
+            ..Server::default()
+        },
+    );
+    let half_an_hour = Duration::from_secs(30 * 60);
+    sandbox.add_app(YOUNG, Duration::from_secs(60), Role::Added);
+    sandbox.add_app(MIDDLE, half_an_hour, Role::Added);
+    let old = ahead.to_std().expect("ahead") + half_an_hour;
+    sandbox.add_app(OLD, old, Role::Added);
+    sandbox
+}
+
+/// Two hours, a year, and as far as the year 9999, with the words a warning uses.
+fn servers_ahead() -> [(chrono::Duration, &'static str); 3] {
+    let year_9999: chrono::DateTime<chrono::Utc> = "9999-12-31T00:00:00Z".parse().unwrap();
+    [
+        (chrono::Duration::hours(2), "2h00m"),
+        (chrono::Duration::days(365), "365d00h"),
+        (year_9999 - chrono::Utc::now(), "d"),
+    ]
+}
+
+#[test]
+fn a_server_ahead_makes_no_young_app_old() {
+    for (ahead, words) in servers_ahead() {
+        let sandbox = server_ahead_by(ahead);
+        let (run, report) = Reaper::against(&sandbox).json();
+        run.code(0);
+        let deleted: Vec<String> = sandbox.deleted().into_iter().map(|app| app.name).collect();
+        assert_eq!(deleted, [OLD], "{words}");
+        for young in [YOUNG, MIDDLE] {
+            let entry = named(&report["apps"], young);
+            assert_eq!(entry["verdict"], "too-young", "{words}: {entry}");
+        }
+        let clock = &report["clock"];
+        assert_eq!(clock["source"], "local", "{words}");
+        let skew = clock["skew_seconds"].as_i64().expect("the skew in seconds");
+        assert!(skew <= -ahead.num_seconds() + 30, "{words}: {skew}");
+        let note = clock["note"].as_str().expect("a note");
+        assert!(note.starts_with("the local clock is "), "{note}");
+        assert!(
+            note.ends_with(
+                " behind Heroku's, so ages are by the local clock, the earlier of the two"
+            ),
+            "{note}"
+        );
+        assert!(note.contains(words), "{note}");
+        // One warning line, however many listings.
+        let warnings = run.stderr.matches("warning: the local clock is ").count();
+        assert_eq!(warnings, 1, "{}", run.stderr);
+    }
+}
+
+#[test]
+fn a_server_ahead_makes_no_young_app_an_orphan() {
+    // With no run live, the GitHub cutoff is the moment of the check: on the runner's
+    // clock here, the earlier one.
+    let sandbox = server_ahead_by(chrono::Duration::hours(2));
+    let github = FakeGithub::start_at("");
+    let runner = Runner::new();
+    let (run, report) = with_github(Reaper::against(&sandbox).in_runner(&runner), &github).json();
+    run.code(0);
+    assert_eq!(report["github"]["live_runs"], 0, "{}", report["github"]);
+    let deleted: Vec<String> = sandbox.deleted().into_iter().map(|app| app.name).collect();
+    assert_eq!(deleted, [OLD]);
+    assert_eq!(named(&report["apps"], YOUNG)["verdict"], "too-young");
+    assert_eq!(named(&report["apps"], MIDDLE)["verdict"], "too-young");
+    run.stderr_has(
+        "::warning title=heroku-reaper%3A clock::the local clock is 2h00m behind Heroku's, so ages are by the local clock",
+    );
+    assert!(
+        runner
+            .summary()
+            .contains("Ages by the clock: the local one; the local clock is 2h00m behind Heroku's")
+    );
 }
 
 #[test]

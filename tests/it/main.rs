@@ -11,6 +11,7 @@ mod faults;
 mod files;
 mod github;
 mod github_mode;
+mod hostile;
 mod install;
 mod known;
 mod many;

@@ -31,6 +31,15 @@ pub enum Fault {
     Redirect(SocketAddr),
     /// Serve, with a `Date` header that is not a date.
     BadDate,
+    /// Answer with this status and an error body of this `id` and `message` instead of
+    /// serving: server text as a test crafts it (line breaks, workflow commands).
+    Error {
+        status: u16,
+        id: &'static str,
+        message: &'static str,
+    },
+    /// Serve, with this many bytes of JSON whitespace streamed after the body.
+    Padded(u64),
 }
 
 /// How an answer is lost after the request was carried out.
@@ -57,6 +66,8 @@ impl Fault {
             Fault::Lost(Loss::Held(_)) => "lost-held",
             Fault::Redirect(_) => "redirect",
             Fault::BadDate => "bad-date",
+            Fault::Error { .. } => "error",
+            Fault::Padded(_) => "padded",
         }
     }
 }

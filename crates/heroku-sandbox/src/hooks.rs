@@ -17,6 +17,14 @@ impl Sandbox {
         self.add(name, age, role, owner, None)
     }
 
+    /// Adds an app owned by the account with this `id`, which need not be a UUID: a
+    /// listing that holds ids no real API sends, such as `..`. Panics as
+    /// [`Sandbox::add_app`].
+    pub fn add_app_with_id(&self, name: &str, id: &str, age: Duration) -> SandboxApp {
+        let owner = self.shared.world.account.identity.clone();
+        self.add_as(name, Some(id), age, Role::Added, owner, None)
+    }
+
     /// Adds an app of the account's team, created `age` ago. Panics as [`Sandbox::add_app`].
     pub fn add_team_app(&self, name: &str, age: Duration) -> SandboxApp {
         let team = self.shared.world.team.clone();
@@ -38,13 +46,28 @@ impl Sandbox {
         owner: Identity,
         team: Option<Team>,
     ) -> SandboxApp {
+        self.add_as(name, None, age, role, owner, team)
+    }
+
+    fn add_as(
+        &self,
+        name: &str,
+        id: Option<&str>,
+        age: Duration,
+        role: Role,
+        owner: Identity,
+        team: Option<Team>,
+    ) -> SandboxApp {
         assert!(
             is_valid_app_name(name),
             "`{name}` is not an app name Heroku allows: `^[a-z][a-z0-9-]{{1,28}}[a-z0-9]$`"
         );
         let created_at = seed::ago(self.shared.now(), age);
         let mut store = self.shared.store();
-        let app = seed::app(store.id_rng(), name, created_at, role, owner, team);
+        let mut app = seed::app(store.id_rng(), name, created_at, role, owner, team);
+        if let Some(id) = id {
+            app.id = id.to_string();
+        }
         let added = store.insert(app).map(model::App::summary);
         drop(store);
         added.unwrap_or_else(|| panic!("an app named `{name}` exists already"))

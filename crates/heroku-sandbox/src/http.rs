@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Extension, MatchedPath, Path, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
@@ -253,6 +253,15 @@ async fn serve_api(shared: Arc<Shared>, mut request: Request, next: Next) -> Res
                 let remaining = if status == 429 { 0 } else { remaining };
                 (ApiError::injected(status).into_response(), Some(remaining))
             }
+            Some(Fault::Error {
+                status,
+                id,
+                message,
+            }) => {
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+                let error = ApiError::new(status, id, message);
+                (error.into_response(), Some(remaining))
+            }
             Some(Fault::Reset) => (reset(), Some(remaining)),
             Some(Fault::Redirect(to)) => (redirect(to, request.uri()), Some(remaining)),
             fault => {
@@ -277,6 +286,7 @@ async fn serve_api(shared: Arc<Shared>, mut request: Request, next: Next) -> Res
                         held = hold;
                         response
                     }
+                    Some(Fault::Padded(bytes)) => padded(response, bytes).await,
                     Some(Fault::BadDate) => {
                         let mut response = response;
                         let garbled = HeaderValue::from_static("half past nine, probably");
@@ -307,13 +317,14 @@ async fn serve_api(shared: Arc<Shared>, mut request: Request, next: Next) -> Res
 /// A 200 whose body breaks off: the route never ran.
 fn reset() -> Response {
     let head = Bytes::from_static(b"[{\"id\": \"");
-    (StatusCode::OK, Body::new(BreaksOff(Some(head)))).into_response()
+    let body = Scripted::new(head, Then::Break);
+    (StatusCode::OK, Body::new(body)).into_response()
 }
 
 /// The route ran, but its answer is cut partway through the body.
 async fn cut_short(response: Response) -> Response {
     let (parts, half) = first_half(response).await;
-    Response::from_parts(parts, Body::new(BreaksOff(Some(half))))
+    Response::from_parts(parts, Body::new(Scripted::new(half, Then::Break)))
 }
 
 /// The route ran, and its answer's JSON stops halfway, as if truncated by a proxy.
@@ -330,6 +341,17 @@ async fn first_half(response: Response) -> (axum::http::response::Parts, Bytes) 
         .unwrap_or_default();
     parts.headers.remove(header::CONTENT_LENGTH);
     (parts, bytes.slice(..bytes.len() / 2))
+}
+
+/// The route's answer, then `bytes` of spaces, streamed with no `Content-Length`: a
+/// body far larger than any page, which a client must not hold whole.
+async fn padded(response: Response, bytes: u64) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let head = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::new(Scripted::new(head, Then::Spaces(bytes))))
 }
 
 /// A list page that says more follow, at `next`, however many there really are.
@@ -352,11 +374,31 @@ fn redirect(to: SocketAddr, uri: &Uri) -> Response {
     response
 }
 
-/// A body that sends its head, then fails, so the server drops the connection
-/// before the answer is complete.
-struct BreaksOff(Option<Bytes>);
+/// A body made to misbehave: its head, then what `Then` says.
+struct Scripted {
+    head: Option<Bytes>,
+    then: Then,
+}
 
-impl HttpBody for BreaksOff {
+enum Then {
+    /// Fail, so the server drops the connection before the answer is complete.
+    Break,
+    /// This many bytes of spaces, a chunk at a time: memory for one chunk only.
+    Spaces(u64),
+}
+
+impl Scripted {
+    fn new(head: Bytes, then: Then) -> Scripted {
+        Scripted {
+            head: Some(head),
+            then,
+        }
+    }
+}
+
+static SPACES: [u8; 64 * 1024] = [b' '; 64 * 1024];
+
+impl HttpBody for Scripted {
     type Data = Bytes;
     type Error = std::io::Error;
 
@@ -364,13 +406,21 @@ impl HttpBody for BreaksOff {
         mut self: Pin<&mut Self>,
         _: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        Poll::Ready(Some(match self.0.take() {
-            Some(head) => Ok(Frame::data(head)),
-            None => Err(std::io::Error::new(
+        if let Some(head) = self.head.take() {
+            return Poll::Ready(Some(Ok(Frame::data(head))));
+        }
+        Poll::Ready(match &mut self.then {
+            Then::Break => Some(Err(std::io::Error::new(
                 std::io::ErrorKind::ConnectionReset,
                 "the sandbox cut this answer short",
-            )),
-        }))
+            ))),
+            Then::Spaces(0) => None,
+            Then::Spaces(left) => {
+                let chunk = (*left).min(SPACES.len() as u64) as usize;
+                *left -= chunk as u64;
+                Some(Ok(Frame::data(Bytes::from_static(&SPACES[..chunk]))))
+            }
+        })
     }
 }
 
@@ -849,7 +899,10 @@ async fn sandbox_apps(State(shared): State<Arc<Shared>>) -> Response {
     json_response(StatusCode::OK, &shared.listing())
 }
 
-async fn no_route() -> ApiError {
+async fn no_route(State(shared): State<Arc<Shared>>, method: Method, uri: Uri) -> ApiError {
+    shared
+        .store()
+        .count_unrouted(format!("{method} {}", uri.path()));
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",

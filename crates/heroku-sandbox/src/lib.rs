@@ -124,6 +124,9 @@ pub struct Stats {
     pub pipeline_deletes: u64,
     /// Pipeline DELETEs refused because another DELETE removed it or is removing it.
     pub pipeline_conflicts: u64,
+    /// Requests that reached no route, keyed `"METHOD /path"` as sent: a client's
+    /// mistakes, such as `DELETE /` for `DELETE /apps/..`.
+    pub unrouted: BTreeMap<String, u64>,
     /// The lowest `RateLimit-Remaining` sent (the starting pool before any).
     pub min_remaining: u32,
     /// Tokens in the pool now.

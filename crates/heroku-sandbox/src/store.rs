@@ -295,6 +295,11 @@ impl Store {
         self.stats.requests += 1;
     }
 
+    /// A request arrived at no route: `"METHOD /path"`.
+    pub fn count_unrouted(&mut self, request: String) {
+        *self.stats.unrouted.entry(request).or_default() += 1;
+    }
+
     /// Takes a token for a counted request: `Ok(left)`, or `Err(left)` for a 429.
     pub fn admit(&mut self, now: Duration) -> Result<u32, u32> {
         let taken = self.pool.take(now);
