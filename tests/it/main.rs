@@ -2,6 +2,8 @@
 //! the real `heroku-reaper` binary, or the sandbox, over real HTTP on loopback.
 
 mod action;
+mod bounds;
+mod deadline;
 mod docs;
 #[cfg(unix)]
 mod exit_codes;
@@ -13,11 +15,13 @@ mod github;
 mod github_mode;
 mod install;
 mod known;
+mod listing;
 mod many;
 mod modules;
 mod network;
 mod output;
 mod pipelines;
+mod pipes;
 mod reap;
 mod reaper;
 mod runner;

@@ -1,5 +1,6 @@
-//! SIGINT and SIGTERM sent to a real reaper process mid-run: no new DELETE, a bounded
-//! grace for those in flight, a truthful report, the lock released, exit 130 or 143.
+//! SIGINT, SIGTERM and SIGHUP sent to a real reaper process mid-run: no new DELETE, a
+//! bounded grace for those in flight, a truthful report, the lock released, exit 130,
+//! 143 or 129.
 
 use std::collections::HashSet;
 use std::io::Read;
@@ -7,27 +8,13 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use heroku_reaper::lock::{self, Acquired};
-use heroku_sandbox::{Fault, Loss, Options, Sandbox, Seed, Server};
+use heroku_sandbox::{Fault, Loss};
 use serde_json::Value;
 
 use crate::faults::with_outcome;
-use crate::reaper::{Reaper, Run};
+use crate::reap::slow_deletes;
+use crate::reaper::{Reaper, Run, wait_within};
 use crate::support::eventually;
-
-pub(crate) fn slow_deletes(latency: Duration) -> Sandbox {
-    Sandbox::start(Options {
-        seed: Seed {
-            stale: 30,
-            ..Seed::default()
-        },
-        server: Server {
-            delete_latency: Some(latency),
-            ..Server::default()
-        },
-        ..Options::default()
-    })
-    .unwrap()
-}
 
 pub(crate) fn send(signal: &str, child: &Child) {
     let status = Command::new("kill")
@@ -35,19 +22,6 @@ pub(crate) fn send(signal: &str, child: &Child) {
         .status()
         .expect("`kill` runs");
     assert!(status.success(), "kill -{signal} failed");
-}
-
-/// Waits for the child, failing the test if it is still running after `limit`.
-pub(crate) fn wait_within(mut child: Child, limit: Duration) -> Run {
-    let give_up = Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > give_up {
-            let _ = child.kill();
-            panic!("still running {limit:?} after the signal");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    Run::from(child.wait_with_output().unwrap())
 }
 
 /// Sends SIGTERM and waits up to `limit` for the run to end as interrupted by it: exit
@@ -126,6 +100,35 @@ fn sigterm_mid_run_lets_deletes_in_flight_land_then_reports_and_exits_143() {
         lock::acquire(&lock_file, None, |_| {}).unwrap(),
         Acquired::Held(_)
     ));
+}
+
+/// A closed terminal: SIGHUP stops the run as SIGTERM does, report and all.
+#[test]
+fn sighup_mid_run_reports_and_exits_129() {
+    let sandbox = slow_deletes(Duration::from_millis(200));
+    let dir = tempfile::tempdir().unwrap();
+    let report_file = dir.path().join("report.json");
+    let (child, _home) = Reaper::against(&sandbox)
+        .args(["--format", "json", "--concurrency", "2", "--report"])
+        .args([report_file.as_os_str()])
+        .spawn();
+    eventually("deletes are under way", || {
+        sandbox.deleted().len() >= 2 && !sandbox.deleting().is_empty()
+    });
+    send("HUP", &child);
+    let run = wait_within(child, Duration::from_secs(20));
+    run.code(129)
+        .stderr_has("SIGHUP: sending no new DELETE")
+        .stderr_has("error: interrupted by SIGHUP");
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["status"], "interrupted");
+    assert_eq!(report["signal"], "SIGHUP");
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_file).unwrap()).unwrap();
+    assert_eq!(written, report);
+    let deleted: HashSet<String> = sandbox.deleted().into_iter().map(|app| app.id).collect();
+    assert_eq!(ids(&report, "deleted"), deleted);
+    assert_eq!(ids(&report, "not-attempted").len() + deleted.len(), 30);
 }
 
 #[test]
