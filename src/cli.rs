@@ -5,11 +5,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{MAX_CONCURRENCY, MAX_RETRIES};
 use crate::heroku::throttle::HEROKU_POOL;
 use crate::reap::plan;
 use crate::{lock, report};
 
+/// The most deletes in flight: more only spends the rate limit faster.
+const MAX_CONCURRENCY: usize = 64;
+const MAX_RETRIES: u32 = 10;
 /// The most `--app-limit` and `--max-deletes` take: past any account's apps.
 const MAX_APPS: usize = 100_000;
 /// `--rate-limit-refill` a minute: from a real-time pool to a sandbox run far faster.

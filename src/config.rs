@@ -26,9 +26,7 @@ const DEFAULT_MAX_DELETES: usize = 500;
 /// them as the rate-limit pool empties.
 const DEFAULT_CONCURRENCY: usize = 24;
 const DEFAULT_RESERVE: u32 = 500;
-pub const MAX_CONCURRENCY: usize = 64;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-pub const MAX_RETRIES: u32 = 10;
 const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(600);
 /// Under the examples' `timeout-minutes: 20`, so the report is written before the job dies.

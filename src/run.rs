@@ -29,27 +29,9 @@ use crate::signals;
 pub fn reap_command(settings: Settings) -> ExitCode {
     // `--deadline` counts from here: the wait for the lock is part of the run.
     let started = Instant::now();
-    if let Some(Target::File(path)) = &settings.report
-        && let Err(why) = report_file::check(path)
-    {
-        return fail(
-            &format!("`--report {}` {why}", path.display()),
-            Ending::Usage,
-        );
-    }
-    let credentials = match credentials() {
-        Ok(credentials) => credentials,
-        Err(error) => return fail(&error.to_string(), Ending::Usage),
-    };
-    // Read now, so that a token that is not text stops the run before any request.
-    let github_token = match settings.github.is_some() {
-        true => match credentials::environment("GITHUB_TOKEN") {
-            Ok(token) => token
-                .filter(|token| !token.trim().is_empty())
-                .map(|token| ApiKey::new(token.trim())),
-            Err(error) => return fail(&error.to_string(), Ending::Usage),
-        },
-        false => None,
+    let (credentials, github_token) = match secrets(&settings) {
+        Ok(secrets) => secrets,
+        Err(code) => return code,
     };
     // In GitHub Actions, the runner's workflow commands.
     let runner = GitHub::from_env(json_on_stdout(&settings));
@@ -57,47 +39,9 @@ pub fn reap_command(settings: Settings) -> ExitCode {
         // Before anything else is printed: the runner hides the key from here on.
         runner.command(&actions::mask(&credentials.key));
     }
-    let _lock = match settings.lock {
-        LockMode::Off => None,
-        mode => {
-            let path = settings.lock_file.display();
-            let waiting = |holder: Option<u32>| {
-                console::err(&format!(
-                    "waiting for another reaper on this machine{} (lock `{path}`), for up to {}",
-                    holder_words(holder),
-                    duration::format(settings.lock_timeout)
-                ));
-            };
-            let wait = (mode == LockMode::Wait).then_some(settings.lock_timeout);
-            match lock::acquire(&settings.lock_file, wait, waiting) {
-                Ok(Acquired::Held(lock)) => Some(lock),
-                Ok(Acquired::Busy { holder }) => {
-                    let who = holder_words(holder);
-                    console::err(&format!(
-                        "another reaper on this machine{who} holds `{path}`; `--lock skip`: nothing to do"
-                    ));
-                    let message = format!("another reaper on this machine{who} holds the lock");
-                    return without_lock(&settings, Status::LockBusy, message);
-                }
-                Ok(Acquired::TimedOut { holder }) => {
-                    let message = format!(
-                        "another reaper on this machine{} held the lock `{path}` for all of `--lock-timeout {}`; nothing was sent. Find out why it takes so long, or wait longer with `--lock-timeout`",
-                        holder_words(holder),
-                        duration::format(settings.lock_timeout)
-                    );
-                    console::err(&format!("error: {message}"));
-                    return without_lock(&settings, Status::LockTimeout, message);
-                }
-                Err(error) => {
-                    return fail(
-                        &format!(
-                            "cannot take the lock `{path}`: {error}; choose another path with `--lock-file`, or `--lock off`"
-                        ),
-                        Ending::Usage,
-                    );
-                }
-            }
-        }
+    let _lock = match take_lock(&settings) {
+        Ok(lock) => lock,
+        Err(code) => return code,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -123,6 +67,69 @@ pub fn reap_command(settings: Settings) -> ExitCode {
         Err(error) => return fail(&format!("{error:#}"), Ending::Usage),
     };
     finish(&settings, &credentials, report, runner.as_ref())
+}
+
+/// What is checked before anything is sent: the `--report` path, the key and, with
+/// `--github-live-runs`, the GitHub token (a token that is not text stops the run here).
+fn secrets(settings: &Settings) -> Result<(Credentials, Option<ApiKey>), ExitCode> {
+    if let Some(Target::File(path)) = &settings.report
+        && let Err(why) = report_file::check(path)
+    {
+        let message = format!("`--report {}` {why}", path.display());
+        return Err(fail(&message, Ending::Usage));
+    }
+    let credentials = credentials().map_err(|error| fail(&error.to_string(), Ending::Usage))?;
+    let github_token = match settings.github.is_some() {
+        true => credentials::environment("GITHUB_TOKEN")
+            .map_err(|error| fail(&error.to_string(), Ending::Usage))?
+            .filter(|token| !token.trim().is_empty())
+            .map(|token| ApiKey::new(token.trim())),
+        false => None,
+    };
+    Ok((credentials, github_token))
+}
+
+/// The machine's lock, as `--lock` says; when it is not taken, the run ends here.
+fn take_lock(settings: &Settings) -> Result<Option<lock::Lock>, ExitCode> {
+    let mode = settings.lock;
+    if mode == LockMode::Off {
+        return Ok(None);
+    }
+    let path = settings.lock_file.display();
+    let waiting = |holder: Option<u32>| {
+        console::err(&format!(
+            "waiting for another reaper on this machine{} (lock `{path}`), for up to {}",
+            holder_words(holder),
+            duration::format(settings.lock_timeout)
+        ));
+    };
+    let wait = (mode == LockMode::Wait).then_some(settings.lock_timeout);
+    match lock::acquire(&settings.lock_file, wait, waiting) {
+        Ok(Acquired::Held(lock)) => Ok(Some(lock)),
+        Ok(Acquired::Busy { holder }) => {
+            let who = holder_words(holder);
+            console::err(&format!(
+                "another reaper on this machine{who} holds `{path}`; `--lock skip`: nothing to do"
+            ));
+            let message = format!("another reaper on this machine{who} holds the lock");
+            Err(without_lock(settings, Status::LockBusy, message))
+        }
+        Ok(Acquired::TimedOut { holder }) => {
+            let message = format!(
+                "another reaper on this machine{} held the lock `{path}` for all of `--lock-timeout {}`; nothing was sent. Find out why it takes so long, or wait longer with `--lock-timeout`",
+                holder_words(holder),
+                duration::format(settings.lock_timeout)
+            );
+            console::err(&format!("error: {message}"));
+            Err(without_lock(settings, Status::LockTimeout, message))
+        }
+        Err(error) => Err(fail(
+            &format!(
+                "cannot take the lock `{path}`: {error}; choose another path with `--lock-file`, or `--lock off`"
+            ),
+            Ending::Usage,
+        )),
+    }
 }
 
 /// The key, and a warning when the netrc file that gave it is open to other users.

@@ -633,7 +633,9 @@ fn stopping_at_the_deadline_fails_the_step_with_the_report() {
         1,
     );
     let url = sandbox.url();
-    let ran = Harness::new().run(&[
+    // Kept to the end: its runner's temp dir holds the report.
+    let harness = Harness::new();
+    let ran = harness.run(&[
         ("heroku-api-key", sandbox.token()),
         ("api-url", &url),
         ("deadline", "1s"),
