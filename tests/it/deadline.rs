@@ -10,16 +10,7 @@ use serde_json::Value;
 use crate::reap::slow_deletes;
 use crate::reap::start;
 use crate::reaper::Reaper;
-
-fn ids(report: &Value, outcome: &str) -> HashSet<String> {
-    report["apps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|app| app["outcome"] == outcome)
-        .map(|app| app["id"].as_str().unwrap().to_string())
-        .collect()
-}
+use crate::support::ids_with_outcome;
 
 #[test]
 fn a_listing_slower_than_the_deadline_is_cut_off_with_the_report_and_exit_5() {
@@ -62,9 +53,9 @@ fn deletes_in_flight_at_the_deadline_land_and_no_other_is_sent() {
     );
     // Every DELETE sent was answered within the grace and is in the report; the rest
     // were never sent.
-    assert_eq!(ids(&report, "deleted"), deleted);
+    assert_eq!(ids_with_outcome(&report, "deleted"), deleted);
     assert_eq!(sandbox.stats().sent("DELETE"), deleted.len() as u64);
-    let not_attempted = ids(&report, "not-attempted");
+    let not_attempted = ids_with_outcome(&report, "not-attempted");
     assert_eq!(not_attempted.len() + deleted.len(), 30, "{report}");
     assert!(!not_attempted.is_empty());
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::faults::with_outcome;
 use crate::reap::slow_deletes;
 use crate::reaper::{Reaper, Run, wait_within};
-use crate::support::eventually;
+use crate::support::{eventually, ids_with_outcome};
 
 pub(crate) fn send(signal: &str, child: &Child) {
     let status = Command::new("kill")
@@ -49,16 +49,6 @@ fn await_stderr(child: &mut Child, text: &str) -> String {
     seen
 }
 
-fn ids(report: &Value, outcome: &str) -> HashSet<String> {
-    report["apps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|app| app["outcome"] == outcome)
-        .map(|app| app["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn sigterm_mid_run_lets_deletes_in_flight_land_then_reports_and_exits_143() {
     let sandbox = slow_deletes(Duration::from_millis(200));
@@ -83,13 +73,13 @@ fn sigterm_mid_run_lets_deletes_in_flight_land_then_reports_and_exits_143() {
     // Every DELETE sent answered within the grace, and was confirmed; none was sent
     // after the signal, so the rest are not attempted and still there.
     let deleted: HashSet<String> = sandbox.deleted().into_iter().map(|app| app.id).collect();
-    assert_eq!(ids(&report, "deleted"), deleted);
+    assert_eq!(ids_with_outcome(&report, "deleted"), deleted);
     assert!(sandbox.deleting().is_empty());
     assert_eq!(
         sandbox.stats().by_status["DELETE /apps/{app} 200"],
         deleted.len() as u64
     );
-    let not_attempted = ids(&report, "not-attempted");
+    let not_attempted = ids_with_outcome(&report, "not-attempted");
     assert_eq!(not_attempted.len() + deleted.len(), 30, "{report}");
     assert!(!not_attempted.is_empty());
     let present: HashSet<String> = sandbox.apps().into_iter().map(|app| app.id).collect();
@@ -127,8 +117,11 @@ fn sighup_mid_run_reports_and_exits_129() {
         serde_json::from_str(&std::fs::read_to_string(&report_file).unwrap()).unwrap();
     assert_eq!(written, report);
     let deleted: HashSet<String> = sandbox.deleted().into_iter().map(|app| app.id).collect();
-    assert_eq!(ids(&report, "deleted"), deleted);
-    assert_eq!(ids(&report, "not-attempted").len() + deleted.len(), 30);
+    assert_eq!(ids_with_outcome(&report, "deleted"), deleted);
+    assert_eq!(
+        ids_with_outcome(&report, "not-attempted").len() + deleted.len(),
+        30
+    );
 }
 
 #[test]
@@ -239,8 +232,12 @@ fn a_delete_in_flight_at_a_signal_is_not_retried_after_it() {
     });
     let (_, report) = terminate(child, Duration::from_secs(30));
     assert_eq!(sandbox.stats().sent("DELETE"), 1, "{report}");
-    assert_eq!(ids(&report, "unknown").len(), 1, "{report}");
-    assert_eq!(ids(&report, "not-attempted").len(), 29, "{report}");
+    assert_eq!(ids_with_outcome(&report, "unknown").len(), 1, "{report}");
+    assert_eq!(
+        ids_with_outcome(&report, "not-attempted").len(),
+        29,
+        "{report}"
+    );
 }
 
 #[test]
