@@ -5,7 +5,8 @@
 # GitHub token (INPUT_GITHUB_TOKEN) reaches the binary only with `github-live-runs`.
 #
 # Exit code: the binary's, except 3 (stopped at the `reserve-rate-limit` reserve),
-# which is a warning so that the steps after this one still run. An empty key, as on a
+# which is a warning so that the steps after this one still run; 5 (stopped at
+# `deadline`) fails the step as 1 does. An empty key, as on a
 # pull request from a fork or from Dependabot, fails with exit 2 or, with
 # `if-no-key: skip`, is a warning with the outputs at zero.
 set -euo pipefail
@@ -53,6 +54,7 @@ value "${INPUT_OLDER_THAN:-}" --older-than
 switch "${INPUT_ALL:-}" --all all
 value "${INPUT_APP_LIMIT:-}" --app-limit
 value "${INPUT_WAIT_FOR_ROOM:-}" --wait-for-room
+value "${INPUT_DEADLINE:-}" --deadline
 value "${INPUT_TEAM:-}" --team
 list "${INPUT_KEEP:-}" --keep
 switch "${INPUT_DRY_RUN:-}" --dry-run dry-run

@@ -5,8 +5,17 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::heroku::throttle::HEROKU_POOL;
 use crate::reap::plan;
 use crate::{lock, report};
+
+/// The most deletes in flight: more only spends the rate limit faster.
+const MAX_CONCURRENCY: usize = 64;
+const MAX_RETRIES: u32 = 10;
+/// The most `--app-limit` and `--max-deletes` take: past any account's apps.
+const MAX_APPS: usize = 100_000;
+/// `--rate-limit-refill` a minute: from a real-time pool to a sandbox run far faster.
+const REFILL_RANGE: (f64, f64) = (1.0, 100_000.0);
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -20,7 +29,10 @@ Exit codes:
   3  stopped at `--reserve-rate-limit`: stale apps are left so the tests keep their
      rate-limit budget
   4  `--lock wait` gave up after `--lock-timeout`: nothing was sent
-  130, 143  interrupted by SIGINT or SIGTERM: the report says which deletes were confirmed";
+  5  stopped at `--deadline`: stale apps may be left; the report says which deletes were
+     confirmed
+  129, 130, 143  interrupted by SIGHUP, SIGINT or SIGTERM: the report says which deletes
+     were confirmed";
 
 const EXAMPLES: &str = "\
 Examples:
@@ -165,7 +177,7 @@ pub struct ReapArgs {
         long,
         value_name = "N",
         env = "HEROKU_REAPER_APP_LIMIT",
-        value_parser = whole::<usize>,
+        value_parser = whole(1, MAX_APPS),
         allow_negative_numbers = true
     )]
     pub app_limit: Option<usize>,
@@ -180,8 +192,8 @@ pub struct ReapArgs {
     )]
     pub on_conflict: Option<OnConflict>,
 
-    /// With `--app-limit`: the longest to wait for room before failing
-    /// [default: the `--older-than` age]
+    /// With `--app-limit`: the longest to wait for room before failing, within `--deadline`
+    /// [default: the `--older-than` age, or `--deadline` if shorter]
     #[arg(long, value_name = "TIME", env = "HEROKU_REAPER_WAIT_FOR_ROOM")]
     pub wait_for_room: Option<String>,
 
@@ -209,7 +221,7 @@ pub struct ReapArgs {
         long,
         value_name = "N",
         env = "HEROKU_REAPER_MAX_DELETES",
-        value_parser = whole::<usize>,
+        value_parser = whole(0, MAX_APPS),
         allow_negative_numbers = true
     )]
     pub max_deletes: Option<usize>,
@@ -220,7 +232,7 @@ pub struct ReapArgs {
         long,
         value_name = "N",
         env = "HEROKU_REAPER_CONCURRENCY",
-        value_parser = whole::<usize>,
+        value_parser = whole(1, MAX_CONCURRENCY),
         allow_negative_numbers = true
     )]
     pub concurrency: Option<usize>,
@@ -229,8 +241,8 @@ pub struct ReapArgs {
     #[arg(long, value_enum, default_value_t = LockMode::Wait, env = "HEROKU_REAPER_LOCK")]
     pub lock: LockMode,
 
-    /// `--lock wait`: give up (exit 4) when another reaper holds the lock this long
-    /// [default: 10m]
+    /// `--lock wait`: give up (exit 4) when another reaper holds the lock this long, within
+    /// `--deadline` [default: 10m, or `--deadline` if shorter]
     #[arg(long, value_name = "TIME", env = "HEROKU_REAPER_LOCK_TIMEOUT")]
     pub lock_timeout: Option<String>,
 
@@ -243,7 +255,8 @@ pub struct ReapArgs {
     #[arg(long, value_enum, default_value_t = Format::Human, env = "HEROKU_REAPER_FORMAT")]
     pub format: Format,
 
-    /// Also write the JSON report to this file
+    /// Also write the JSON report to this file (replaced, never followed if a symlink), FIFO
+    /// or device; `-` prints it on stdout, and the human output on stderr
     #[arg(long, value_name = "PATH", env = "HEROKU_REAPER_REPORT")]
     pub report: Option<PathBuf>,
 
@@ -266,7 +279,7 @@ pub struct ReapArgs {
         long,
         value_name = "N",
         env = "HEROKU_REAPER_RETRIES",
-        value_parser = whole::<u32>,
+        value_parser = whole(0, MAX_RETRIES),
         allow_negative_numbers = true
     )]
     pub retries: Option<u32>,
@@ -277,6 +290,7 @@ pub struct ReapArgs {
         long,
         value_name = "N",
         env = "HEROKU_REAPER_RATE_LIMIT_REFILL",
+        value_parser = refill,
         allow_negative_numbers = true
     )]
     pub rate_limit_refill: Option<f64>,
@@ -289,14 +303,26 @@ pub struct ReapArgs {
 
     /// Stop (exit 3) rather than take the account's rate-limit pool below R requests: the
     /// tests that follow need them; 0 means no floor [default: 500]
-    #[arg(long, value_name = "R", env = "HEROKU_REAPER_RESERVE_RATE_LIMIT")]
+    #[arg(
+        long,
+        value_name = "R",
+        env = "HEROKU_REAPER_RESERVE_RATE_LIMIT",
+        value_parser = whole(0, HEROKU_POOL - 1),
+        allow_negative_numbers = true
+    )]
     pub reserve_rate_limit: Option<u32>,
 
     // Faults, signals and bad input.
-    /// After SIGINT or SIGTERM, how long the DELETEs in flight may take to answer before
-    /// the report is written; a second signal exits at once [default: 5s]
+    /// After SIGINT, SIGTERM, SIGHUP or `--deadline`, how long the DELETEs in flight may
+    /// take to answer before the report is written; a second signal exits at once
+    /// [default: 5s]
     #[arg(long, value_name = "TIME", env = "HEROKU_REAPER_GRACE")]
     pub grace: Option<String>,
+
+    /// The longest the whole run may take, waits included (the lock, GitHub, room under
+    /// `--app-limit`); then it stops as on SIGTERM and exits 5 [default: 15m]
+    #[arg(long, value_name = "TIME", env = "HEROKU_REAPER_DEADLINE")]
+    pub deadline: Option<String>,
 
     /// The first pause before a retry after a 5xx, a reset or a timeout; it doubles with
     /// each retry of the same request [default: 500ms]
@@ -356,11 +382,34 @@ pub struct DemoArgs {
     pub delete_latency: std::time::Duration,
 }
 
-/// Counts: a clap error that says what a count looks like, negative numbers included.
-fn whole<T: std::str::FromStr>(text: &str) -> Result<T, String> {
-    text.trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a whole number; give 0 or more, such as `4`"))
+/// Counts from `min` to `max`: a clap error that names the range, whatever was given
+/// (negative, fractional, past any integer).
+fn whole<T>(min: T, max: T) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy + Send + Sync + 'static,
+{
+    move |text: &str| {
+        let digits = !text.trim().is_empty() && text.trim().bytes().all(|b| b.is_ascii_digit());
+        match text.trim().parse::<T>() {
+            Ok(value) if min <= value && value <= max => Ok(value),
+            _ if digits => Err(format!("`{text}` is out of range; use {min} to {max}")),
+            _ => Err(format!(
+                "`{text}` is not a whole number; use {min} to {max}"
+            )),
+        }
+    }
+}
+
+/// `--rate-limit-refill`: a finite number of requests a minute in `REFILL_RANGE`, so that
+/// the throttle's arithmetic on it stays in range.
+fn refill(text: &str) -> Result<f64, String> {
+    let (min, max) = REFILL_RANGE;
+    match text.trim().parse::<f64>() {
+        Ok(value) if (min..=max).contains(&value) => Ok(value),
+        _ => Err(format!(
+            "`{text}` is out of range; use {min} to {max} requests a minute (Heroku: 75)"
+        )),
+    }
 }
 
 #[cfg(feature = "sandbox")]

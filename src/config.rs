@@ -9,15 +9,15 @@ use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use regex_syntax::hir::{Hir, HirKind};
 
 use crate::cli::ReapArgs;
-use crate::duration;
+use crate::duration::{self, DurationError};
 use crate::github;
-use crate::heroku::throttle::HEROKU_POOL;
 use crate::heroku::{ClientOptions, ids};
 use crate::lock::{self, LockMode};
 use crate::net;
 use crate::reap::plan::{Age, Matcher, OnConflict, Policy, Scope, Shard};
 use crate::reap::{AppLimit, Options};
 use crate::report::Format;
+use crate::report_file::Target;
 
 pub const DEFAULT_PREFIX: &str = "hatchet-t-";
 const DEFAULT_OLDER_THAN: Duration = Duration::from_secs(600);
@@ -26,11 +26,20 @@ const DEFAULT_MAX_DELETES: usize = 500;
 /// them as the rate-limit pool empties.
 const DEFAULT_CONCURRENCY: usize = 24;
 const DEFAULT_RESERVE: u32 = 500;
-const MAX_CONCURRENCY: usize = 64;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-const MAX_RETRIES: u32 = 10;
 const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(600);
+/// Under the examples' `timeout-minutes: 20`, so the report is written before the job dies.
+const DEFAULT_DEADLINE: Duration = Duration::from_secs(15 * 60);
+
+// The longest each duration may be: far past any use, and short enough that no clock
+// arithmetic on it can overflow.
+const MAX_OLDER_THAN: Duration = Duration::from_secs(3_650 * 86_400);
+const MAX_TIMEOUT: Duration = Duration::from_secs(3_600);
+const MAX_GRACE: Duration = Duration::from_secs(3_600);
+const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(60);
+const MAX_SKEW: Duration = Duration::from_secs(86_400);
+const MAX_DEADLINE: Duration = Duration::from_secs(7 * 86_400);
 
 /// How long a fixed start or end a `--match` needs, so that it cannot take unrelated apps.
 const PINNED_LITERAL: usize = 3;
@@ -45,10 +54,13 @@ pub struct Settings {
     pub lock_timeout: Duration,
     pub lock_file: PathBuf,
     pub format: Format,
-    pub report: Option<PathBuf>,
+    pub report: Option<Target>,
     pub verbose: u8,
-    /// After SIGINT or SIGTERM: how long the DELETEs in flight may take to answer.
+    /// After SIGINT, SIGTERM, SIGHUP or the deadline: how long the DELETEs in flight may
+    /// take to answer.
     pub grace: Duration,
+    /// `--deadline`: the whole run's bound, waits included; then it stops as on a signal.
+    pub deadline: Duration,
     /// `--github-live-runs`: where to read the live workflow runs.
     pub github: Option<github::Settings>,
 }
@@ -109,7 +121,8 @@ impl Settings {
             }
             Some(team) => Scope::Team(team.to_string()),
         };
-        let app_limit = app_limit(args, age)?;
+        let deadline = deadline(args)?;
+        let app_limit = app_limit(args, age, deadline)?;
         let on_conflict = args
             .on_conflict
             .map_or(OnConflict::RefreshApiAndContinue, OnConflict::from);
@@ -118,12 +131,8 @@ impl Settings {
                 "`--on-conflict stop-if-under-limit` needs `--app-limit N` to know what \"under the limit\" is",
             );
         }
+        // Its range is the parser's.
         let concurrency = args.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
-        if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
-            return refuse(format!(
-                "`--concurrency {concurrency}` is out of range; use 1 to {MAX_CONCURRENCY}"
-            ));
-        }
         let max_deletes = match args.max_deletes.unwrap_or(DEFAULT_MAX_DELETES) {
             0 => None,
             cap => Some(cap),
@@ -149,16 +158,16 @@ impl Settings {
             },
             client,
             lock: args.lock.into(),
-            lock_timeout: lock_timeout(args)?,
+            lock_timeout: lock_timeout(args, deadline)?,
             lock_file: args.lock_file.clone().unwrap_or_else(lock::default_path),
             format: args.format.into(),
-            report: args.report.clone(),
+            report: report(args)?,
             verbose: args.verbose,
             grace: match &args.grace {
                 None => DEFAULT_GRACE,
-                Some(text) => duration::parse(text)
-                    .map_err(|error| ConfigError(format!("`--grace`: {error}")))?,
+                Some(text) => time("--grace", text, MAX_GRACE)?,
             },
+            deadline,
             github,
         })
     }
@@ -239,17 +248,80 @@ fn pins_the_name(hir: &Hir) -> bool {
         })
 }
 
-fn lock_timeout(args: &ReapArgs) -> Result<Duration, ConfigError> {
+/// A wait for the lock within the deadline: one given longer is refused, the default is
+/// cut to fit.
+fn lock_timeout(args: &ReapArgs, deadline: Duration) -> Result<Duration, ConfigError> {
     let Some(text) = &args.lock_timeout else {
-        return Ok(DEFAULT_LOCK_TIMEOUT);
+        return Ok(DEFAULT_LOCK_TIMEOUT.min(deadline));
     };
-    match duration::parse(text) {
-        Ok(Duration::ZERO) => refuse(
+    match time("--lock-timeout", text, MAX_DEADLINE)? {
+        Duration::ZERO => refuse(
             "`--lock-timeout 0` would never wait; to give way at once to another reaper, use `--lock skip`",
         ),
-        Ok(timeout) => Ok(timeout),
-        Err(error) => refuse(format!("`--lock-timeout`: {error}")),
+        timeout => within_deadline("--lock-timeout", text, timeout, args, deadline),
     }
+}
+
+/// `--deadline`: more than nothing, and at most `MAX_DEADLINE`.
+fn deadline(args: &ReapArgs) -> Result<Duration, ConfigError> {
+    let Some(text) = &args.deadline else {
+        return Ok(DEFAULT_DEADLINE);
+    };
+    match time("--deadline", text, MAX_DEADLINE)? {
+        Duration::ZERO => refuse(format!(
+            "`--deadline 0` would stop the run before it starts; give the longest the whole run may take, such as `{}`",
+            duration::format_exact(DEFAULT_DEADLINE)
+        )),
+        deadline => Ok(deadline),
+    }
+}
+
+/// A wait that `--deadline` bounds is refused when it is longer: it could never be waited out.
+fn within_deadline(
+    flag: &str,
+    text: &str,
+    wait: Duration,
+    args: &ReapArgs,
+    deadline: Duration,
+) -> Result<Duration, ConfigError> {
+    if wait <= deadline {
+        return Ok(wait);
+    }
+    let given = match &args.deadline {
+        Some(text) => format!("`--deadline {}`", text.trim()),
+        None => format!(
+            "the default `--deadline {}`",
+            duration::format_exact(DEFAULT_DEADLINE)
+        ),
+    };
+    refuse(format!(
+        "`{flag} {}` is longer than {given}, which bounds the whole run, waits included; shorten `{flag}` or lengthen `--deadline`",
+        text.trim()
+    ))
+}
+
+/// A duration option, at most `max`: the message names the flag and the bound.
+fn time(flag: &str, text: &str, max: Duration) -> Result<Duration, ConfigError> {
+    match duration::parse(text) {
+        Ok(value) if value <= max => Ok(value),
+        Ok(_) | Err(DurationError::TooLong(_)) => refuse(format!(
+            "`{flag} {}` is too long; use at most {}",
+            text.trim(),
+            duration::format_exact(max)
+        )),
+        Err(error) => refuse(format!("`{flag}`: {error}")),
+    }
+}
+
+/// `--report`: `-` is stdout, which `--format json` already fills.
+fn report(args: &ReapArgs) -> Result<Option<Target>, ConfigError> {
+    let target = args.report.clone().map(Target::parse);
+    if target == Some(Target::Stdout) && Format::from(args.format) == Format::Json {
+        return refuse(
+            "`--report -` and `--format json` would both print the JSON report on stdout; drop one (`--format json` alone prints it)",
+        );
+    }
+    Ok(target)
 }
 
 /// `I/N`: share I (from 0) of N.
@@ -287,16 +359,21 @@ fn age(args: &ReapArgs) -> Result<Age, ConfigError> {
     let Some(text) = &args.older_than else {
         return Ok(Age::OlderThan(DEFAULT_OLDER_THAN));
     };
-    match duration::parse(text) {
-        Ok(Duration::ZERO) => refuse(
+    match time("--older-than", text, MAX_OLDER_THAN)? {
+        Duration::ZERO => refuse(
             "`--older-than 0` would take apps a test is still creating; to reap every matching app whatever its age, pass `--all`",
         ),
-        Ok(ttl) => Ok(Age::OlderThan(ttl)),
-        Err(error) => refuse(format!("`--older-than`: {error}")),
+        ttl => Ok(Age::OlderThan(ttl)),
     }
 }
 
-fn app_limit(args: &ReapArgs, age: Age) -> Result<Option<AppLimit>, ConfigError> {
+/// `--app-limit` and how long to wait for room under it: within the deadline, the
+/// default (the TTL) cut to fit.
+fn app_limit(
+    args: &ReapArgs,
+    age: Age,
+    deadline: Duration,
+) -> Result<Option<AppLimit>, ConfigError> {
     let Some(limit) = args.app_limit else {
         if args.wait_for_room.is_some() {
             return refuse(
@@ -305,15 +382,12 @@ fn app_limit(args: &ReapArgs, age: Age) -> Result<Option<AppLimit>, ConfigError>
         }
         return Ok(None);
     };
-    if limit == 0 {
-        return refuse(
-            "`--app-limit 0` can never be met; give the number of apps the test suite may hold (Hatchet's `HATCHET_APP_LIMIT`)",
-        );
-    }
     let wait_for_room = match (&args.wait_for_room, age) {
-        (Some(text), _) => duration::parse(text)
-            .map_err(|error| ConfigError(format!("`--wait-for-room`: {error}")))?,
-        (None, Age::OlderThan(ttl)) => ttl,
+        (Some(text), _) => {
+            let wait = time("--wait-for-room", text, MAX_DEADLINE)?;
+            within_deadline("--wait-for-room", text, wait, args, deadline)?
+        }
+        (None, Age::OlderThan(ttl)) => ttl.min(deadline),
         (None, Age::Any) => Duration::ZERO,
     };
     Ok(Some(AppLimit {
@@ -326,38 +400,22 @@ fn client_options(args: &ReapArgs) -> Result<ClientOptions, ConfigError> {
     let base_url = api_url(&args.api_url)?;
     let timeout = match &args.timeout {
         None => DEFAULT_TIMEOUT,
-        Some(text) => match duration::parse(text) {
-            Ok(Duration::ZERO) => {
+        Some(text) => match time("--timeout", text, MAX_TIMEOUT)? {
+            Duration::ZERO => {
                 return refuse("`--timeout 0` would fail every request; give a time such as `30s`");
             }
-            Ok(timeout) => timeout,
-            Err(error) => return refuse(format!("`--timeout`: {error}")),
+            timeout => timeout,
         },
     };
+    // The ranges of these are their parsers'.
     let retries = args.retries.unwrap_or(3);
-    if retries > MAX_RETRIES {
-        return refuse(format!(
-            "`--retries {retries}` is too many; use 0 to {MAX_RETRIES}"
-        ));
-    }
     let reserve = args.reserve_rate_limit.unwrap_or(DEFAULT_RESERVE);
-    if reserve >= HEROKU_POOL {
-        return refuse(format!(
-            "`--reserve-rate-limit {reserve}` is the whole pool (Heroku's holds {HEROKU_POOL}); nothing could be sent. Use a smaller floor, or 0 for none"
-        ));
-    }
     let refill = args
         .rate_limit_refill
         .unwrap_or(crate::heroku::throttle::HEROKU_REFILL_PER_MINUTE);
-    if !(refill.is_finite() && refill > 0.0) {
-        return refuse(format!(
-            "`--rate-limit-refill {refill}` must be a positive number of requests a minute (Heroku: 75)"
-        ));
-    }
     let retry_backoff = match &args.retry_backoff {
         None => ClientOptions::default().retry_backoff,
-        Some(text) => duration::parse(text)
-            .map_err(|error| ConfigError(format!("`--retry-backoff`: {error}")))?,
+        Some(text) => time("--retry-backoff", text, MAX_RETRY_BACKOFF)?,
     };
     Ok(ClientOptions {
         base_url,
@@ -501,9 +559,7 @@ fn github_settings(
     )?;
     let skew = match skew {
         None => github::DEFAULT_SKEW,
-        Some(text) => {
-            duration::parse(text).map_err(|error| ConfigError(format!("`--skew`: {error}")))?
-        }
+        Some(text) => time("--skew", text, MAX_SKEW)?,
     };
     Ok(Some(github::Settings {
         api_url,
@@ -521,9 +577,10 @@ mod tests {
     use crate::cli::Cli;
     use clap::Parser;
 
+    /// The settings of `args`; what clap refuses comes back as its message.
     fn settings(args: &[&str]) -> Result<Settings, ConfigError> {
         let cli = Cli::try_parse_from(std::iter::once("heroku-reaper").chain(args.iter().copied()))
-            .unwrap();
+            .map_err(|error| ConfigError(error.to_string()))?;
         let source = if cli.reap.prefix.is_some() {
             PrefixSource::CommandLine
         } else {
@@ -639,7 +696,7 @@ mod tests {
         assert!(refused(&["--prefix", "Hatchet-"]).contains("lowercase"));
         assert!(refused(&["--prefix", "a", "--match", "b"]).contains("use one"));
         assert!(refused(&["--concurrency", "0"]).contains("1 to 64"));
-        assert!(refused(&["--app-limit", "0"]).contains("never be met"));
+        assert!(refused(&["--app-limit", "0"]).contains("use 1 to 100000"));
         assert!(refused(&["--on-conflict", "stop-if-under-limit"]).contains("--app-limit"));
         assert!(refused(&["--wait-for-room", "5m"]).contains("--app-limit"));
         assert!(refused(&["--team", " "]).contains("empty"));
@@ -649,7 +706,70 @@ mod tests {
         assert!(refused(&["--shard", "1/0"]).contains("no shards"));
         assert!(refused(&["--shard", "a/b"]).contains("not a shard"));
         assert!(refused(&["--shard=-1/2"]).contains("not a shard"));
-        assert!(refused(&["--reserve-rate-limit", "4500"]).contains("whole pool"));
+        assert!(refused(&["--reserve-rate-limit", "4500"]).contains("use 0 to 4499"));
+        assert!(refused(&["--report", "-", "--format", "json"]).contains("drop one"));
+    }
+
+    #[test]
+    fn every_number_and_duration_has_a_bound_it_names() {
+        for (args, says) in [
+            (
+                &["--concurrency", "65"][..],
+                "`65` is out of range; use 1 to 64",
+            ),
+            (
+                &["--retries", "18446744073709551616"],
+                "out of range; use 0 to 10",
+            ),
+            (
+                &["--max-deletes", "1e308"],
+                "`1e308` is not a whole number; use 0 to 100000",
+            ),
+            (
+                &["--rate-limit-refill", "1e-17"],
+                "use 1 to 100000 requests a minute",
+            ),
+            (&["--rate-limit-refill", "NaN"], "use 1 to 100000"),
+            (&["--rate-limit-refill", "inf"], "use 1 to 100000"),
+            (
+                &["--timeout", "2h"],
+                "`--timeout 2h` is too long; use at most 1h",
+            ),
+            (&["--grace", "1d"], "use at most 1h"),
+            (&["--retry-backoff", "2m"], "use at most 1m"),
+            (&["--older-than", "3651d"], "use at most 3650d"),
+            (&["--deadline", "8d"], "use at most 7d"),
+            (&["--deadline", "0"], "would stop the run before it starts"),
+            (&["--lock-timeout", "8d"], "use at most 7d"),
+        ] {
+            let message = refused(args);
+            assert!(message.contains(says), "{args:?}: {message}");
+        }
+        assert!(settings(&["--timeout", "1h", "--grace", "1h", "--deadline", "7d"]).is_ok());
+    }
+
+    #[test]
+    fn the_waits_fit_in_the_deadline() {
+        let defaults = settings(&[]).unwrap();
+        assert_eq!(defaults.deadline, Duration::from_secs(900));
+        assert_eq!(defaults.lock_timeout, Duration::from_secs(600));
+        let message = refused(&["--lock-timeout", "20m", "--deadline", "10m"]);
+        assert!(
+            message.contains("`--lock-timeout 20m` is longer than `--deadline 10m`"),
+            "{message}"
+        );
+        let message = refused(&["--app-limit", "5", "--wait-for-room", "20m"]);
+        assert!(
+            message.contains("longer than the default `--deadline 15m`"),
+            "{message}"
+        );
+        // Defaults longer than the deadline are cut to it.
+        let short = settings(&["--deadline", "2m", "--app-limit", "5"]).unwrap();
+        assert_eq!(short.lock_timeout, Duration::from_secs(120));
+        assert_eq!(
+            short.engine.app_limit.unwrap().wait_for_room,
+            Duration::from_secs(120)
+        );
     }
 
     #[test]

@@ -61,10 +61,48 @@ pub enum CredentialsError {
         "`HEROKU_API_KEY` is set but empty; give it the key (in GitHub Actions, check that the secret exists in this repository)"
     )]
     EmptyEnvironment,
+    #[error(
+        "`{variable}` is set but is not UTF-8 text, so it cannot be the secret it should hold; set it again from the secret as it is"
+    )]
+    NotText { variable: &'static str },
+    #[error(
+        "the `machine {NETRC_MACHINE}` entry of `{}` has no `password`; add `password KEY` to it (`heroku login` writes it), or set `HEROKU_API_KEY`",
+        .netrc.display()
+    )]
+    NoPassword { netrc: PathBuf },
     #[error("`{}` could not be read ({reason}); fix its permissions or set `HEROKU_API_KEY`", .path.display())]
     Unreadable { path: PathBuf, reason: String },
     #[error("`{}` is malformed: {reason}; fix that line or set `HEROKU_API_KEY`", .path.display())]
     Malformed { path: PathBuf, reason: String },
+}
+
+/// A secret from the environment: `None` when unset, an error when it is set but not
+/// text, rather than the fallback an unset one gets. The bytes are never shown.
+pub fn environment(variable: &'static str) -> Result<Option<String>, CredentialsError> {
+    match std::env::var(variable) {
+        Ok(value) => Ok(Some(value)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(CredentialsError::NotText { variable }),
+    }
+}
+
+/// A warning when the netrc file that gave the key can be read by other users of this
+/// machine. Not an error: the Heroku CLI writes it 0600, and a CI runner has one user.
+#[cfg(unix)]
+pub fn exposure_warning(netrc: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(netrc).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "warning: `{path}` holds the Heroku API key and other users of this machine can read it (mode {mode:04o}); `chmod 600 {path}`",
+            path = netrc.display()
+        )
+    })
+}
+
+#[cfg(not(unix))]
+pub fn exposure_warning(_netrc: &Path) -> Option<String> {
+    None
 }
 
 /// Looks the key up: the environment's value first, then the netrc file.
@@ -98,16 +136,20 @@ pub fn resolve(
         path: netrc.to_path_buf(),
         reason,
     })?;
-    entries
+    // The first entry for the host is the one, as in the Heroku CLI's reading.
+    let entry = entries
         .into_iter()
         .find(|entry| entry.machine.as_deref() == Some(NETRC_MACHINE))
-        .and_then(|entry| entry.password)
-        .filter(|password| !password.is_empty())
-        .map(|password| Credentials {
+        .ok_or_else(missing)?;
+    match entry.password.filter(|password| !password.is_empty()) {
+        Some(password) => Ok(Credentials {
             key: ApiKey::new(password),
             source: Source::Netrc(netrc.to_path_buf()),
-        })
-        .ok_or_else(missing)
+        }),
+        None => Err(CredentialsError::NoPassword {
+            netrc: netrc.to_path_buf(),
+        }),
+    }
 }
 
 /// `~/.netrc`, or `%USERPROFILE%\_netrc` on Windows.
@@ -253,6 +295,37 @@ machine api.heroku.com
             resolve(None, &absent),
             Err(CredentialsError::Missing { .. })
         ));
+    }
+
+    #[test]
+    fn an_entry_with_no_password_is_explained_not_missing() {
+        let (_dir, path) = netrc_file(
+            "machine api.heroku.com login ci@example.com\nmachine api.heroku.com password later\n",
+        );
+        assert_eq!(
+            resolve(None, &path).unwrap_err(),
+            CredentialsError::NoPassword {
+                netrc: path.clone()
+            }
+        );
+        let message = resolve(None, &path).unwrap_err().to_string();
+        assert!(message.contains("has no `password`"), "{message}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_netrc_others_can_read_is_warned_about() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_dir, path) = netrc_file(NETRC);
+        for (mode, warned) in [(0o600, false), (0o400, false), (0o640, true), (0o604, true)] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let warning = exposure_warning(&path);
+            assert_eq!(warning.is_some(), warned, "{mode:o}");
+            if let Some(warning) = warning {
+                assert!(warning.contains(&format!("{mode:04o}")), "{warning}");
+                assert!(warning.contains("chmod 600"), "{warning}");
+            }
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, DemoArgs};
 use crate::config::{PrefixSource, Settings};
+use crate::console;
 use crate::credentials::ApiKey;
 use crate::exit::{self, Ending};
 use crate::heroku::Client;
@@ -34,7 +35,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     };
     let sandbox = Sandbox::start(options)?;
     let seed = &args.seed;
-    println!(
+    console::out(&format!(
         "sandbox on {}: {} stale and {} fresh `{}` apps, {} apps with other names, {} team apps, {} apps the account only collaborates on",
         sandbox.url(),
         seed.stale,
@@ -43,7 +44,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         seed.other,
         seed.team_apps,
         seed.collaborator_apps
-    );
+    ));
     let argv = [
         "heroku-reaper",
         "--prefix",
@@ -53,10 +54,10 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     ];
     let cli = Cli::try_parse_from(argv)?;
     let settings = Settings::from_args(&cli.reap, PrefixSource::CommandLine)?;
-    println!(
+    console::out(&format!(
         "running {} reapers at once, each as if on its own machine: heroku-reaper --prefix {} --older-than 10m\n",
         args.reapers, seed.prefix
-    );
+    ));
 
     let started = Instant::now();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -78,10 +79,10 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     })?;
     let elapsed = started.elapsed();
 
-    println!("reaper  status  deleted  conflicts  left to others  requests  elapsed");
+    console::out("reaper  status  deleted  conflicts  left to others  requests  elapsed");
     for (index, report) in reports.iter().enumerate() {
         let c = &report.counts;
-        println!(
+        console::out(&format!(
             "{:>6}  {:<6}  {:>7}  {:>9}  {:>14}  {:>8}  {:>6.1}s",
             index + 1,
             if exit::code(Ending::Run(report)) == exit::SUCCESS {
@@ -94,7 +95,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             c.deleted_by_others + c.left_to_others,
             report.requests.requests,
             report.elapsed_seconds
-        );
+        ));
     }
 
     let stats = sandbox.stats();
@@ -106,29 +107,29 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         .filter(|app| app.role == Role::Stale)
         .count();
     let left_alone = |role: Role| sandbox.apps().iter().filter(|app| app.role == role).count();
-    println!(
+    console::out(&format!(
         "\nthe sandbox's record: {} of {} stale apps deleted, {} stale left, {} wrong apps deleted",
         deleted.len() - wrong,
         seed.stale,
         stale_left,
         wrong
-    );
-    println!(
+    ));
+    console::out(&format!(
         "                     {} requests, {} duplicate deletes (404/403), {} rate-limited, in {:.1}s",
         stats.requests,
         stats.conflicts,
         stats.rate_limited,
         elapsed.as_secs_f64()
-    );
-    println!(
+    ));
+    console::out(&format!(
         "left alone: {} fresh, {} other names, {} team, {} collaborator apps",
         left_alone(Role::Fresh),
         left_alone(Role::Other),
         left_alone(Role::Team),
         left_alone(Role::Collaborator)
-    );
-    println!(
-        "\nNext: `heroku-reaper sandbox` serves the same API until Ctrl-C; point `heroku-reaper --dry-run` at it with the two lines it prints."
+    ));
+    console::out(
+        "\nNext: `heroku-reaper sandbox` serves the same API until Ctrl-C; point `heroku-reaper --dry-run` at it with the two lines it prints.",
     );
     let right = wrong == 0 && stale_left == 0;
     Ok(ExitCode::from(exit::code(Ending::Demo { right })))

@@ -55,6 +55,24 @@ pub fn format(duration: Duration) -> String {
     }
 }
 
+/// In the largest unit that divides it, as it would be typed: `90s`, `10m`, `1h`, `7d`.
+pub fn format_exact(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    let units = [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1_000, "s"),
+    ];
+    match units
+        .iter()
+        .find(|(size, _)| millis > 0 && millis.is_multiple_of(*size))
+    {
+        Some((size, unit)) => format!("{}{unit}", millis / size),
+        None => format!("{millis}ms"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +140,22 @@ mod tests {
             };
             assert_eq!(ours, expected, "{text:?}");
             assert_eq!(sandbox, expected, "the sandbox's {text:?}");
+        }
+    }
+
+    #[test]
+    fn formats_exactly_in_the_largest_unit() {
+        for (millis, text) in [
+            (0, "0ms"),
+            (250, "250ms"),
+            (90_000, "90s"),
+            (600_000, "10m"),
+            (3_600_000, "1h"),
+            (7 * 86_400_000, "7d"),
+        ] {
+            let duration = Duration::from_millis(millis);
+            assert_eq!(format_exact(duration), text);
+            assert_eq!(parse(text), Ok(duration));
         }
     }
 

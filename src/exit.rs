@@ -15,7 +15,10 @@ pub const USAGE: u8 = 2;
 pub const RESERVE: u8 = 3;
 /// Another reaper held the lock past `--lock-timeout`.
 pub const LOCK_TIMEOUT: u8 = 4;
+/// Stopped at `--deadline`: stale apps may be left.
+pub const DEADLINE: u8 = 5;
 /// What a shell reports for a process that a signal ended: 128 + its number.
+pub const SIGHUP: u8 = 129;
 pub const SIGINT: u8 = 130;
 pub const SIGTERM: u8 = 143;
 
@@ -30,6 +33,9 @@ pub enum Ending<'a> {
     Broken,
     /// A reap ran, or stopped at the lock, and this is its report.
     Run(&'a Report),
+    /// As `Run`, but the `--report` could not be written: a run that was otherwise
+    /// fine fails, one that was not keeps its own code.
+    Unreported(&'a Report),
     /// A second signal: the process ends at once, with no report.
     Signal(Interrupt),
     /// `demo`: whether the sandbox's record shows every stale app gone and no other.
@@ -43,6 +49,10 @@ pub fn code(ending: Ending) -> u8 {
         Ending::Broken | Ending::Demo { right: false } => FAILED,
         Ending::Signal(signal) => of_signal(signal),
         Ending::Run(report) => of_run(report),
+        Ending::Unreported(report) => match of_run(report) {
+            SUCCESS => FAILED,
+            code => code,
+        },
     }
 }
 
@@ -57,6 +67,7 @@ fn of_run(report: &Report) -> u8 {
         Status::Unauthorized => USAGE,
         Status::ReserveReached => RESERVE,
         Status::LockTimeout => LOCK_TIMEOUT,
+        Status::DeadlineReached => DEADLINE,
         Status::Interrupted => of_signal(report.signal.unwrap_or(Interrupt::Sigint)),
     }
 }
@@ -65,6 +76,9 @@ fn of_signal(signal: Interrupt) -> u8 {
     match signal {
         Interrupt::Sigint => SIGINT,
         Interrupt::Sigterm => SIGTERM,
+        Interrupt::Sighup => SIGHUP,
+        // Not a signal: only a run's status (`DeadlineReached`) says the deadline passed.
+        Interrupt::Deadline => DEADLINE,
     }
 }
 
@@ -94,6 +108,7 @@ mod tests {
             (Status::Unauthorized, 2),
             (Status::ReserveReached, 3),
             (Status::LockTimeout, 4),
+            (Status::DeadlineReached, 5),
             (Status::Interrupted, 130),
         ];
         for (status, expected) in cases {
@@ -102,10 +117,30 @@ mod tests {
         let mut stopped = report(Status::Interrupted);
         stopped.signal = Some(Interrupt::Sigterm);
         assert_eq!(code(Ending::Run(&stopped)), 143);
+        stopped.signal = Some(Interrupt::Sighup);
+        assert_eq!(code(Ending::Run(&stopped)), 129);
         assert_eq!(code(Ending::Signal(Interrupt::Sigint)), 130);
         assert_eq!(code(Ending::Usage), 2);
         assert_eq!(code(Ending::Help), 0);
         assert_eq!(code(Ending::Demo { right: false }), 1);
+    }
+
+    #[test]
+    fn a_report_not_written_fails_a_run_that_was_fine_and_keeps_any_other_code() {
+        for (status, expected) in [
+            (Status::Done, 1),
+            (Status::DryRun, 1),
+            (Status::LockBusy, 1),
+            (Status::Failed, 1),
+            (Status::ReserveReached, 3),
+            (Status::DeadlineReached, 5),
+        ] {
+            assert_eq!(
+                code(Ending::Unreported(&report(status))),
+                expected,
+                "{status:?}"
+            );
+        }
     }
 
     #[test]

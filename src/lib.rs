@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod credentials;
 #[cfg(feature = "sandbox")]
 pub mod demo;
@@ -14,6 +15,7 @@ pub mod lock;
 pub mod net;
 pub mod reap;
 pub mod report;
+pub mod report_file;
 pub mod run;
 pub mod signals;
 pub mod text;
@@ -66,7 +68,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match Settings::from_args(&reap_args, prefix_source) {
         Ok(settings) => run::reap_command(settings),
         Err(error) => {
-            eprintln!("error: {error}");
+            console::err(&format!("error: {error}"));
             ExitCode::from(exit::code(Ending::Usage))
         }
     }
@@ -76,12 +78,14 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 #[cfg(feature = "sandbox")]
 fn usage_error(result: anyhow::Result<ExitCode>) -> ExitCode {
     result.unwrap_or_else(|error| {
-        eprintln!("error: {error:#}");
+        console::err(&format!("error: {error:#}"));
         ExitCode::from(exit::code(Ending::Usage))
     })
 }
 
-/// Logs go to stderr: `RUST_LOG` if set, else warnings, more with each `-v`.
+/// Logs go to stderr: `RUST_LOG` if set, else warnings, more with each `-v`. A log line
+/// that cannot be written is dropped: the subscriber's own report of it would panic on a
+/// closed stderr.
 fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "warn",
@@ -94,5 +98,6 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .log_internal_errors(false)
         .try_init();
 }

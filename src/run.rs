@@ -1,15 +1,17 @@
 //! The `reap` command, from checked settings to an exit code: credentials, the lock,
 //! the engine, and what gets printed.
 
-use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Settings;
-use crate::credentials::{self, ApiKey, Credentials};
+use crate::console::{self, Stream};
+use crate::credentials::{self, ApiKey, Credentials, Source};
 use crate::duration;
 use crate::exit::{self, Ending};
 use crate::github;
@@ -21,62 +23,25 @@ use crate::reap::record::{AppEntry, GithubReport, Outcome, PipelineEntry, Report
 use crate::reap::{self, Events};
 use crate::report::actions::{self, GitHub};
 use crate::report::{self, Format, human};
+use crate::report_file::{self, Target};
 use crate::signals;
 
 pub fn reap_command(settings: Settings) -> ExitCode {
-    let environment_key = std::env::var("HEROKU_API_KEY").ok();
-    let netrc = credentials::default_netrc_path(home_dir());
-    let credentials = match credentials::resolve(environment_key, &netrc) {
-        Ok(credentials) => credentials,
-        Err(error) => return fail(&error.to_string(), Ending::Usage),
+    // `--deadline` counts from here: the wait for the lock is part of the run.
+    let started = Instant::now();
+    let (credentials, github_token) = match secrets(&settings) {
+        Ok(secrets) => secrets,
+        Err(code) => return code,
     };
     // In GitHub Actions, the runner's workflow commands.
-    let runner = GitHub::from_env(settings.format);
+    let runner = GitHub::from_env(json_on_stdout(&settings));
     if let Some(runner) = &runner {
         // Before anything else is printed: the runner hides the key from here on.
         runner.command(&actions::mask(&credentials.key));
     }
-    let _lock = match settings.lock {
-        LockMode::Off => None,
-        mode => {
-            let path = settings.lock_file.display();
-            let waiting = |holder: Option<u32>| {
-                eprintln!(
-                    "waiting for another reaper on this machine{} (lock `{path}`), for up to {}",
-                    holder_words(holder),
-                    duration::format(settings.lock_timeout)
-                );
-            };
-            let wait = (mode == LockMode::Wait).then_some(settings.lock_timeout);
-            match lock::acquire(&settings.lock_file, wait, waiting) {
-                Ok(Acquired::Held(lock)) => Some(lock),
-                Ok(Acquired::Busy { holder }) => {
-                    let who = holder_words(holder);
-                    eprintln!(
-                        "another reaper on this machine{who} holds `{path}`; `--lock skip`: nothing to do"
-                    );
-                    let message = format!("another reaper on this machine{who} holds the lock");
-                    return without_lock(&settings, Status::LockBusy, message);
-                }
-                Ok(Acquired::TimedOut { holder }) => {
-                    let message = format!(
-                        "another reaper on this machine{} held the lock `{path}` for all of `--lock-timeout {}`; nothing was sent. Find out why it takes so long, or wait longer with `--lock-timeout`",
-                        holder_words(holder),
-                        duration::format(settings.lock_timeout)
-                    );
-                    eprintln!("error: {message}");
-                    return without_lock(&settings, Status::LockTimeout, message);
-                }
-                Err(error) => {
-                    return fail(
-                        &format!(
-                            "cannot take the lock `{path}`: {error}; choose another path with `--lock-file`, or `--lock off`"
-                        ),
-                        Ending::Usage,
-                    );
-                }
-            }
-        }
+    let _lock = match take_lock(&settings) {
+        Ok(lock) => lock,
+        Err(code) => return code,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -90,78 +55,189 @@ pub fn reap_command(settings: Settings) -> ExitCode {
             );
         }
     };
-    let report = runtime.block_on(run_engine(&settings, &credentials, runner.as_ref()));
-    let report = match report {
+    let engine = Engine {
+        settings: &settings,
+        credentials: &credentials,
+        github_token: github_token.as_ref(),
+        runner: runner.as_ref(),
+        deadline: started + settings.deadline,
+    };
+    let report = match runtime.block_on(engine.run()) {
         Ok(report) => report,
         Err(error) => return fail(&format!("{error:#}"), Ending::Usage),
     };
     finish(&settings, &credentials, report, runner.as_ref())
 }
 
-async fn run_engine(
-    settings: &Settings,
-    credentials: &Credentials,
-    runner: Option<&GitHub>,
-) -> anyhow::Result<Report> {
-    let events = Printer::new(settings.format);
-    let cancel = Cancel::default();
-    // Whatever path the engine takes after an interrupt, the client sends nothing new.
-    let client = Client::new(settings.client.clone(), &credentials.key)?.stop_when({
-        let cancel = cancel.clone();
-        move || cancel.interrupted().is_some()
-    });
-    let client = Arc::new(client);
-    signals::watch(cancel.clone(), settings.grace)
-        .map_err(|error| anyhow::anyhow!("cannot watch for SIGINT and SIGTERM: {error}"))?;
-    let mut engine = settings.engine.clone();
-    let github = match &settings.github {
-        Some(github) => Some(live_runs(github, &mut engine, &events, &cancel).await),
-        None => None,
-    };
-    if let Some(signal) = cancel.interrupted() {
-        // Stopped while reading GitHub: nothing was sent to Heroku, and nothing will be.
-        return Ok(interrupted_before_heroku(settings, signal));
+/// What is checked before anything is sent: the `--report` path, the key and, with
+/// `--github-live-runs`, the GitHub token (a token that is not text stops the run here).
+fn secrets(settings: &Settings) -> Result<(Credentials, Option<ApiKey>), ExitCode> {
+    if let Some(Target::File(path)) = &settings.report
+        && let Err(why) = report_file::check(path)
+    {
+        let message = format!("`--report {}` {why}", path.display());
+        return Err(fail(&message, Ending::Usage));
     }
-    let mut report = match runner {
-        Some(runner) => {
-            let grouped = runner.group(&events);
-            let report = reap::reap_until(client, &engine, &grouped, cancel, settings.grace).await;
-            grouped.close();
-            report
-        }
-        None => reap::reap_until(client, &engine, &events, cancel, settings.grace).await,
+    let credentials = credentials().map_err(|error| fail(&error.to_string(), Ending::Usage))?;
+    let github_token = match settings.github.is_some() {
+        true => credentials::environment("GITHUB_TOKEN")
+            .map_err(|error| fail(&error.to_string(), Ending::Usage))?
+            .filter(|token| !token.trim().is_empty())
+            .map(|token| ApiKey::new(token.trim())),
+        false => None,
     };
-    events.done();
-    report.github = github.map(|mut github| {
-        github.orphaned = report
-            .apps
-            .iter()
-            .filter(|app| app.verdict == reap::plan::Verdict::Delete)
-            .filter(|app| app.reason.starts_with(reap::plan::ORPHANED))
-            .count();
-        github
-    });
-    Ok(report)
+    Ok((credentials, github_token))
+}
+
+/// The machine's lock, as `--lock` says; when it is not taken, the run ends here.
+fn take_lock(settings: &Settings) -> Result<Option<lock::Lock>, ExitCode> {
+    let mode = settings.lock;
+    if mode == LockMode::Off {
+        return Ok(None);
+    }
+    let path = settings.lock_file.display();
+    let waiting = |holder: Option<u32>| {
+        console::err(&format!(
+            "waiting for another reaper on this machine{} (lock `{path}`), for up to {}",
+            holder_words(holder),
+            duration::format(settings.lock_timeout)
+        ));
+    };
+    let wait = (mode == LockMode::Wait).then_some(settings.lock_timeout);
+    match lock::acquire(&settings.lock_file, wait, waiting) {
+        Ok(Acquired::Held(lock)) => Ok(Some(lock)),
+        Ok(Acquired::Busy { holder }) => {
+            let who = holder_words(holder);
+            console::err(&format!(
+                "another reaper on this machine{who} holds `{path}`; `--lock skip`: nothing to do"
+            ));
+            let message = format!("another reaper on this machine{who} holds the lock");
+            Err(without_lock(settings, Status::LockBusy, message))
+        }
+        Ok(Acquired::TimedOut { holder }) => {
+            let message = format!(
+                "another reaper on this machine{} held the lock `{path}` for all of `--lock-timeout {}`; nothing was sent. Find out why it takes so long, or wait longer with `--lock-timeout`",
+                holder_words(holder),
+                duration::format(settings.lock_timeout)
+            );
+            console::err(&format!("error: {message}"));
+            Err(without_lock(settings, Status::LockTimeout, message))
+        }
+        Err(error) => Err(fail(
+            &format!(
+                "cannot take the lock `{path}`: {error}; choose another path with `--lock-file`, or `--lock off`"
+            ),
+            Ending::Usage,
+        )),
+    }
+}
+
+/// The key, and a warning when the netrc file that gave it is open to other users.
+fn credentials() -> Result<Credentials, credentials::CredentialsError> {
+    let environment_key = credentials::environment("HEROKU_API_KEY")?;
+    let netrc = credentials::default_netrc_path(home_dir());
+    let credentials = credentials::resolve(environment_key, &netrc)?;
+    if let Source::Netrc(path) = &credentials.source
+        && let Some(warning) = credentials::exposure_warning(path)
+    {
+        console::err(&warning);
+    }
+    Ok(credentials)
+}
+
+/// Whether stdout carries the JSON report (`--format json` or `--report -`): then the
+/// human lines and the runner's commands go to stderr.
+fn json_on_stdout(settings: &Settings) -> bool {
+    settings.format == Format::Json || settings.report == Some(Target::Stdout)
+}
+
+/// Where the human output goes: stdout, unless `--report -` put the JSON report there.
+fn human_stream(settings: &Settings) -> Stream {
+    match settings.report {
+        Some(Target::Stdout) => Stream::Stderr,
+        _ => Stream::Stdout,
+    }
+}
+
+/// What one run of the engine needs beside the settings.
+struct Engine<'a> {
+    settings: &'a Settings,
+    credentials: &'a Credentials,
+    github_token: Option<&'a ApiKey>,
+    runner: Option<&'a GitHub>,
+    /// When `--deadline` passes.
+    deadline: Instant,
+}
+
+impl Engine<'_> {
+    async fn run(self) -> anyhow::Result<Report> {
+        let settings = self.settings;
+        let events = Printer::new(settings.format, human_stream(settings));
+        let cancel = Cancel::default();
+        // Whatever path the engine takes after an interrupt, the client sends nothing new.
+        let client = Client::new(settings.client.clone(), &self.credentials.key)?.stop_when({
+            let cancel = cancel.clone();
+            move || cancel.interrupted().is_some()
+        });
+        let client = Arc::new(client);
+        signals::watch(cancel.clone(), settings.grace)
+            .map_err(|error| anyhow::anyhow!("cannot watch for signals: {error}"))?;
+        let _deadline = signals::deadline(
+            cancel.clone(),
+            self.deadline,
+            settings.deadline,
+            settings.grace,
+        );
+        let mut engine = settings.engine.clone();
+        let github = match &settings.github {
+            Some(github) => {
+                Some(live_runs(github, self.github_token, &mut engine, &events, &cancel).await)
+            }
+            None => None,
+        };
+        if let Some(signal) = cancel.interrupted() {
+            // Stopped while reading GitHub: nothing was sent to Heroku, and nothing will be.
+            return Ok(interrupted_before_heroku(settings, signal));
+        }
+        let mut report = match self.runner {
+            Some(runner) => {
+                let grouped = runner.group(&events);
+                let report =
+                    reap::reap_until(client, &engine, &grouped, cancel, settings.grace).await;
+                grouped.close();
+                report
+            }
+            None => reap::reap_until(client, &engine, &events, cancel, settings.grace).await,
+        };
+        events.done();
+        report.github = github.map(|mut github| {
+            github.orphaned = report
+                .apps
+                .iter()
+                .filter(|app| app.verdict == reap::plan::Verdict::Delete)
+                .filter(|app| app.reason.starts_with(reap::plan::ORPHANED))
+                .count();
+            github
+        });
+        Ok(report)
+    }
 }
 
 /// `--github-live-runs`: the cutoff goes into the policy; when GitHub cannot be read,
 /// one warning, and the TTL rule alone. An interrupt ends the reading at once.
 async fn live_runs(
     settings: &github::Settings,
+    token: Option<&ApiKey>,
     engine: &mut reap::Options,
     events: &dyn reap::Events,
     cancel: &Cancel,
 ) -> GithubReport {
-    let token = std::env::var("GITHUB_TOKEN")
-        .ok()
-        .filter(|token| !token.trim().is_empty())
-        .map(|token| ApiKey::new(token.trim()));
     let mut report = GithubReport {
         repos: settings.repos.clone(),
         ..GithubReport::default()
     };
     let checked = tokio::select! {
-        checked = github::check(settings, token.as_ref()) => checked,
+        checked = github::check(settings, token) => checked,
         // The caller sees the interrupt and reports it.
         _ = cancel.wait() => return report,
     };
@@ -196,67 +272,63 @@ fn finish(
         ));
     }
     // In GitHub mode the report is always written: the `report` output points at it.
-    let mut report_path = settings
+    let target = settings
         .report
         .clone()
-        .or_else(|| runner.map(GitHub::default_report_path));
-    if let Some(path) = &report_path
-        && let Err(error) = write_report(path, &report)
-    {
-        eprintln!(
-            "error: cannot write the report to `{}`: {error}",
-            path.display()
-        );
-        report_path = None;
-    }
-    let mut stdout = std::io::stdout().lock();
+        .or_else(|| runner.map(|runner| Target::File(runner.default_report_path())));
+    let written = deliver(target.as_ref(), &report);
     let printed = match settings.format {
-        Format::Json => writeln!(stdout, "{}", report::json(&report)),
-        Format::Human if report.status == Status::DryRun => {
-            write!(
-                stdout,
-                "{}\n{}",
-                human::plan_table(&report),
-                human::summary(&report)
-            )
-        }
-        Format::Human => write!(stdout, "{}", human::summary(&report)),
+        Format::Json => report::json(&report),
+        Format::Human if report.status == Status::DryRun => format!(
+            "{}\n{}",
+            human::plan_table(&report),
+            human::summary(&report)
+        ),
+        Format::Human => human::summary(&report),
     };
-    drop(printed);
+    console::line(human_stream(settings), printed.trim_end());
     if let Some(runner) = runner {
-        runner.finish(&report, report_path.as_deref());
+        let path = match (&target, written) {
+            (Some(Target::File(path)), true) => Some(path.as_path()),
+            _ => None,
+        };
+        runner.finish(&report, path);
     }
-    let code = exit::code(Ending::Run(&report));
+    let code = exit::code(ending(&report, written));
     if code != exit::SUCCESS
         && let Some(message) = &report.message
     {
-        eprintln!("error: {message}");
+        console::err(&format!("error: {message}"));
     }
     ExitCode::from(code)
 }
 
-/// Writes a new file beside `path` and renames it over `path`: a symlink planted there is
-/// replaced, never followed, and a reader never sees half a report.
-fn write_report(path: &Path, report: &Report) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "it names no file"))?;
-    let mut temporary = name.to_os_string();
-    temporary.push(format!(".{}.tmp", std::process::id()));
-    let temporary = path.with_file_name(temporary);
-    // `create_new` (O_EXCL) follows no symlink either.
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&temporary)?;
-    let written = file
-        .write_all((report::json(report) + "\n").as_bytes())
-        .and_then(|()| std::fs::rename(&temporary, path));
-    if written.is_err() {
-        // Ours: `create_new` made it.
-        let _ = std::fs::remove_file(&temporary);
+/// Writes the JSON report to `target`, if any; says whether it is there. A report that
+/// cannot be written is said on stderr, and fails the run (see [`ending`]).
+fn deliver(target: Option<&Target>, report: &Report) -> bool {
+    let Some(target) = target else {
+        return true;
+    };
+    match report_file::write(target, &report::json(report)) {
+        Ok(()) => true,
+        Err(error) => {
+            let place = match target {
+                Target::Stdout => "stdout".to_string(),
+                Target::File(path) => format!("`{}`", path.display()),
+            };
+            console::err(&format!(
+                "error: cannot write the report to {place}: {error}"
+            ));
+            false
+        }
     }
-    written
+}
+
+fn ending(report: &Report, written: bool) -> Ending<'_> {
+    match written {
+        true => Ending::Run(report),
+        false => Ending::Unreported(report),
+    }
 }
 
 /// The lock was not taken, so nothing was sent: the JSON report if asked, and the code.
@@ -269,10 +341,11 @@ fn without_lock(settings: &Settings, status: Status, message: String) -> ExitCod
     );
     report.status = status;
     report.message = Some(message);
+    let written = deliver(settings.report.as_ref(), &report);
     if settings.format == Format::Json {
-        println!("{}", report::json(&report));
+        console::out(&report::json(&report));
     }
-    ExitCode::from(exit::code(Ending::Run(&report)))
+    ExitCode::from(exit::code(ending(&report, written)))
 }
 
 /// ` (pid N)`, when the holder wrote it.
@@ -294,17 +367,20 @@ fn interrupted_before_heroku(settings: &Settings, signal: Interrupt) -> Report {
         None,
         settings.engine.dry_run,
     );
-    report.status = Status::Interrupted;
-    report.signal = Some(signal);
+    report.status = match signal {
+        Interrupt::Deadline => Status::DeadlineReached,
+        _ => Status::Interrupted,
+    };
+    report.signal = Some(signal).filter(|signal| signal.is_signal());
     report.message = Some(format!(
-        "interrupted by {} while reading GitHub's live workflow runs; nothing was sent to Heroku",
-        signal.name()
+        "{} while reading GitHub's live workflow runs; nothing was sent to Heroku",
+        signal.stopped()
     ));
     report
 }
 
 fn fail(message: &str, ending: Ending) -> ExitCode {
-    eprintln!("error: {message}");
+    console::err(&format!("error: {message}"));
     ExitCode::from(exit::code(ending))
 }
 
@@ -318,16 +394,22 @@ pub fn home_dir() -> Option<PathBuf> {
 /// Human output as it happens: a line per app acted on, a progress bar on a terminal.
 struct Printer {
     format: Format,
+    /// Where the lines per app go: stdout, unless it carries the JSON report.
+    stream: Stream,
     color: bool,
     progress: Mutex<Option<ProgressBar>>,
 }
 
 impl Printer {
-    fn new(format: Format) -> Printer {
-        let color = std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    fn new(format: Format, stream: Stream) -> Printer {
+        let terminal = match stream {
+            Stream::Stdout => std::io::stdout().is_terminal(),
+            Stream::Stderr => std::io::stderr().is_terminal(),
+        };
+        let color = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         Printer {
             format,
+            stream,
             color,
             progress: Mutex::new(None),
         }
@@ -374,7 +456,7 @@ impl Events for Printer {
                 bar.inc(1);
                 bar.println(line);
             }
-            None => println!("{line}"),
+            None => console::line(self.stream, &line),
         }
     }
 
@@ -382,13 +464,14 @@ impl Events for Printer {
         if self.format != Format::Human {
             return;
         }
-        println!("{}", self.paint(human::pipeline_line(entry), entry.outcome));
+        let line = self.paint(human::pipeline_line(entry), entry.outcome);
+        console::line(self.stream, &line);
     }
 
     fn note(&self, text: &str) {
         match &*self.progress.lock().expect("not poisoned") {
             Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
+            None => console::err(text),
         }
     }
 }

@@ -1,9 +1,12 @@
-//! SIGINT and SIGTERM (Ctrl-C on Windows) during a reap: the first stops the run
-//! gently (no new DELETE, a grace for those in flight, then the report); a second ends
-//! the process at once.
+//! What stops a reap from outside: SIGINT, SIGTERM and SIGHUP (Ctrl-C on Windows), and
+//! `--deadline`. The first stops the run gently (no new DELETE, a grace for those in
+//! flight, then the report); a signal after that ends the process at once.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use tokio::task::JoinSet;
+
+use crate::console;
 use crate::duration;
 use crate::exit::{self, Ending};
 use crate::reap::cancel::{Cancel, Interrupt};
@@ -15,28 +18,51 @@ pub fn watch(cancel: Cancel, grace: Duration) -> std::io::Result<()> {
     tokio::spawn(async move {
         loop {
             let signal = signals.next().await;
-            if cancel.interrupted().is_some() {
-                eprintln!(
-                    "error: {} again: exiting at once, without the report",
+            if let Some(first) = cancel.interrupted() {
+                let when = match first {
+                    Interrupt::Deadline => " while stopping at `--deadline`",
+                    _ => " again",
+                };
+                console::err(&format!(
+                    "error: {}{when}: exiting at once, without the report",
                     signal.name()
-                );
+                ));
                 std::process::exit(exit::code(Ending::Signal(signal)).into());
             }
-            eprintln!(
+            console::err(&format!(
                 "{}: sending no new DELETE; those in flight have {} to answer, then the report follows (send it again to exit at once)",
                 signal.name(),
                 duration::format(grace)
-            );
+            ));
             cancel.interrupt(signal);
         }
     });
     Ok(())
 }
 
+/// At `at`, `deadline` after the run started, stops it as a signal would. Call from
+/// inside the runtime; dropping what it returns ends the wait.
+pub fn deadline(cancel: Cancel, at: Instant, deadline: Duration, grace: Duration) -> JoinSet<()> {
+    let mut timer = JoinSet::new();
+    timer.spawn(async move {
+        tokio::time::sleep_until(at.into()).await;
+        if cancel.interrupted().is_none() {
+            console::err(&format!(
+                "`--deadline {}` passed: sending no new request; DELETEs in flight have {} to answer, then the report follows",
+                duration::format_exact(deadline),
+                duration::format(grace)
+            ));
+            cancel.interrupt(Interrupt::Deadline);
+        }
+    });
+    timer
+}
+
 #[cfg(unix)]
 struct Signals {
     interrupt: tokio::signal::unix::Signal,
     terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
 }
 
 #[cfg(unix)]
@@ -46,6 +72,7 @@ impl Signals {
         Ok(Signals {
             interrupt: signal(SignalKind::interrupt())?,
             terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
         })
     }
 
@@ -53,6 +80,7 @@ impl Signals {
         tokio::select! {
             _ = self.interrupt.recv() => Interrupt::Sigint,
             _ = self.terminate.recv() => Interrupt::Sigterm,
+            _ = self.hangup.recv() => Interrupt::Sighup,
         }
     }
 }

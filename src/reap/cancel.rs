@@ -1,18 +1,23 @@
-//! Stopping a run from outside (SIGINT, SIGTERM): the engine sends no new DELETE once
-//! told, and stops waiting at once.
+//! Stopping a run from outside (SIGINT, SIGTERM, SIGHUP, or `--deadline`): the engine
+//! sends no new DELETE once told, and stops waiting at once.
 
 use std::sync::Arc;
 
 use serde::Serialize;
 use tokio::sync::watch;
 
-/// The signal that stopped a run.
+/// What stopped a run: a signal, or the deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Interrupt {
     #[serde(rename = "SIGINT")]
     Sigint,
     #[serde(rename = "SIGTERM")]
     Sigterm,
+    #[serde(rename = "SIGHUP")]
+    Sighup,
+    /// `--deadline` passed.
+    #[serde(rename = "deadline")]
+    Deadline,
 }
 
 impl Interrupt {
@@ -20,6 +25,21 @@ impl Interrupt {
         match self {
             Interrupt::Sigint => "SIGINT",
             Interrupt::Sigterm => "SIGTERM",
+            Interrupt::Sighup => "SIGHUP",
+            Interrupt::Deadline => "`--deadline`",
+        }
+    }
+
+    /// A signal, rather than the deadline.
+    pub fn is_signal(self) -> bool {
+        self != Interrupt::Deadline
+    }
+
+    /// How the run's message says it stopped.
+    pub fn stopped(self) -> String {
+        match self {
+            Interrupt::Deadline => "stopped at `--deadline`".to_string(),
+            signal => format!("interrupted by {}", signal.name()),
         }
     }
 }

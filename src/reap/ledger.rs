@@ -547,10 +547,13 @@ impl Ledger {
             }
             Err(Stop::Api(error)) => (Status::Failed, Some(error.to_string())),
             Err(Stop::Interrupted(signal)) => (
-                Status::Interrupted,
+                match signal {
+                    Interrupt::Deadline => Status::DeadlineReached,
+                    _ => Status::Interrupted,
+                },
                 Some(format!(
-                    "interrupted by {}: no DELETE was sent after it; those in flight had {} to answer",
-                    signal.name(),
+                    "{}: no DELETE was sent after it; those in flight had {} to answer",
+                    signal.stopped(),
                     duration::format(grace)
                 )),
             ),
@@ -573,7 +576,7 @@ impl Ledger {
             status => status,
         };
         report.message = message;
-        report.signal = signal;
+        report.signal = signal.filter(|signal| signal.is_signal());
         report
     }
 }
@@ -625,7 +628,7 @@ mod tests {
             app: App {
                 id: format!("id-{name}"),
                 name: name.to_string(),
-                created_at: now() - chrono::Duration::from_std(age).unwrap(),
+                created_at: Some(now() - chrono::Duration::from_std(age).unwrap()),
                 owner: None,
                 team: None,
             },

@@ -51,8 +51,9 @@ pub fn plan(
     policy: &Policy,
     owner: &str,
 ) -> Vec<PipelineDecision> {
-    let mut decisions: Vec<PipelineDecision> = pipelines
-        .iter()
+    let listed = plan::youngest_of_each(pipelines, |p| (&p.id, Some(p.created_at)));
+    let mut decisions: Vec<PipelineDecision> = listed
+        .into_iter()
         .filter(|pipeline| policy.matcher.matches(&pipeline.name))
         .map(|pipeline| decide(pipeline, now, policy, owner))
         .collect();

@@ -1,5 +1,6 @@
 //! Which apps to delete: a pure function of (apps, now, policy).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -18,6 +19,11 @@ pub const NOT_OWNED: &str = "owned by another user; this account only collaborat
 
 const OWNER_UNKNOWN: &str =
     "its owner or the account is unknown, so it is not known to be the account's";
+
+const ANY_AGE: &str = "`--all`: any age";
+
+pub const AGE_UNKNOWN: &str =
+    "age unknown: its `created_at` is missing or unreadable, so it is not known to be stale";
 
 /// What the run does when it finds another reaper deleting the same apps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,8 +169,8 @@ pub fn plan(
     policy: &Policy,
     account: Option<&str>,
 ) -> Vec<Decision> {
-    let mut decisions: Vec<Decision> = apps
-        .iter()
+    let mut decisions: Vec<Decision> = youngest_of_each(apps, |app| (&app.id, app.created_at))
+        .into_iter()
         .filter(|app| policy.matcher.matches(&app.name))
         .map(|app| decide(app, now, policy, account))
         .collect();
@@ -197,7 +203,12 @@ fn verdict(app: &App, age: Duration, policy: &Policy, account: Option<&str>) -> 
     if let Some(spared) = out_of_scope(app, &policy.scope, account) {
         return spared;
     }
-    match (by_age(app.created_at, age, policy), policy.shard) {
+    let by_age = match (app.created_at, policy.age) {
+        (Some(created_at), _) => by_age(created_at, age, policy),
+        (None, Age::Any) => (Verdict::Delete, ANY_AGE.to_string()),
+        (None, Age::OlderThan(_)) => (Verdict::Keep, AGE_UNKNOWN.to_string()),
+    };
+    match (by_age, policy.shard) {
         ((Verdict::Delete, stale), Some(shard)) if !shard.owns(&app.id) => {
             let theirs = shard_of(&app.id, shard.count);
             (
@@ -255,7 +266,7 @@ fn out_of_scope(app: &App, scope: &Scope, account: Option<&str>) -> Option<(Verd
 /// apps to delete. Gives `Delete` or `TooYoung`, and why.
 pub fn by_age(created_at: DateTime<Utc>, age: Duration, policy: &Policy) -> (Verdict, String) {
     match (policy.age, &policy.cutoff) {
-        (Age::Any, _) => (Verdict::Delete, "`--all`: any age".to_string()),
+        (Age::Any, _) => (Verdict::Delete, ANY_AGE.to_string()),
         (Age::OlderThan(ttl), _) if age > ttl => (
             Verdict::Delete,
             format!("older than {}", duration::format(ttl)),
@@ -273,9 +284,46 @@ pub fn by_age(created_at: DateTime<Utc>, age: Duration, policy: &Policy) -> (Ver
     }
 }
 
-/// How long ago the app was created; an app from the future (clock skew) is age 0.
+/// How long ago the app was created; an app from the future (clock skew), or of unknown
+/// age, is age 0.
 pub fn age_of(app: &App, now: DateTime<Utc>) -> Duration {
-    (now - app.created_at).to_std().unwrap_or(Duration::ZERO)
+    app.created_at
+        .and_then(|created_at| (now - created_at).to_std().ok())
+        .unwrap_or(Duration::ZERO)
+}
+
+/// Each id once, in the order first listed. A listing can hold one twice (pages read
+/// while apps come and go), and then the younger entry wins, so that a stale copy
+/// cannot make a young app old; an unknown age counts as the youngest of all.
+/// `key` gives an item's id and creation time.
+pub fn youngest_of_each<T>(
+    items: &[T],
+    key: impl Fn(&T) -> (&str, Option<DateTime<Utc>>),
+) -> Vec<&T> {
+    let mut kept: Vec<&T> = Vec::with_capacity(items.len());
+    let mut at: HashMap<&str, usize> = HashMap::with_capacity(items.len());
+    for item in items {
+        let (id, created_at) = key(item);
+        match at.get(id) {
+            None => {
+                at.insert(id, kept.len());
+                kept.push(item);
+            }
+            Some(&index) => {
+                let held = key(kept[index]).1;
+                // `None` (unknown) sorts first, so `max` alone would take the wrong one.
+                let younger = match (held, created_at) {
+                    (None, _) => false,
+                    (Some(_), None) => true,
+                    (Some(held), Some(new)) => new > held,
+                };
+                if younger {
+                    kept[index] = item;
+                }
+            }
+        }
+    }
+    kept
 }
 
 #[cfg(test)]
@@ -294,7 +342,7 @@ mod tests {
         App {
             id: format!("id-{name}"),
             name: name.to_string(),
-            created_at: now() - chrono::Duration::minutes(minutes_old),
+            created_at: Some(now() - chrono::Duration::minutes(minutes_old)),
             owner: Some(Identity {
                 id: ME.to_string(),
                 email: None,
@@ -403,6 +451,56 @@ mod tests {
             verdicts(&plan(&apps, now(), &policy, Some(ME))),
             [("ci-1", Verdict::Delete)]
         );
+    }
+
+    #[test]
+    fn an_app_listed_twice_is_decided_by_its_younger_entry() {
+        let young = app("hatchet-t-aaaa", 2);
+        let stale_copy = App {
+            created_at: Some(now() - chrono::Duration::minutes(60)),
+            ..young.clone()
+        };
+        let other = app("hatchet-t-bbbb", 60);
+        for apps in [
+            [stale_copy.clone(), young.clone(), other.clone()],
+            [young.clone(), stale_copy.clone(), other.clone()],
+        ] {
+            let decisions = plan(&apps, now(), &policy(), Some(ME));
+            assert_eq!(
+                verdicts(&decisions),
+                [
+                    ("hatchet-t-bbbb", Verdict::Delete),
+                    ("hatchet-t-aaaa", Verdict::TooYoung)
+                ]
+            );
+            assert_eq!(decisions[1].age, Duration::from_secs(120));
+        }
+        // An unknown age is younger than any.
+        let unknown = App {
+            created_at: None,
+            ..young.clone()
+        };
+        for apps in [[stale_copy.clone(), unknown.clone()], [unknown, stale_copy]] {
+            let decisions = plan(&apps, now(), &policy(), Some(ME));
+            assert_eq!(decisions.len(), 1);
+            assert_eq!(decisions[0].reason, AGE_UNKNOWN);
+        }
+    }
+
+    #[test]
+    fn an_app_of_unknown_age_is_kept_unless_any_age_goes() {
+        let unknown = App {
+            created_at: None,
+            ..app("hatchet-t-aaaa", 60)
+        };
+        let decisions = plan(std::slice::from_ref(&unknown), now(), &policy(), Some(ME));
+        assert_eq!(verdicts(&decisions), [("hatchet-t-aaaa", Verdict::Keep)]);
+        assert_eq!(decisions[0].reason, AGE_UNKNOWN);
+        assert_eq!(decisions[0].age, Duration::ZERO);
+        let mut any_age = policy();
+        any_age.age = Age::Any;
+        let decisions = plan(&[unknown], now(), &any_age, Some(ME));
+        assert_eq!(verdicts(&decisions), [("hatchet-t-aaaa", Verdict::Delete)]);
     }
 
     #[test]

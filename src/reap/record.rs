@@ -78,8 +78,10 @@ impl Outcome {
 pub struct Entry<V> {
     pub id: String,
     pub name: String,
-    pub created_at: DateTime<Utc>,
-    pub age_seconds: u64,
+    /// `null` when the API gave none that could be read.
+    pub created_at: Option<DateTime<Utc>>,
+    /// `null`, and `age` `unknown`, with no `created_at`.
+    pub age_seconds: Option<u64>,
     pub age: String,
     pub verdict: V,
     pub reason: String,
@@ -103,7 +105,7 @@ impl<V> Entry<V> {
     fn new(
         id: &str,
         name: &str,
-        created_at: DateTime<Utc>,
+        created_at: Option<DateTime<Utc>>,
         age: Duration,
         verdict: V,
         reason: &str,
@@ -112,8 +114,8 @@ impl<V> Entry<V> {
             id: id.to_string(),
             name: name.to_string(),
             created_at,
-            age_seconds: age.as_secs(),
-            age: duration::format(age),
+            age_seconds: created_at.map(|_| age.as_secs()),
+            age: created_at.map_or_else(|| "unknown".to_string(), |_| duration::format(age)),
             verdict,
             reason: reason.to_string(),
             coupled_apps: Vec::new(),
@@ -147,7 +149,7 @@ impl PipelineEntry {
             ..Entry::new(
                 &pipeline.id,
                 &pipeline.name,
-                pipeline.created_at,
+                Some(pipeline.created_at),
                 decision.age,
                 decision.verdict,
                 &decision.reason,
@@ -178,8 +180,10 @@ pub enum Status {
     Refused,
     /// The API rejected the key.
     Unauthorized,
-    /// SIGINT or SIGTERM stopped the run (`signal` says which).
+    /// SIGINT, SIGTERM or SIGHUP stopped the run (`signal` says which).
     Interrupted,
+    /// `--deadline` stopped the run, as a signal would.
+    DeadlineReached,
     /// `--lock wait`: another reaper held the lock past `--lock-timeout`.
     LockTimeout,
 }
@@ -403,7 +407,7 @@ pub(crate) mod tests {
             app: App {
                 id: format!("01234567-89ab-4def-8123-{:012}", minutes),
                 name: name.to_string(),
-                created_at,
+                created_at: Some(created_at),
                 owner: None,
                 team: None,
             },
@@ -496,8 +500,8 @@ pub(crate) mod tests {
         PipelineEntry {
             id: format!("id-{name}"),
             name: name.to_string(),
-            created_at: "2026-11-27T11:00:00Z".parse().unwrap(),
-            age_seconds: 3600,
+            created_at: Some("2026-11-27T11:00:00Z".parse().unwrap()),
+            age_seconds: Some(3600),
             age: "60m".to_string(),
             verdict,
             reason: reason.to_string(),
@@ -555,7 +559,7 @@ pub(crate) mod tests {
             ),
             coupled,
             PipelineEntry {
-                age_seconds: 180,
+                age_seconds: Some(180),
                 age: "3m".into(),
                 ..pipeline(
                     "hatchet-t-young00001",

@@ -8,12 +8,13 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::console::{self, Stream};
 use crate::credentials::ApiKey;
 use crate::exit::{self, Ending};
 use crate::reap::Events;
 use crate::reap::plan::Verdict;
 use crate::reap::record::{AppEntry, Outcome, PipelineEntry, Report};
-use crate::report::{Format, human};
+use crate::report::human;
 
 /// Rows per table in the job summary; the JSON report has every app.
 const SUMMARY_ROWS: usize = 50;
@@ -36,13 +37,14 @@ pub struct GitHub {
 
 impl GitHub {
     /// `Some` on a GitHub Actions runner (`GITHUB_ACTIONS=true`), else `None`.
-    pub fn from_env(format: Format) -> Option<GitHub> {
+    /// `json_on_stdout`: stdout is the JSON report (`--format json`, `--report -`).
+    pub fn from_env(json_on_stdout: bool) -> Option<GitHub> {
         let file = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
         if std::env::var_os("GITHUB_ACTIONS").as_deref() != Some(OsStr::new("true")) {
             return None;
         }
         Some(GitHub {
-            to_stderr: format == Format::Json,
+            to_stderr: json_on_stdout,
             output: file("GITHUB_OUTPUT").map(PathBuf::from),
             step_summary: file("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             runner_temp: file("RUNNER_TEMP")
@@ -58,11 +60,11 @@ impl GitHub {
             return;
         }
         let lines = lines.trim_end_matches('\n');
-        if self.to_stderr {
-            eprintln!("{lines}");
-        } else {
-            println!("{lines}");
-        }
+        let stream = match self.to_stderr {
+            true => Stream::Stderr,
+            false => Stream::Stdout,
+        };
+        console::line(stream, lines);
     }
 
     /// Where the JSON report goes when `--report` is not given.
@@ -90,10 +92,10 @@ impl GitHub {
         ] {
             let Some(path) = path else { continue };
             if let Err(error) = append(path, &text) {
-                eprintln!(
+                console::err(&format!(
                     "error: cannot write to `${variable}` (`{}`): {error}",
                     path.display()
-                );
+                ));
             }
         }
     }

@@ -190,6 +190,7 @@ pub fn status_words(report: &Report) -> &'static str {
         Status::Unauthorized if report.deleted_any() => "unauthorized: stopped after some deletes",
         Status::Unauthorized => "unauthorized: nothing deleted",
         Status::Interrupted => "interrupted",
+        Status::DeadlineReached => "stopped at the deadline",
         Status::LockTimeout => "timed out waiting for the lock: nothing sent",
     }
 }

@@ -10,7 +10,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use heroku_sandbox::{Role, Seed};
+use heroku_sandbox::{Fault, Role, Seed};
 use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::docs::{self, read_text};
@@ -619,6 +619,43 @@ fn a_dry_run_deletes_nothing_and_a_bad_boolean_sends_nothing() {
     assert_eq!(sandbox.stats().requests, requests, "no request sent");
 }
 
+/// A cleanup past its `deadline` fails the step as a failure does, with its report.
+#[test]
+fn stopping_at_the_deadline_fails_the_step_with_the_report() {
+    if !runner::has_tools(&TOOLS) {
+        return;
+    }
+    let sandbox = start(Seed::default());
+    // A listing that answers long after the deadline.
+    sandbox.inject(
+        "GET /apps",
+        Fault::Delay(std::time::Duration::from_secs(30)),
+        1,
+    );
+    let url = sandbox.url();
+    // Kept to the end: its runner's temp dir holds the report.
+    let harness = Harness::new();
+    let ran = harness.run(&[
+        ("heroku-api-key", sandbox.token()),
+        ("api-url", &url),
+        ("deadline", "1s"),
+    ]);
+    assert_eq!(ran.code(), 5);
+    ran.step("Delete stale Heroku apps")
+        .stdout_has("::error title=heroku-reaper::stopped at `--deadline`");
+    assert!(
+        ran.summary.contains("stopped at the deadline"),
+        "{}",
+        ran.summary
+    );
+    let report = std::fs::read_to_string(&ran.outputs["report"]).unwrap();
+    assert!(
+        report.contains(r#""status": "deadline-reached""#),
+        "{report}"
+    );
+    assert!(sandbox.deleted().is_empty());
+}
+
 /// Every input reaches the binary as the flag the issue names, and exit 3 (stopped at
 /// the rate-limit reserve) is a warning: a stand-in binary records what it was given.
 #[cfg_attr(
@@ -640,6 +677,7 @@ fn every_input_becomes_its_flag_and_exit_3_is_only_a_warning() {
         ("all", "false"),
         ("app-limit", "80"),
         ("wait-for-room", "5m"),
+        ("deadline", "12m"),
         ("team", "ci-team"),
         ("keep", "ci-pinned*\nci-keep, ci-other"),
         ("dry-run", "TRUE"),
@@ -655,7 +693,8 @@ fn every_input_becomes_its_flag_and_exit_3_is_only_a_warning() {
     assert_eq!(ran.code(), 0, "exit 3 does not fail the step");
     ran.step("Delete stale Heroku apps")
         .stdout_has("::warning title=heroku-reaper::stopped at the rate-limit reserve");
-    let expected = "--prefix ci- --older-than 15 --app-limit 80 --wait-for-room 5m --team ci-team \
+    let expected = "--prefix ci- --older-than 15 --app-limit 80 --wait-for-room 5m --deadline 12m \
+        --team ci-team \
         --keep ci-pinned* --keep ci-keep --keep ci-other --dry-run --max-deletes 50 \
         --concurrency 2 --shard 1/3 --reserve-rate-limit 500 --github-live-runs \
         --github-repo acme/one --github-repo acme/two --pipelines --api-url https://api.example.com";
@@ -692,6 +731,7 @@ fn no_run_script_holds_an_expression_and_every_input_reaches_a_step() {
         "all",
         "app-limit",
         "wait-for-room",
+        "deadline",
         "team",
         "keep",
         "dry-run",

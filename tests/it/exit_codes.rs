@@ -7,9 +7,9 @@ use heroku_reaper::lock::{self, Acquired};
 use heroku_sandbox::{Fault, Seed};
 use serde_json::Value;
 
-use crate::reap::{run_with_deletes_failing, start};
-use crate::reaper::{Reaper, Run};
-use crate::signals::{send, slow_deletes, wait_within};
+use crate::reap::{run_with_deletes_failing, slow_deletes, start};
+use crate::reaper::{Reaper, Run, wait_within};
+use crate::signals::send;
 use crate::support::{doc_table, eventually};
 
 /// The codes in the first column of the "Exit codes" table under `heading` in `path`
@@ -58,14 +58,23 @@ fn reach(code: i32) -> Run {
             assert_eq!(sandbox.stats().requests, 0, "sent before it had the lock");
             run
         }
-        130 | 143 => {
+        5 => {
+            sandbox.inject("GET /apps", Fault::Delay(Duration::from_secs(30)), 1);
+            Reaper::against(&sandbox).args(["--deadline", "1s"]).run()
+        }
+        129 | 130 | 143 => {
             drop(sandbox);
             let sandbox = slow_deletes(Duration::from_millis(200));
             let (child, _home) = Reaper::against(&sandbox)
                 .args(["--concurrency", "1"])
                 .spawn();
             eventually("deletes are under way", || !sandbox.deleting().is_empty());
-            send(if code == 130 { "INT" } else { "TERM" }, &child);
+            let signal = match code {
+                129 => "HUP",
+                130 => "INT",
+                _ => "TERM",
+            };
+            send(signal, &child);
             wait_within(child, Duration::from_secs(60))
         }
         _ => panic!("no scenario reaches the documented exit code {code}; add one"),
@@ -75,7 +84,7 @@ fn reach(code: i32) -> Run {
 #[test]
 fn every_documented_exit_code_is_reached_through_the_binary() {
     let codes = documented("README.md", "### Exit codes");
-    assert_eq!(codes, [0, 1, 2, 3, 4, 130, 143]);
+    assert_eq!(codes, [0, 1, 2, 3, 4, 5, 129, 130, 143]);
     assert_eq!(help_codes(), codes, "`--help` and README.md disagree");
     let reference = documented("docs/cli.md", "## Exit codes");
     assert_eq!(reference, codes, "docs/cli.md and README.md disagree");

@@ -35,6 +35,58 @@ fn the_netrc_entry_is_used_when_the_environment_has_no_key() {
     assert_eq!(sandbox.deleted().len(), 30);
 }
 
+/// A netrc with the sandbox's key, at `mode`, in the reaper's home.
+#[cfg(unix)]
+fn netrc_at(reaper: &Reaper, sandbox: &Sandbox, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let netrc = reaper.home().join(".netrc");
+    let entry = format!(
+        "machine api.heroku.com login ci@example.com password {}\n",
+        sandbox.token()
+    );
+    std::fs::write(&netrc, entry).unwrap();
+    std::fs::set_permissions(&netrc, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A key that is set but not text is an error, not a reason to take another key from
+/// `~/.netrc`, even a good one: nothing is sent, and its bytes are not shown.
+#[cfg(unix)]
+#[test]
+fn a_key_that_is_not_text_is_refused_rather_than_replaced_by_netrc() {
+    use std::os::unix::ffi::OsStrExt;
+    let sandbox = start(Seed::default());
+    let reaper = Reaper::against(&sandbox);
+    netrc_at(&reaper, &sandbox, 0o644);
+    let key = std::ffi::OsStr::from_bytes(b"ci-key-\xff");
+    let run = reaper.env("HEROKU_API_KEY", key).run();
+    run.code(2)
+        .stderr_has("`HEROKU_API_KEY` is set but is not UTF-8 text");
+    assert!(!run.stderr.contains("ci-key") && !run.stdout.contains("ci-key"));
+    assert_eq!(sandbox.stats().requests, 0);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_netrc_other_users_can_read_is_warned_about_and_used() {
+    let sandbox = start(Seed::default());
+    let open = Reaper::against(&sandbox).env_remove("HEROKU_API_KEY");
+    netrc_at(&open, &sandbox, 0o644);
+    let netrc = open.home().join(".netrc");
+    let run = open.run();
+    run.code(0)
+        .stderr_has(&format!(
+            "warning: `{}` holds the Heroku API key and other users of this machine can read it (mode 0644); `chmod 600 {}`",
+            netrc.display(),
+            netrc.display()
+        ));
+    assert_eq!(sandbox.deleted().len(), 30);
+    let private = Reaper::against(&sandbox).env_remove("HEROKU_API_KEY");
+    netrc_at(&private, &sandbox, 0o600);
+    let run = private.run();
+    run.code(0);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+}
+
 #[test]
 fn a_rejected_key_exits_2_naming_where_it_came_from() {
     let sandbox = start(Seed::default());

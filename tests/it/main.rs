@@ -2,6 +2,8 @@
 //! the real `heroku-reaper` binary, or the sandbox, over real HTTP on loopback.
 
 mod action;
+mod bounds;
+mod deadline;
 mod docs;
 #[cfg(unix)]
 mod exit_codes;
@@ -14,11 +16,13 @@ mod github_mode;
 mod hostile;
 mod install;
 mod known;
+mod listing;
 mod many;
 mod modules;
 mod network;
 mod output;
 mod pipelines;
+mod pipes;
 mod reap;
 mod reaper;
 mod release;

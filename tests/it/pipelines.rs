@@ -7,8 +7,8 @@ use heroku_sandbox::{Fault, Loss, Role, Sandbox, Seed};
 use serde_json::Value;
 
 use crate::reap::start;
-use crate::reaper::Reaper;
-use crate::signals::{send, wait_within};
+use crate::reaper::{Reaper, wait_within};
+use crate::signals::send;
 use crate::support::{eventually, named};
 
 const OLD: Duration = Duration::from_secs(3_600);

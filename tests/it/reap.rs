@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use heroku_sandbox::{Fault, Options, Role, Sandbox, Seed};
+use heroku_sandbox::{Fault, Options, Role, Sandbox, Seed, Server};
 use serde_json::Value;
 
 use crate::reaper::{Reaper, Run};
@@ -13,6 +13,22 @@ pub fn start(seed: Seed) -> Sandbox {
         ..Options::default()
     })
     .expect("the sandbox starts")
+}
+
+/// 30 stale apps whose DELETEs each take `latency`.
+pub fn slow_deletes(latency: Duration) -> Sandbox {
+    Sandbox::start(Options {
+        seed: Seed {
+            stale: 30,
+            ..Seed::default()
+        },
+        server: Server {
+            delete_latency: Some(latency),
+            ..Server::default()
+        },
+        ..Options::default()
+    })
+    .unwrap()
 }
 
 /// `reaper` run with every DELETE answering 500 and no retries: a run that fails.

@@ -162,6 +162,20 @@ impl Reaper {
     }
 }
 
+/// Waits for a spawned run, failing the test if it is still running after `limit` (a
+/// bound on a run that could hang, not a measure of speed).
+pub fn wait_within(mut child: Child, limit: Duration) -> Run {
+    let give_up = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > give_up {
+            let _ = child.kill();
+            panic!("still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Run::from(child.wait_with_output().unwrap())
+}
+
 /// What a finished run printed and how it exited.
 #[derive(Debug)]
 pub struct Run {

@@ -1,5 +1,6 @@
-//! SIGINT and SIGTERM sent to a real reaper process mid-run: no new DELETE, a bounded
-//! grace for those in flight, a truthful report, the lock released, exit 130 or 143.
+//! SIGINT, SIGTERM and SIGHUP sent to a real reaper process mid-run: no new DELETE, a
+//! bounded grace for those in flight, a truthful report, the lock released, exit 130,
+//! 143 or 129.
 
 use std::collections::HashSet;
 use std::io::Read;
@@ -7,27 +8,13 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use heroku_reaper::lock::{self, Acquired};
-use heroku_sandbox::{Fault, Loss, Options, Sandbox, Seed, Server};
+use heroku_sandbox::{Fault, Loss};
 use serde_json::Value;
 
 use crate::faults::with_outcome;
-use crate::reaper::{Reaper, Run};
-use crate::support::eventually;
-
-pub(crate) fn slow_deletes(latency: Duration) -> Sandbox {
-    Sandbox::start(Options {
-        seed: Seed {
-            stale: 30,
-            ..Seed::default()
-        },
-        server: Server {
-            delete_latency: Some(latency),
-            ..Server::default()
-        },
-        ..Options::default()
-    })
-    .unwrap()
-}
+use crate::reap::slow_deletes;
+use crate::reaper::{Reaper, Run, wait_within};
+use crate::support::{eventually, ids_with_outcome};
 
 pub(crate) fn send(signal: &str, child: &Child) {
     let status = Command::new("kill")
@@ -35,19 +22,6 @@ pub(crate) fn send(signal: &str, child: &Child) {
         .status()
         .expect("`kill` runs");
     assert!(status.success(), "kill -{signal} failed");
-}
-
-/// Waits for the child, failing the test if it is still running after `limit`.
-pub(crate) fn wait_within(mut child: Child, limit: Duration) -> Run {
-    let give_up = Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > give_up {
-            let _ = child.kill();
-            panic!("still running {limit:?} after the signal");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    Run::from(child.wait_with_output().unwrap())
 }
 
 /// Sends SIGTERM and waits up to `limit` for the run to end as interrupted by it: exit
@@ -75,16 +49,6 @@ fn await_stderr(child: &mut Child, text: &str) -> String {
     seen
 }
 
-fn ids(report: &Value, outcome: &str) -> HashSet<String> {
-    report["apps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|app| app["outcome"] == outcome)
-        .map(|app| app["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn sigterm_mid_run_lets_deletes_in_flight_land_then_reports_and_exits_143() {
     let sandbox = slow_deletes(Duration::from_millis(200));
@@ -109,13 +73,13 @@ fn sigterm_mid_run_lets_deletes_in_flight_land_then_reports_and_exits_143() {
     // Every DELETE sent answered within the grace, and was confirmed; none was sent
     // after the signal, so the rest are not attempted and still there.
     let deleted: HashSet<String> = sandbox.deleted().into_iter().map(|app| app.id).collect();
-    assert_eq!(ids(&report, "deleted"), deleted);
+    assert_eq!(ids_with_outcome(&report, "deleted"), deleted);
     assert!(sandbox.deleting().is_empty());
     assert_eq!(
         sandbox.stats().by_status["DELETE /apps/{app} 200"],
         deleted.len() as u64
     );
-    let not_attempted = ids(&report, "not-attempted");
+    let not_attempted = ids_with_outcome(&report, "not-attempted");
     assert_eq!(not_attempted.len() + deleted.len(), 30, "{report}");
     assert!(!not_attempted.is_empty());
     let present: HashSet<String> = sandbox.apps().into_iter().map(|app| app.id).collect();
@@ -126,6 +90,38 @@ fn sigterm_mid_run_lets_deletes_in_flight_land_then_reports_and_exits_143() {
         lock::acquire(&lock_file, None, |_| {}).unwrap(),
         Acquired::Held(_)
     ));
+}
+
+/// A closed terminal: SIGHUP stops the run as SIGTERM does, report and all.
+#[test]
+fn sighup_mid_run_reports_and_exits_129() {
+    let sandbox = slow_deletes(Duration::from_millis(200));
+    let dir = tempfile::tempdir().unwrap();
+    let report_file = dir.path().join("report.json");
+    let (child, _home) = Reaper::against(&sandbox)
+        .args(["--format", "json", "--concurrency", "2", "--report"])
+        .args([report_file.as_os_str()])
+        .spawn();
+    eventually("deletes are under way", || {
+        sandbox.deleted().len() >= 2 && !sandbox.deleting().is_empty()
+    });
+    send("HUP", &child);
+    let run = wait_within(child, Duration::from_secs(20));
+    run.code(129)
+        .stderr_has("SIGHUP: sending no new DELETE")
+        .stderr_has("error: interrupted by SIGHUP");
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["status"], "interrupted");
+    assert_eq!(report["signal"], "SIGHUP");
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_file).unwrap()).unwrap();
+    assert_eq!(written, report);
+    let deleted: HashSet<String> = sandbox.deleted().into_iter().map(|app| app.id).collect();
+    assert_eq!(ids_with_outcome(&report, "deleted"), deleted);
+    assert_eq!(
+        ids_with_outcome(&report, "not-attempted").len() + deleted.len(),
+        30
+    );
 }
 
 #[test]
@@ -236,8 +232,12 @@ fn a_delete_in_flight_at_a_signal_is_not_retried_after_it() {
     });
     let (_, report) = terminate(child, Duration::from_secs(30));
     assert_eq!(sandbox.stats().sent("DELETE"), 1, "{report}");
-    assert_eq!(ids(&report, "unknown").len(), 1, "{report}");
-    assert_eq!(ids(&report, "not-attempted").len(), 29, "{report}");
+    assert_eq!(ids_with_outcome(&report, "unknown").len(), 1, "{report}");
+    assert_eq!(
+        ids_with_outcome(&report, "not-attempted").len(),
+        29,
+        "{report}"
+    );
 }
 
 #[test]

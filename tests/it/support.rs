@@ -18,6 +18,17 @@ pub fn named<'a>(list: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{name} is not in the report"))
 }
 
+/// The ids of the report's apps with this outcome.
+pub fn ids_with_outcome(report: &Value, outcome: &str) -> std::collections::HashSet<String> {
+    report["apps"]
+        .as_array()
+        .expect("the report lists apps")
+        .iter()
+        .filter(|app| app["outcome"] == outcome)
+        .map(|app| app["id"].as_str().expect("an id").to_string())
+        .collect()
+}
+
 /// Polls `check` until it holds, failing after five seconds.
 pub fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     let give_up = Instant::now() + Duration::from_secs(5);

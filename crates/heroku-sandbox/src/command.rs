@@ -25,12 +25,13 @@ pub fn run(args: &SandboxArgs) -> anyhow::Result<ExitCode> {
         .and_then(|()| stdout.flush())
         .context("cannot write the sandbox's address to stdout")?;
     drop(stdout);
-    eprint!("{}", summary(&options, &sandbox.url()));
+    // The summary is for people: a closed stderr is no reason to stop serving.
+    let _ = write!(std::io::stderr(), "{}", summary(&options, &sandbox.url()));
 
     interrupts.wait();
     let stats = sandbox.stats();
     sandbox.stop();
-    eprintln!("{}", farewell(&stats));
+    let _ = writeln!(std::io::stderr(), "{}", farewell(&stats));
     Ok(ExitCode::SUCCESS)
 }
 

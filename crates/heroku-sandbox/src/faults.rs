@@ -42,6 +42,19 @@ pub enum Fault {
     Padded(u64),
 }
 
+/// What every listing serves wrong about one app, from when a test asks on
+/// (`Sandbox::list_oddly`), as a broken or racing server might.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Oddity {
+    /// The app has no `created_at`.
+    NoCreatedAt,
+    /// Its `created_at` holds this instead of a time.
+    CreatedAt(serde_json::Value),
+    /// A copy of it, this much older, is listed just before it: the same id with two
+    /// `created_at`, as pages read while apps come and go can show.
+    ListedTwice { older_by: Duration },
+}
+
 /// How an answer is lost after the request was carried out.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Loss {

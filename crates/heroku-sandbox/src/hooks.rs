@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::model::{self, Identity, Team, is_valid_app_name};
-use super::{Fault, Role, Sandbox, SandboxApp, SandboxPipeline, seed};
+use super::{Fault, Oddity, Role, Sandbox, SandboxApp, SandboxPipeline, seed};
 
 impl Sandbox {
     /// Adds an app owned by the account, created `age` ago.
@@ -114,6 +114,11 @@ impl Sandbox {
     /// As [`Sandbox::inject`], after letting the next `skip` requests to `route` through.
     pub fn inject_after(&self, route: &str, skip: usize, fault: Fault, times: usize) {
         self.shared.store().inject(route, skip, fault, times);
+    }
+
+    /// From now on, every listing serves the app `id` with `oddity`.
+    pub fn list_oddly(&self, id: &str, oddity: Oddity) {
+        self.shared.store().list_oddly(id, oddity);
     }
 
     /// Empties or fills the rate-limit pool to `remaining` (at most its capacity).

@@ -18,7 +18,7 @@ use http_body::Frame;
 use serde::{Deserialize, Serialize};
 use tokio::time::{Instant, sleep_until};
 
-use super::faults::{self, Fault, Loss};
+use super::faults::{self, Fault, Loss, Oddity};
 use super::json::{
     AccountJson, AppJson, CollaboratorJson, CouplingJson, ErrorJson, PipelineJson, TeamJson,
     date_time,
@@ -688,14 +688,35 @@ fn list(shared: &Shared, range: &Range, wanted: impl Fn(&App) -> bool) -> Respon
     let apps: Vec<&App> = store.apps().iter().filter(|app| wanted(app)).collect();
     let keys: Vec<String> = apps.iter().map(|app| sort_key(app, range.field)).collect();
     let page = range::page(&keys, range);
-    let body: Vec<AppJson> = page
+    let body: Vec<serde_json::Value> = page
         .indices
         .iter()
-        .map(|&at| AppJson::from(apps[at]))
+        .flat_map(|&at| listed(apps[at], store.oddity(&apps[at].id)))
         .collect();
     let response = paged(&body, page.next_range);
     store.count_list_page();
     response
+}
+
+/// An app as a listing serves it: as it is, or as a test asked (`Oddity`).
+fn listed(app: &App, oddity: Option<&Oddity>) -> Vec<serde_json::Value> {
+    let mut json = serde_json::json!(AppJson::from(app));
+    match oddity {
+        None => vec![json],
+        Some(Oddity::NoCreatedAt) => {
+            json.as_object_mut().map(|app| app.remove("created_at"));
+            vec![json]
+        }
+        Some(Oddity::CreatedAt(value)) => {
+            json["created_at"] = value.clone();
+            vec![json]
+        }
+        Some(Oddity::ListedTwice { older_by }) => {
+            let mut older = json.clone();
+            older["created_at"] = date_time(seed::ago(app.created_at, *older_by)).into();
+            vec![older, json]
+        }
+    }
 }
 
 /// A page: 206 with `Next-Range` while more follow, else 200.

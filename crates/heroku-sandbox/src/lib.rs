@@ -47,7 +47,7 @@ pub use command::run;
 /// the grammar of heroku-reaper's own options.
 #[cfg(feature = "test-hooks")]
 pub use duration::parse as parse_duration;
-pub use faults::{Fault, FaultMix, Kind as FaultKind, Loss};
+pub use faults::{Fault, FaultMix, Kind as FaultKind, Loss, Oddity};
 pub use options::{DEFAULT_TOKEN, Options, Seed, Server};
 
 use faults::RandomFaults;

@@ -70,6 +70,18 @@ pub struct Server {
 /// The key a sandbox accepts unless told otherwise, as `heroku-reaper sandbox` does.
 pub const DEFAULT_TOKEN: &str = "sandbox-token";
 
+// Bounds that keep a sandbox in memory and its clock arithmetic in range: far past any
+// test or benchmark.
+/// Apps of each kind seeded, and pipelines.
+const MAX_SEEDED: usize = 100_000;
+const MAX_AGE: Duration = Duration::from_secs(3_650 * 86_400);
+/// A `Date` up to the year 9999 is what an HTTP date can say; further, and the clock's
+/// arithmetic is no longer safe.
+const MAX_SKEW: Duration = Duration::from_secs(3_000_000 * 86_400);
+const MAX_LATENCY: Duration = Duration::from_secs(3_600);
+const MAX_REFILL_PER_MINUTE: f64 = 100_000.0;
+const MAX_POOL: u32 = 1_000_000;
+
 impl Default for Options {
     fn default() -> Options {
         Options {
@@ -213,6 +225,25 @@ impl Seed {
              lowercase letters, digits and dashes, starting with a letter",
             self.prefix
         );
+        for (flag, count) in [
+            ("--stale", self.stale),
+            ("--fresh", self.fresh),
+            ("--other", self.other),
+            ("--team-apps", self.team_apps),
+            ("--collaborator-apps", self.collaborator_apps),
+            ("--orphan-pipelines", self.orphan_pipelines),
+        ] {
+            ensure!(
+                count <= MAX_SEEDED,
+                "`{flag}` must be from 0 to {MAX_SEEDED}, not {count}"
+            );
+        }
+        for (flag, age) in [
+            ("--stale-age", self.stale_age),
+            ("--fresh-age", self.fresh_age),
+        ] {
+            ensure!(age <= MAX_AGE, "`{flag}` must be at most 3650d");
+        }
         ensure!(
             !self.team_name.is_empty()
                 && self
@@ -234,10 +265,35 @@ impl Server {
             self.jitter
         );
         ensure!(
-            self.rate_limit_refill_per_minute.is_finite()
-                && self.rate_limit_refill_per_minute >= 0.0,
-            "`--rate-limit-refill` must be 0 or more, not {}",
+            (0.0..=MAX_REFILL_PER_MINUTE).contains(&self.rate_limit_refill_per_minute),
+            "`--rate-limit-refill` must be from 0 to {MAX_REFILL_PER_MINUTE} a minute, not {}",
             self.rate_limit_refill_per_minute
+        );
+        ensure!(
+            self.rate_limit_pool <= MAX_POOL,
+            "`--rate-limit-pool` must be from 0 to {MAX_POOL}, not {}",
+            self.rate_limit_pool
+        );
+        ensure!(
+            self.app_limit <= MAX_SEEDED,
+            "`--app-limit` must be from 0 to {MAX_SEEDED}, not {}",
+            self.app_limit
+        );
+        let latencies = [
+            ("--latency", Some(self.latency)),
+            ("--delete-latency", self.delete_latency),
+            ("--fault-delay", Some(self.fault_delay)),
+        ];
+        for (flag, latency) in latencies {
+            ensure!(
+                latency.is_none_or(|latency| latency <= MAX_LATENCY),
+                "`{flag}` must be at most 1h"
+            );
+        }
+        let skew = self.clock_skew.abs().to_std().unwrap_or(Duration::MAX);
+        ensure!(
+            skew <= MAX_SKEW,
+            "`--clock-skew` must be at most 3000000d either way"
         );
         if let Some(remaining) = self.rate_limit_remaining {
             ensure!(
@@ -418,5 +474,37 @@ mod tests {
             "`--rate-limit-remaining`",
         );
         refused(|o| o.server.page_default = 0, "page size");
+        refused(
+            |o| o.seed.stale = 100_001,
+            "`--stale` must be from 0 to 100000",
+        );
+        refused(
+            |o| o.seed.orphan_pipelines = usize::MAX,
+            "`--orphan-pipelines`",
+        );
+        refused(
+            |o| o.seed.fresh_age = Duration::from_secs(u64::MAX),
+            "`--fresh-age` must be at most 3650d",
+        );
+        refused(
+            |o| o.server.rate_limit_refill_per_minute = f64::NAN,
+            "`--rate-limit-refill` must be from 0 to 100000",
+        );
+        refused(
+            |o| o.server.rate_limit_refill_per_minute = 1e308,
+            "`--rate-limit-refill`",
+        );
+        refused(
+            |o| o.server.rate_limit_pool = u32::MAX,
+            "`--rate-limit-pool`",
+        );
+        refused(
+            |o| o.server.delete_latency = Some(Duration::from_secs(3_601)),
+            "`--delete-latency` must be at most 1h",
+        );
+        refused(
+            |o| o.server.clock_skew = chrono::Duration::days(-3_000_001),
+            "`--clock-skew`",
+        );
     }
 }

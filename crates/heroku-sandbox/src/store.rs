@@ -2,13 +2,13 @@
 //! and the counters. No I/O and no clock of its own: callers pass the time, so every
 //! rule here is tested directly.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use fastrand::Rng;
 
 use super::Stats;
-use super::faults::{Fault, RandomFaults};
+use super::faults::{Fault, Oddity, RandomFaults};
 use super::gcra::Pool;
 use super::model::{App, Coupling, Pipeline};
 
@@ -55,6 +55,8 @@ pub struct Store {
     /// Ids of the pipelines whose DELETE is in flight.
     deleting_pipelines: HashSet<String>,
     deleted_pipelines: Vec<Pipeline>,
+    /// How listings serve some apps, by id, when a test asked.
+    oddities: HashMap<String, Oddity>,
 }
 
 /// A fault waiting for `times` more requests to `route` (`"METHOD /route"`).
@@ -88,6 +90,7 @@ impl Store {
             couplings: Vec::new(),
             deleting_pipelines: HashSet::new(),
             deleted_pipelines: Vec::new(),
+            oddities: HashMap::new(),
         }
     }
 
@@ -331,6 +334,17 @@ impl Store {
     /// A response left for `key` (`"METHOD /route STATUS"`).
     pub fn count_response(&mut self, key: String) {
         *self.stats.by_status.entry(key).or_default() += 1;
+    }
+
+    /// From now on, listings serve the app `id` this way.
+    #[cfg(any(test, feature = "test-hooks"))]
+    pub fn list_oddly(&mut self, id: &str, oddity: Oddity) {
+        self.oddities.insert(id.to_string(), oddity);
+    }
+
+    /// How listings serve the app `id`, when a test asked for something odd.
+    pub fn oddity(&self, id: &str) -> Option<&Oddity> {
+        self.oddities.get(id)
     }
 
     pub fn count_list_page(&mut self) {
