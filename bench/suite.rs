@@ -158,9 +158,7 @@ impl HatchetReaps {
             HatchetReaps::AfterFailure => {
                 "after a failed create (Hatchet 8.0.1 and later, today's behaviour)"
             }
-            HatchetReaps::BeforeCreate => {
-                "before every create (Hatchet 8.0.0, the old behaviour)"
-            }
+            HatchetReaps::BeforeCreate => "before every create (Hatchet 8.0.0, the old behaviour)",
         }
     }
 }

@@ -399,7 +399,11 @@ mod tests {
     fn the_prefix_rule_is_hatchets_default_regex() {
         let rule = Matcher::Prefix("hatchet-t-".into());
         // `^hatchet-t-[a-f0-9]+`, not anchored at the end.
-        for taken in ["hatchet-t-0a1b2c3d4e", "hatchet-t-f", "hatchet-t-9-anything"] {
+        for taken in [
+            "hatchet-t-0a1b2c3d4e",
+            "hatchet-t-f",
+            "hatchet-t-9-anything",
+        ] {
             assert!(rule.matches(taken), "{taken}");
         }
         for spared in [

@@ -95,7 +95,10 @@ fn check_hatchet_job(path: &str, name: &str, workflow: &Yaml, job: &Yaml) -> u64
     let (Some(setup), Some(specs)) = (setup, specs) else {
         panic!("{path}, job {name}: no `bundle exec hatchet ci:setup` step, or no specs");
     };
-    assert!(setup < specs, "{path}, job {name}: the specs run before ci:setup");
+    assert!(
+        setup < specs,
+        "{path}, job {name}: the specs run before ci:setup"
+    );
     let mut limit = None;
     for step in [&steps[setup], &steps[specs]] {
         let mut seen = env(workflow);
@@ -148,7 +151,8 @@ fn check_matrix_is_used(path: &str, name: &str, job: &Yaml) {
     strings(&job["steps"], &mut used);
     for key in matrix.keys().filter_map(Yaml::as_str) {
         assert!(
-            used.iter().any(|text| text.contains(&format!("matrix.{key}"))),
+            used.iter()
+                .any(|text| text.contains(&format!("matrix.{key}"))),
             "{path}, job {name}: the matrix's `{key}` values are used by no step, so each job \
              runs the same"
         );
@@ -208,7 +212,10 @@ jobs:
     let job = &workflow["jobs"]["test"];
     let unused = std::panic::catch_unwind(|| check_matrix_is_used("broken", "test", job));
     let message = *unused.unwrap_err().downcast::<String>().unwrap();
-    assert!(message.contains("`group` values are used by no step"), "{message}");
+    assert!(
+        message.contains("`group` values are used by no step"),
+        "{message}"
+    );
     let missing = std::panic::catch_unwind(|| check_hatchet_job("broken", "test", &workflow, job));
     let message = *missing.unwrap_err().downcast::<String>().unwrap();
     assert!(message.contains("`HEROKU_API_USER`"), "{message}");

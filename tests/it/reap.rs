@@ -150,7 +150,11 @@ fn kept_apps_and_other_names_survive_even_with_all() {
 fn the_prefix_rule_is_hatchets_even_with_all() {
     const HOURS: Duration = Duration::from_secs(3 * 3600);
     let sandbox = start(Seed::empty());
-    for name in ["hatchet-t-pinned-demo", "hatchet-t-zzz-manual", "hatchet-t-0a1b2c3d4e"] {
+    for name in [
+        "hatchet-t-pinned-demo",
+        "hatchet-t-zzz-manual",
+        "hatchet-t-0a1b2c3d4e",
+    ] {
         sandbox.add_app(name, HOURS, Role::Added);
         sandbox.add_pipeline(name, HOURS);
     }
@@ -163,11 +167,16 @@ fn the_prefix_rule_is_hatchets_even_with_all() {
     run.code(0);
     let planned = |list: &Value| -> Vec<String> {
         let names = list.as_array().unwrap().iter();
-        names.map(|entry| entry["name"].as_str().unwrap().to_string()).collect()
+        names
+            .map(|entry| entry["name"].as_str().unwrap().to_string())
+            .collect()
     };
     assert_eq!(planned(&plan["apps"]), ["hatchet-t-0a1b2c3d4e"]);
     assert_eq!(planned(&plan["pipelines"]), ["hatchet-t-0a1b2c3d4e"]);
-    assert_eq!(plan["rule"], "names starting with `hatchet-t-` and a hex digit");
+    assert_eq!(
+        plan["rule"],
+        "names starting with `hatchet-t-` and a hex digit"
+    );
 
     Reaper::against(&sandbox)
         .args(["--all", "--pipelines"])
@@ -198,7 +207,11 @@ fn the_prefix_rule_is_hatchets_even_with_all() {
     left.sort();
     assert_eq!(
         left,
-        ["hatchet-t-pinned-demo", "hatchet-t-zzz-manual", "ruby-ci-pinned"]
+        [
+            "hatchet-t-pinned-demo",
+            "hatchet-t-zzz-manual",
+            "ruby-ci-pinned"
+        ]
     );
 }
 
