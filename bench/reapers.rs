@@ -1,10 +1,12 @@
 //! The benchmark of many reapers at once: real `heroku-reaper` processes against the
 //! sandbox on loopback, one table row per scenario. Run it with `bench/run`.
 //!
-//! Every scenario starts a fresh sandbox (300 ms ±50% per DELETE, 100 ms ±50% per other
-//! request, as the Platform API is no faster) and reads what happened from the sandbox's
-//! own record: requests, list pages, deletes, duplicates, 429s, wrong deletes. A
-//! scenario run several times shows the median wall and the worst of everything.
+//! Every scenario starts a fresh sandbox (300 ms ±50% per DELETE, 30 ms ±20% per other
+//! request, at random, as the Platform API spreads them) and reads what happened from
+//! the sandbox's own record: requests, list pages, deletes, duplicates, 429s, wrong
+//! deletes, stale apps left. Some have another actor deleting stale apps beside the
+//! reapers, as a person or Hatchet's own reaping would. A scenario run several times
+//! shows the median wall and the worst of everything.
 //! bench/README.md says what each scenario is and what it measured.
 
 use std::path::{Path, PathBuf};
@@ -20,6 +22,21 @@ static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::ne
 
 /// The scenarios of machines sharing a nearly empty pool, measured against its floor.
 const SHARED_POOL: [&str; 4] = ["F3", "F4", "F3x", "F4x"];
+
+/// What scenarios are measured against, once run.
+#[derive(Clone, Copy, Default)]
+struct Baselines {
+    /// B: one reaper, one DELETE at a time.
+    one_at_a_time: Option<Duration>,
+    /// L0's median: a lone reaper with nobody else deleting.
+    alone: Option<Duration>,
+}
+
+fn median_wall(runs: &[Row]) -> Duration {
+    let mut walls: Vec<Duration> = runs.iter().map(|row| row.wall).collect();
+    walls.sort();
+    walls[walls.len() / 2]
+}
 
 /// One `heroku-reaper` process to start: its arguments and the machine it runs on
 /// (each machine has its own temp dir, so its own lock).
@@ -56,7 +73,22 @@ struct Scenario {
     server: Server,
     processes: Vec<Process>,
     runs: usize,
+    others: Others,
 }
+
+/// Who else deletes stale apps while the reapers run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Others {
+    Nobody,
+    /// Someone deletes this many, spread over the ring, right after the first listing.
+    AfterFirstListing(usize),
+    /// A Hatchet process: it lists, then deletes the stale apps oldest first, one
+    /// DELETE at a time, until none is left.
+    Hatchet,
+}
+
+/// The scenarios of a lone reaper beside others, measured against L0 (the same alone).
+const LONE: [&str; 4] = ["L2", "L5", "L10", "LH"];
 
 fn main() {
     let only: Vec<String> = std::env::args()
@@ -65,7 +97,8 @@ fn main() {
         .collect();
     let scenarios = scenarios();
     let mut rows = Vec::new();
-    let mut baseline = None;
+    // B's wall, then L0's median: what the scenarios after them are measured against.
+    let mut baselines = Baselines::default();
     for scenario in scenarios {
         if !only.is_empty() && !only.iter().any(|id| id.eq_ignore_ascii_case(scenario.id)) {
             continue;
@@ -79,9 +112,11 @@ fn main() {
             Some(n) if scenario.runs > 1 => n,
             _ => scenario.runs,
         };
-        let runs: Vec<Row> = (0..times).map(|_| run(&scenario, baseline)).collect();
-        if scenario.id == "B" {
-            baseline = Some(runs[0].wall);
+        let runs: Vec<Row> = (0..times).map(|_| run(&scenario, baselines)).collect();
+        match scenario.id {
+            "B" => baselines.one_at_a_time = Some(runs[0].wall),
+            "L0" => baselines.alone = Some(median_wall(&runs)),
+            _ => {}
         }
         rows.push(runs);
     }
@@ -116,9 +151,10 @@ fn scenarios() -> Vec<Scenario> {
         (0..machines).map(|machine| one(machine, &args)).collect()
     };
     let latency = Server {
-        latency: Duration::from_millis(100),
+        latency: Duration::from_millis(30),
         delete_latency: Some(Duration::from_millis(300)),
-        jitter: 0.5,
+        jitter: 0.2,
+        delete_jitter: Some(0.5),
         ..Server::default()
     };
     // A CI account: it owns every matching app it lists.
@@ -129,6 +165,15 @@ fn scenarios() -> Vec<Scenario> {
         team_apps: 3,
         collaborator_apps: 0,
         ..Seed::default()
+    };
+    let lone = |id, title: &str, others| Scenario {
+        id,
+        title: title.into(),
+        seed: seed(40),
+        server: latency.clone(),
+        processes: vec![one(0, &[])],
+        runs: 5,
+        others,
     };
     // Heroku's pool refills 75 a minute; S5 and S6 run time ten times faster.
     let scaled = Server {
@@ -149,6 +194,7 @@ fn scenarios() -> Vec<Scenario> {
             server: latency.clone(),
             processes: vec![one(0, &["--concurrency", "1"])],
             runs: 1,
+            others: Others::Nobody,
         },
         Scenario {
             id: "S1",
@@ -157,6 +203,7 @@ fn scenarios() -> Vec<Scenario> {
             server: latency.clone(),
             processes: vec![one(0, &[])],
             runs: 1,
+            others: Others::Nobody,
         },
         Scenario {
             id: "S2",
@@ -165,6 +212,7 @@ fn scenarios() -> Vec<Scenario> {
             server: latency.clone(),
             processes: (0..8).map(|machine| one(machine, &[])).collect(),
             runs: 5,
+            others: Others::Nobody,
         },
         Scenario {
             id: "S3",
@@ -175,6 +223,7 @@ fn scenarios() -> Vec<Scenario> {
                 .map(|machine| one(machine, &["--shard", &format!("{machine}/8")]))
                 .collect(),
             runs: 1,
+            others: Others::Nobody,
         },
         Scenario {
             id: "S4",
@@ -183,6 +232,7 @@ fn scenarios() -> Vec<Scenario> {
             server: latency.clone(),
             processes: (0..50).map(|n| one(n % 5, &["--lock", "skip"])).collect(),
             runs: 1,
+            others: Others::Nobody,
         },
         Scenario {
             id: "S5",
@@ -194,6 +244,7 @@ fn scenarios() -> Vec<Scenario> {
                 &["--rate-limit-refill", "750", "--reserve-rate-limit", "0"],
             )],
             runs: 1,
+            others: Others::Nobody,
         },
         Scenario {
             id: "S6",
@@ -205,6 +256,7 @@ fn scenarios() -> Vec<Scenario> {
                 &["--rate-limit-refill", "750", "--reserve-rate-limit", "15"],
             )],
             runs: 1,
+            others: Others::Nobody,
         },
         Scenario {
             id: "S7",
@@ -217,7 +269,38 @@ fn scenarios() -> Vec<Scenario> {
             server: latency.clone(),
             processes: vec![one(0, &["--max-deletes", "0"])],
             runs: 1,
+            others: Others::Nobody,
         },
+        Scenario {
+            id: "S8",
+            title: "16 machines, 300 stale".into(),
+            seed: seed(300),
+            server: latency.clone(),
+            processes: (0..16).map(|machine| one(machine, &[])).collect(),
+            runs: 5,
+            others: Others::Nobody,
+        },
+        lone("L0", "1 reaper, 40 stale, alone", Others::Nobody),
+        lone(
+            "L2",
+            "L0, 2 deleted by someone else after its first listing",
+            Others::AfterFirstListing(2),
+        ),
+        lone(
+            "L5",
+            "L0, 5 deleted by someone else after its first listing",
+            Others::AfterFirstListing(5),
+        ),
+        lone(
+            "L10",
+            "L0, 10 deleted by someone else after its first listing",
+            Others::AfterFirstListing(10),
+        ),
+        lone(
+            "LH",
+            "L0, beside a Hatchet process deleting stale apps one by one",
+            Others::Hatchet,
+        ),
         Scenario {
             id: "F1",
             title: "8 machines, starts 0.2 s apart".into(),
@@ -225,6 +308,7 @@ fn scenarios() -> Vec<Scenario> {
             server: latency.clone(),
             processes: staggered(Duration::from_millis(200)),
             runs: 5,
+            others: Others::Nobody,
         },
         Scenario {
             id: "F2",
@@ -233,6 +317,7 @@ fn scenarios() -> Vec<Scenario> {
             server: latency,
             processes: staggered(Duration::from_millis(500)),
             runs: 5,
+            others: Others::Nobody,
         },
         Scenario {
             id: "F3",
@@ -241,6 +326,7 @@ fn scenarios() -> Vec<Scenario> {
             server: empty.clone(),
             processes: sharing(4, None),
             runs: 5,
+            others: Others::Nobody,
         },
         Scenario {
             id: "F4",
@@ -249,6 +335,7 @@ fn scenarios() -> Vec<Scenario> {
             server: empty,
             processes: sharing(16, None),
             runs: 3,
+            others: Others::Nobody,
         },
         Scenario {
             id: "F3x",
@@ -257,6 +344,7 @@ fn scenarios() -> Vec<Scenario> {
             server: scaled.clone(),
             processes: sharing(4, Some("750")),
             runs: 5,
+            others: Others::Nobody,
         },
         Scenario {
             id: "F4x",
@@ -265,11 +353,12 @@ fn scenarios() -> Vec<Scenario> {
             server: scaled,
             processes: sharing(16, Some("750")),
             runs: 5,
+            others: Others::Nobody,
         },
     ]
 }
 
-fn run(scenario: &Scenario, baseline: Option<Duration>) -> Row {
+fn run(scenario: &Scenario, baselines: Baselines) -> Row {
     let sandbox = Sandbox::start(Options {
         seed: scenario.seed.clone(),
         server: scenario.server.clone(),
@@ -278,6 +367,12 @@ fn run(scenario: &Scenario, baseline: Option<Duration>) -> Row {
     .expect("the sandbox starts");
     let machines = tempfile::tempdir().expect("a temp dir");
     let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let reapers_done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let others = others(
+        &sandbox,
+        scenario.others,
+        std::sync::Arc::clone(&reapers_done),
+    );
     let started = Instant::now();
     let handles: Vec<_> = scenario
         .processes
@@ -322,6 +417,10 @@ fn run(scenario: &Scenario, baseline: Option<Duration>) -> Row {
         .map(|handle| handle.join().expect("the process watcher"))
         .collect();
     let wall = started.elapsed();
+    reapers_done.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(others) = others {
+        others.join().expect("the other actor");
+    }
     let stats = sandbox.stats();
     let wrong = sandbox
         .deleted()
@@ -333,7 +432,7 @@ fn run(scenario: &Scenario, baseline: Option<Duration>) -> Row {
         .iter()
         .filter(|app| app.role == Role::Stale)
         .count();
-    let notes = notes(scenario, &finished, &stats, wall, baseline);
+    let notes = notes(scenario, &finished, &stats, wall, baselines);
     Row {
         id: scenario.id,
         scenario: scenario.title.clone(),
@@ -342,6 +441,52 @@ fn run(scenario: &Scenario, baseline: Option<Duration>) -> Row {
         wrong,
         stale_left,
         notes,
+    }
+}
+
+/// Starts whoever else deletes stale apps in this scenario.
+fn others(
+    sandbox: &Sandbox,
+    others: Others,
+    reapers_done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Option<std::thread::JoinHandle<()>> {
+    let mut stale: Vec<heroku_sandbox::SandboxApp> = sandbox
+        .apps()
+        .into_iter()
+        .filter(|app| app.role == Role::Stale)
+        .collect();
+    match others {
+        Others::Nobody => None,
+        Others::AfterFirstListing(count) => {
+            stale.sort_by(|a, b| a.id.cmp(&b.id));
+            let step = (stale.len() / count.max(1)).max(1);
+            let ids: Vec<String> = stale
+                .iter()
+                .step_by(step)
+                .take(count)
+                .map(|app| app.id.clone())
+                .collect();
+            sandbox.delete_after_next_listing(&ids);
+            None
+        }
+        Others::Hatchet => {
+            let api = heroku_sandbox::wire::Api::new(sandbox);
+            Some(std::thread::spawn(move || {
+                while api.get("/__sandbox/stats").json()["list_pages"] == 0 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                // Its own listing, then the stale apps oldest first, one at a time; what
+                // the reaper deleted first answers 404.
+                api.get("/apps");
+                stale.sort_by_key(|app| app.created_at);
+                for app in stale {
+                    if reapers_done.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    api.delete(&format!("/apps/{}", app.id));
+                }
+            }))
+        }
     }
 }
 
@@ -392,17 +537,26 @@ fn notes(
     finished: &[Finished],
     stats: &Stats,
     wall: Duration,
-    baseline: Option<Duration>,
+    baselines: Baselines,
 ) -> String {
     let mut notes = Vec::new();
-    if let Some(baseline) = baseline
+    if let Some(baseline) = baselines.one_at_a_time
         && scenario.id != "B"
         && !matches!(scenario.id, "S5" | "S6" | "S7")
         && !SHARED_POOL.contains(&scenario.id)
+        && !scenario.id.starts_with('L')
     {
         notes.push(format!(
             "{:.1}x faster than B",
             baseline.as_secs_f64() / wall.as_secs_f64()
+        ));
+    }
+    if let Some(alone) = baselines.alone
+        && LONE.contains(&scenario.id)
+    {
+        notes.push(format!(
+            "{:.2}x L0's median",
+            wall.as_secs_f64() / alone.as_secs_f64()
         ));
     }
     let codes: Vec<String> = {

@@ -106,6 +106,16 @@ pub struct Listing<T> {
     pub date: Option<String>,
 }
 
+/// The final answer to a request, and what its earlier attempts (retries) ended in.
+struct Sent {
+    answer: Answer,
+    /// An earlier attempt got no answer: it may have been carried out.
+    lost_earlier: bool,
+    /// An earlier attempt of a DELETE was answered with a 5xx: it may have been carried
+    /// out all the same.
+    failed_earlier: bool,
+}
+
 /// One response, read whole.
 struct Answer {
     status: StatusCode,
@@ -172,7 +182,7 @@ impl Client {
             method: "GET",
             path: RATE_LIMITS.to_string(),
         };
-        let (answer, _) = self.send(Method::GET, RATE_LIMITS, None).await?;
+        let Sent { answer, .. } = self.send(Method::GET, RATE_LIMITS, None).await?;
         if !answer.status.is_success() {
             return Err(status_error(line, answer));
         }
@@ -221,7 +231,11 @@ impl Client {
             method: "DELETE",
             path: path.clone(),
         };
-        let (answer, lost_earlier) = self.send(Method::DELETE, &path, None).await?;
+        let Sent {
+            answer,
+            lost_earlier,
+            failed_earlier,
+        } = self.send(Method::DELETE, &path, None).await?;
         match answer.status.as_u16() {
             200..=299 => Ok(Deletion::Deleted {
                 request_id: answer.request_id,
@@ -231,7 +245,10 @@ impl Client {
                 // 403 means "gone or going" only with the `forbidden` id; a 403 for any
                 // other reason (a suspended account) is a real failure.
                 let request_id = answer.request_id.clone();
-                match (status == 404 || body.id == "forbidden", lost_earlier) {
+                match (
+                    status == 404 || body.id == "forbidden",
+                    lost_earlier || failed_earlier,
+                ) {
                     (true, true) => Ok(Deletion::GoneAfterLostResponse { status, request_id }),
                     (true, false) => Ok(Deletion::AlreadyGone { status, request_id }),
                     (false, _) => Err(status_error(line, answer).after_lost_attempt(lost_earlier)),
@@ -277,7 +294,7 @@ impl Client {
             method: "GET",
             path: path.to_string(),
         };
-        let (answer, _) = self.send(Method::GET, path, None).await?;
+        let Sent { answer, .. } = self.send(Method::GET, path, None).await?;
         if !answer.status.is_success() {
             return Err(status_error(line, answer));
         }
@@ -298,7 +315,7 @@ impl Client {
         let mut range = range::FIRST_PAGE.to_string();
         let mut seen = HashSet::new();
         for _ in 0..MAX_PAGES {
-            let (answer, _) = self.send(Method::GET, path, Some(&range)).await?;
+            let Sent { answer, .. } = self.send(Method::GET, path, Some(&range)).await?;
             if !answer.status.is_success() {
                 return Err(status_error(line, answer));
             }
@@ -338,13 +355,13 @@ impl Client {
     }
 
     /// Sends one request with the throttle and the retries. Returns the final answer
-    /// (any status but 429 and retried 5xx) and whether an earlier attempt got no answer.
+    /// (any status but 429 and retried 5xx) and what earlier attempts ended in.
     async fn send(
         &self,
         method: Method,
         path: &str,
         range: Option<&str>,
-    ) -> Result<(Answer, bool), ApiError> {
+    ) -> Result<Sent, ApiError> {
         let url = format!("{}{path}", self.base_url);
         let line = RequestLine {
             method: method_name(&method),
@@ -353,6 +370,7 @@ impl Client {
         let mut failures = 0;
         let mut rate_limited = 0;
         let mut lost = false;
+        let mut failed_earlier = false;
         let counted = path != RATE_LIMITS;
         loop {
             let held = self.throttle.turn(counted).await.map_err(|reached| {
@@ -428,6 +446,9 @@ impl Client {
                         && failures < self.options.retries
                     {
                         failures += 1;
+                        // A DELETE the server failed may have been carried out all the
+                        // same: a 404 to the retry is then most likely its own doing.
+                        failed_earlier |= method == Method::DELETE;
                         let problem = if broken {
                             "unreadable JSON"
                         } else {
@@ -437,7 +458,11 @@ impl Client {
                         self.pause_before_retry(failures).await;
                         continue;
                     }
-                    return Ok((answer, lost));
+                    return Ok(Sent {
+                        answer,
+                        lost_earlier: lost,
+                        failed_earlier,
+                    });
                 }
                 Err(error) => {
                     held.unanswered();

@@ -303,13 +303,13 @@ impl Ledger {
             Ok(Deletion::Deleted { request_id }) => {
                 self.failures_in_a_row = 0;
                 self.fill(kind, id, Outcome::Deleted, Some(200), request_id, None);
-                Ok(Step::Done)
+                Ok(Step::Deleted)
             }
             Ok(Deletion::GoneAfterLostResponse { status, request_id }) => {
                 self.failures_in_a_row = 0;
                 let outcome = Outcome::DeletedResponseLost;
                 self.fill(kind, id, outcome, Some(status), request_id, None);
-                Ok(Step::Done)
+                Ok(Step::Deleted)
             }
             Ok(Deletion::AlreadyGone { status, request_id }) => {
                 self.fill(kind, id, Outcome::Conflict, Some(status), request_id, None);
@@ -318,7 +318,7 @@ impl Ledger {
             // Not sent: it is left for a run with budget to spare.
             Err(error @ ApiError::Reserve { .. }) => Err(Stop::Api(error)),
             // Not sent: a signal came first, so it stays not attempted.
-            Err(ApiError::Interrupted { .. }) => Ok(Step::Done),
+            Err(ApiError::Interrupted { .. }) => Ok(Step::Failed),
             Err(error) => {
                 let outcome = Outcome::of_failure(&error);
                 let request_id = error.request_id().map(str::to_string);
@@ -337,7 +337,7 @@ impl Ledger {
                         ),
                     ));
                 }
-                Ok(Step::Done)
+                Ok(Step::Failed)
             }
         }
     }

@@ -26,21 +26,7 @@ use clock::Clock;
 use ledger::{Ledger, Rules, UNANSWERED_IN_GRACE};
 use plan::{Age, OnConflict, Policy, Scope, Verdict};
 use record::{AppEntry, Outcome, PipelineEntry, Report, Status};
-use walk::{Help, OTHERS_AT_WORK, Walk, Window};
-
-/// Conflict backoff before listing again: Hatchet's habit, starting small and doubling,
-/// capped low because the listing already tells the reaper where to go next.
-const BACKOFF_START: Duration = Duration::from_millis(100);
-const BACKOFF_CAP: Duration = Duration::from_millis(3_200);
-/// Waiting out other reapers' stretches: at most this long between listings.
-const WAIT_CAP: Duration = Duration::from_millis(2_000);
-/// How long a reaper that saw others spend waits before it looks again: about one
-/// DELETE's round trip on Heroku, so the others' fronts move in between.
-const LATE_LOOK: Duration = Duration::from_millis(300);
-/// The pause after the probe, in probe round trips. A delete of another reaper that
-/// started at the same moment lands before the listing unless it is three times slower
-/// than ours: with Heroku's spread of latencies (±50%), never.
-const PROBE_PAUSE: u32 = 2;
+use walk::{Answer, Next, Pool, Walker};
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -109,9 +95,7 @@ pub async fn reap_until(
         ledger: Ledger::new(Rules::of(options), started),
         account: None,
         clock: Clock::default(),
-        delete_latency: BACKOFF_START,
         listed_at: started,
-        others_spent_at_listing: 0.0,
         cancel,
         grace,
     };
@@ -138,69 +122,23 @@ impl Kind {
     }
 }
 
-/// The order a batch deletes in.
-trait Queue {
-    fn next_id(&mut self) -> Option<String>;
-    /// Another reaper deleted `id` first: does the batch end there?
-    fn conflict(&mut self, id: &str) -> bool;
-    /// How many are still to be handed out, where a listing could still change the plan.
-    fn ahead(&self) -> usize;
-    /// A listing taken while deleting.
-    fn observe(&mut self, present: &HashSet<&str>);
-}
-
-/// Apps: a walk, whose territory ends at a conflict or at an app a listing shows gone.
-impl Queue for Walk {
-    fn next_id(&mut self) -> Option<String> {
-        self.next_app().map(str::to_string)
-    }
-
-    fn conflict(&mut self, id: &str) -> bool {
-        Walk::conflict(self, id);
-        true
-    }
-
-    fn ahead(&self) -> usize {
-        Walk::ahead(self)
-    }
-
-    fn observe(&mut self, present: &HashSet<&str>) {
-        Walk::observe(self, present);
-    }
-}
-
-/// Pipelines: a plain list; no other reaper walks them in order, so a conflict on one
-/// says nothing about the next, and no listing is taken while deleting them.
-impl Queue for std::vec::IntoIter<String> {
-    fn next_id(&mut self) -> Option<String> {
-        self.next()
-    }
-
-    fn conflict(&mut self, _id: &str) -> bool {
-        false
-    }
-
-    fn ahead(&self) -> usize {
-        0
-    }
-
-    fn observe(&mut self, _present: &HashSet<&str>) {}
-}
-
-/// What one DELETE's answer means for the batch.
-#[derive(Debug)]
-enum Step {
-    Done,
-    Conflict,
-}
-
-/// How a batch of deletes ended.
+/// What one DELETE's answer means for the walk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ended {
-    /// The territory is done.
-    Clear,
-    /// Another reaper deleted one of its apps first; the territory ends there.
+enum Step {
+    Deleted,
     Conflict,
+    /// Failed, or not sent: the app may still be there.
+    Failed,
+}
+
+impl Step {
+    fn answer(self) -> Answer {
+        match self {
+            Step::Deleted => Answer::Deleted,
+            Step::Conflict => Answer::Conflict,
+            Step::Failed => Answer::Failed,
+        }
+    }
 }
 
 /// Why the rounds stopped early.
@@ -229,11 +167,8 @@ struct Run<'a> {
     account: Option<String>,
     /// Heroku's clock, from the listings' `Date` headers.
     clock: Clock,
-    /// The probe's round trip: about how long another reaper's deletes take.
-    delete_latency: Duration,
-    /// When the latest listing was answered, and what others had spent by then.
+    /// When the latest listing was answered.
     listed_at: Instant,
-    others_spent_at_listing: f64,
     cancel: Cancel,
     /// After an interrupt, how long the DELETEs in flight may take to answer.
     grace: Duration,
@@ -306,211 +241,85 @@ impl Run<'_> {
             return Ok(());
         }
         let concurrency = self.options.concurrency;
-        let (mut walk, verifier, ended) = if self.options.policy.shard.is_some() {
-            // No other reaper touches this shard: no probe, no territories, no slow start.
-            let mut walk = Walk::whole(stale);
-            let mut window = Window::full(concurrency);
-            let ended = self
-                .delete_batch(Kind::App, &mut walk, &mut window, concurrency)
-                .await?;
-            (walk, false, ended)
+        let seed = fastrand::u64(..);
+        let mut walker = if self.options.policy.shard.is_some() {
+            // No other reaper touches this shard: no probe, no looks, a full window.
+            Walker::alone(stale, concurrency, seed)
         } else {
-            let start = fastrand::usize(..stale.len());
-            let mut walk = Walk::probe_first(stale, start);
-            if self.others_at_work().await? {
-                // A probe would likely land in a stretch another reaper is clearing.
-                // See where they are instead, and leave them to it.
-                self.relist(&mut walk).await?;
-                if walk.others_seen() {
-                    self.help(&mut walk, Ended::Clear, false, true).await?;
-                    self.leave_to_others(&walk);
-                    return Ok(());
-                }
-            }
-            let mut window = Window::new(concurrency);
-            // The probe: one delete, then a pause twice as long as it took, so that
-            // reapers which started at the same moment have made their first deletes,
-            // even slower ones, when we list again.
-            let probe_started = Instant::now();
-            let mut ended = self
-                .delete_batch(Kind::App, &mut walk, &mut window, 1)
-                .await?;
-            // The round trip on the wire, not the wait for the rate limit before it: the
-            // pause is for other reapers' probes to land.
-            self.delete_latency = self
-                .client
-                .delete_round_trip()
-                .unwrap_or_else(|| probe_started.elapsed());
-            if walk.len() > 1 && ended == Ended::Clear {
-                self.pause(self.delete_latency * PROBE_PAUSE).await?;
-                self.relist(&mut walk).await?;
-                ended = self
-                    .delete_batch(Kind::App, &mut walk, &mut window, concurrency)
-                    .await?;
-            }
-            let verifier = walk.holds_largest_territory();
-            (walk, verifier, ended)
+            let others = self.client.others_spent();
+            Walker::new(stale, concurrency, self.listed_at, others, seed)
         };
-        // A territory cut short by a conflict may leave a stretch nobody owns. The
-        // reaper with the largest territory, likely the last to finish, also waits out
-        // the others' stretches, and takes over one whose reaper died.
-        if ended == Ended::Conflict || (verifier && walk.others_seen()) {
-            self.help(&mut walk, ended, verifier, false).await?;
-        }
-        self.leave_to_others(&walk);
-        Ok(())
-    }
-
-    /// Are other clients of the account deleting already? Their spending while this
-    /// reaper asked for the rate limit and listed shows in the answers. If so, it waits
-    /// a DELETE's round trip, so that a listing shows where they are.
-    async fn others_at_work(&mut self) -> Result<bool, Stop> {
-        if self.client.others_spent() < OTHERS_AT_WORK {
-            return Ok(false);
-        }
-        self.pause(LATE_LOOK).await?;
-        Ok(true)
-    }
-
-    fn leave_to_others(&mut self, walk: &Walk) {
-        for id in walk.left_to_others() {
-            if self.ledger.listed.contains(id) {
-                self.ledger.set_outcome(id, Outcome::LeftToAnother);
-            }
-        }
-    }
-
-    /// Helps with what is left, from a fresh listing each time (`just_listed`: the first
-    /// one is already in): deletes stretches nobody
-    /// is working on, until only stretches other reapers are walking are left (the
-    /// verifier waits those out too) or nothing is. Pauses before each listing after a
-    /// conflict (Hatchet's habit, doubling) or while waiting, so that the other reapers'
-    /// deletes land in between; while waiting, at least a delete's round trip, so that a
-    /// stretch whose front did not move is one nobody works on, not a slow one. Each
-    /// stretch taken starts with a window of one again: its reaper may be alive after all.
-    async fn help(
-        &mut self,
-        walk: &mut Walk,
-        ended: Ended,
-        verifier: bool,
-        just_listed: bool,
-    ) -> Result<(), Stop> {
-        let mut pauses_in_a_row = u32::from(ended == Ended::Conflict);
-        // Listings in a row that showed only live stretches: while there are, the pause
-        // is a wait for them, not a backoff after a conflict.
-        let mut waits: u32 = 0;
-        let mut listed = just_listed;
-        loop {
-            if pauses_in_a_row > 0 {
-                let pause = if waits > 0 {
-                    // Long enough for a live front to move (two round trips at first),
-                    // then doubling: each listing costs a request, and a stretch whose
-                    // reaper died is still taken within a couple of seconds.
-                    (self.delete_latency * 2 * 2u32.pow(waits.saturating_sub(1).min(5)))
-                        .min(WAIT_CAP)
-                } else {
-                    self.ledger.stop_if_under_limit()?;
-                    (BACKOFF_START * 2u32.pow((pauses_in_a_row - 1).min(5))).min(BACKOFF_CAP)
-                };
-                self.pause(pause).await?;
-            }
-            if !listed {
-                self.relist(walk).await?;
-            }
-            listed = false;
-            match walk.help() {
-                Help::Nothing => return Ok(()),
-                Help::OnlyLive if !verifier => return Ok(()),
-                Help::OnlyLive => {
-                    pauses_in_a_row += 1;
-                    waits += 1;
-                }
-                Help::Stretch => {
-                    let concurrency = self.options.concurrency;
-                    let mut window = Window::new(concurrency);
-                    let ended = self
-                        .delete_batch(Kind::App, walk, &mut window, concurrency)
-                        .await?;
-                    waits = 0;
-                    pauses_in_a_row = match ended {
-                        Ended::Clear => 0,
-                        Ended::Conflict => pauses_in_a_row + 1,
-                    };
+        let ended = self.drive(Kind::App, &mut walker).await;
+        // Only a walk that ended leaves apps to others; one that was stopped did not
+        // reach them.
+        if ended.is_ok() {
+            for id in walker.left_to_others() {
+                if self.ledger.listed.contains(id) {
+                    self.ledger.set_outcome(id, Outcome::LeftToAnother);
                 }
             }
         }
+        ended
     }
 
-    /// Deletes the queue's `kind` with up to `limit` requests in flight, as many as the
-    /// window allows. A conflict may end the queue (an app's territory): what is in
-    /// flight lands, and the caller decides what next. Whatever stops the batch, the
-    /// answers to requests already sent are still recorded; after a signal those in
-    /// flight have the grace to answer, and are `unknown` if they do not.
-    async fn delete_batch(
-        &mut self,
-        kind: Kind,
-        queue: &mut impl Queue,
-        window: &mut Window,
-        limit: usize,
-    ) -> Result<Ended, Stop> {
+    /// What the pool shows of the account's other clients.
+    fn pool(&self) -> Pool {
+        Pool {
+            others_spent: self.client.others_spent(),
+            remaining: self.client.rate_limit_remaining(),
+        }
+    }
+
+    /// Does what `walker` says: its DELETEs (of `kind`), its listings and its waits,
+    /// telling it each answer, until it is done. Whatever stops the run, the answers to
+    /// requests already sent are still recorded; after a signal those in flight have the
+    /// grace to answer, and are `unknown` if they do not.
+    async fn drive(&mut self, kind: Kind, walker: &mut Walker) -> Result<(), Stop> {
         let mut in_flight: JoinSet<(String, Result<Deletion, ApiError>)> = JoinSet::new();
         // Ids in flight, so those still unanswered when the grace ends can be told.
         let mut flying: HashSet<String> = HashSet::new();
-        // A listing taken while deleting, to see reapers that started since the last one.
-        // At most one; a JoinSet, so that one still in flight when the batch ends is
-        // aborted with it.
-        let mut look: JoinSet<Result<Listing<App>, ApiError>> = JoinSet::new();
-        let mut ended = Ended::Clear;
+        // At most one listing; a JoinSet, so that one in flight when the walk ends is
+        // aborted with it. `look`: only a look, whose failure changes nothing.
+        let mut listing: JoinSet<Result<Listing<App>, ApiError>> = JoinSet::new();
+        let mut look = false;
         let mut stop: Option<Stop> = None;
         let mut grace_ends: Option<Instant> = None;
         loop {
-            let width = window.size().min(limit).max(1);
-            while ended == Ended::Clear
-                && stop.is_none()
-                && grace_ends.is_none()
-                && in_flight.len() < width
-            {
-                let Some(id) = queue.next_id() else {
-                    break;
-                };
-                if !self.ledger.still_to_delete(kind, &id) {
-                    continue;
+            let mut wake = None;
+            if stop.is_none() && grace_ends.is_none() {
+                match self.send_what_walker_says(kind, walker, &mut in_flight, &mut flying) {
+                    Next::Done => {
+                        tracing::debug!(walk = walker.state(), "done");
+                        return Ok(());
+                    }
+                    Next::List { look: only_a_look } => {
+                        tracing::debug!(walk = walker.state(), look = only_a_look, "listing");
+                        look = only_a_look;
+                        self.list_in_background(&mut listing);
+                        continue;
+                    }
+                    Next::CheckPool => {
+                        self.check_rate_limit().await?;
+                        continue;
+                    }
+                    Next::Wait(until) => wake = until,
+                    Next::Delete(_) => unreachable!("DELETEs are sent above"),
                 }
-                let client = Arc::clone(&self.client);
-                self.ledger.sent();
-                flying.insert(id.clone());
-                in_flight.spawn(async move {
-                    let result = kind.delete(&client, &id).await;
-                    (id, result)
-                });
             }
-            // A shard is this reaper's alone: nothing to look for.
-            if look.is_empty()
-                && self.options.policy.shard.is_none()
-                && ended == Ended::Clear
-                && stop.is_none()
-                && walk::look_again(
-                    self.listed_at.elapsed(),
-                    self.delete_latency,
-                    self.client.others_spent() - self.others_spent_at_listing,
-                    queue.ahead(),
-                    window.size(),
-                    self.client.rate_limit_remaining(),
-                )
-            {
-                self.list_in_background(&mut look);
+            if in_flight.is_empty() && (stop.is_some() || grace_ends.is_some()) {
+                return Err(stop.unwrap_or(Stop::Interrupted(Interrupt::Sigint)));
             }
             let landed = match grace_ends {
                 None => tokio::select! {
-                    landed = in_flight.join_next() => landed,
-                    Some(listing) = look.join_next(), if !look.is_empty() => {
-                        match listing.expect("listing tasks do not panic") {
-                            Ok(listing) => {
-                                self.take_listing(listing);
-                                self.observed(queue, &flying);
+                    landed = in_flight.join_next(), if !in_flight.is_empty() => landed,
+                    Some(joined) = listing.join_next(), if !listing.is_empty() => {
+                        let answered = joined.expect("listing tasks do not panic");
+                        if let Err(error) = self.listed(walker, answered, &flying) {
+                            if look {
+                                tracing::debug!(%error, "a listing while deleting failed");
+                            } else {
+                                stop.get_or_insert(Stop::Api(error));
                             }
-                            // Only a look: the walk goes on as it was.
-                            Err(error) => tracing::debug!(%error, "a listing while deleting failed"),
                         }
                         continue;
                     }
@@ -519,57 +328,101 @@ impl Run<'_> {
                         stop = Some(Stop::Interrupted(signal));
                         continue;
                     }
+                    () = sleep_until(wake), if wake.is_some() => continue,
                 },
-                Some(ends) => {
-                    match tokio::time::timeout_at(ends.into(), in_flight.join_next()).await {
-                        Ok(landed) => landed,
-                        Err(_) => {
-                            in_flight.abort_all();
-                            for id in flying.drain() {
-                                self.finish_entry(
-                                    kind,
-                                    &id,
-                                    Outcome::Unknown,
-                                    None,
-                                    None,
-                                    Some(UNANSWERED_IN_GRACE.to_string()),
-                                );
-                            }
-                            return Err(stop.unwrap_or(Stop::Interrupted(Interrupt::Sigint)));
+                Some(ends) => match tokio::time::timeout_at(ends.into(), in_flight.join_next())
+                    .await
+                {
+                    Ok(landed) => landed,
+                    Err(_) => {
+                        in_flight.abort_all();
+                        for id in flying.drain() {
+                            let unanswered = Some(UNANSWERED_IN_GRACE.to_string());
+                            self.finish_entry(kind, &id, Outcome::Unknown, None, None, unanswered);
                         }
+                        return Err(stop.unwrap_or(Stop::Interrupted(Interrupt::Sigint)));
                     }
-                }
+                },
             };
-            let Some(joined) = landed else {
-                return match stop {
-                    Some(stop) => Err(stop),
-                    None => Ok(ended),
-                };
-            };
+            let Some(joined) = landed else { continue };
             let (id, result) = joined.expect("delete tasks do not panic");
             flying.remove(&id);
-            // A DELETE that was never sent has nothing to tell.
-            let sent = !result.as_ref().is_err_and(ApiError::never_sent);
-            let step = self.ledger.answer(kind, &id, result);
-            if sent {
-                self.announce(kind, &id);
-            }
-            match step {
-                Ok(Step::Done) => window.grow(),
-                Ok(Step::Conflict) => {
-                    if queue.conflict(&id) {
-                        // One wave of conflicts shrinks the window once.
-                        if ended == Ended::Clear {
-                            window.shrink();
-                        }
-                        ended = Ended::Conflict;
-                    }
-                }
-                Err(error) => {
-                    stop.get_or_insert(error);
-                }
+            if let Err(error) = self.answered(kind, walker, &id, result) {
+                stop.get_or_insert(error);
             }
         }
+    }
+
+    /// Sends the DELETEs `walker` asks for, and returns what it asks next.
+    fn send_what_walker_says(
+        &mut self,
+        kind: Kind,
+        walker: &mut Walker,
+        in_flight: &mut JoinSet<(String, Result<Deletion, ApiError>)>,
+        flying: &mut HashSet<String>,
+    ) -> Next {
+        loop {
+            let id = match walker.next(Instant::now(), self.pool()) {
+                Next::Delete(id) => id,
+                other => return other,
+            };
+            if !self.ledger.still_to_delete(kind, &id) {
+                walker.skipped(&id);
+                continue;
+            }
+            let client = Arc::clone(&self.client);
+            self.ledger.sent();
+            flying.insert(id.clone());
+            in_flight.spawn(async move {
+                let result = kind.delete(&client, &id).await;
+                (id, result)
+            });
+        }
+    }
+
+    /// Records one DELETE's answer and tells the walker; an error means: send no more.
+    fn answered(
+        &mut self,
+        kind: Kind,
+        walker: &mut Walker,
+        id: &str,
+        result: Result<Deletion, ApiError>,
+    ) -> Result<(), Stop> {
+        // A DELETE that was never sent has nothing to tell.
+        let sent = !result.as_ref().is_err_and(ApiError::never_sent);
+        let step = self.ledger.answer(kind, id, result);
+        if sent {
+            self.announce(kind, id);
+        }
+        let answer = step.as_ref().map_or(Answer::Failed, |step| step.answer());
+        walker.answered(id, answer, Instant::now(), self.client.delete_round_trip());
+        if step? == Step::Conflict {
+            // With `--on-conflict stop-if-under-limit`: someone else is cleaning.
+            self.ledger.stop_if_under_limit()?;
+        }
+        Ok(())
+    }
+
+    /// A listing taken during the walk: the walker and the report learn what others
+    /// deleted (apps of this reaper's DELETEs in flight may be gone by its own hand).
+    fn listed(
+        &mut self,
+        walker: &mut Walker,
+        answered: Result<Listing<App>, ApiError>,
+        in_flight: &HashSet<String>,
+    ) -> Result<(), ApiError> {
+        let listing = match answered {
+            Ok(listing) => listing,
+            Err(error) => {
+                walker.list_failed();
+                return Err(error);
+            }
+        };
+        self.take_listing(listing);
+        let present: HashSet<&str> = self.ledger.listed.iter().map(String::as_str).collect();
+        walker.listed(&present, self.listed_at);
+        self.ledger.gone_by_others(in_flight);
+        Ok(())
     }
 
     /// The first listing. In the account's scope `GET /account` goes alongside it, so
@@ -616,23 +469,7 @@ impl Run<'_> {
         self.ledger
             .listing(listing.items.iter().map(|app| app.id.clone()).collect());
         self.listed_at = Instant::now();
-        self.others_spent_at_listing = self.client.others_spent();
         listing.items
-    }
-
-    /// Lists again: the walk learns what others deleted, the report too.
-    async fn relist(&mut self, walk: &mut Walk) -> Result<(), Stop> {
-        self.list().await?;
-        self.observed(walk, &HashSet::new());
-        Ok(())
-    }
-
-    /// After a listing: the queue learns what others deleted, the report too (apps of
-    /// this reaper's DELETEs in flight may be gone by its own hand).
-    fn observed(&mut self, queue: &mut impl Queue, in_flight: &HashSet<String>) {
-        let present: HashSet<&str> = self.ledger.listed.iter().map(String::as_str).collect();
-        queue.observe(&present);
-        self.ledger.gone_by_others(in_flight);
     }
 
     /// The policy, by Heroku's clock as the listings showed it.
@@ -772,5 +609,13 @@ impl Run<'_> {
         report.elapsed_seconds = started.elapsed().as_secs_f64();
         report.clock = self.clock.report();
         report
+    }
+}
+
+/// Sleeps until `until`; never returns without one (the caller guards on it).
+async fn sleep_until(until: Option<Instant>) {
+    match until {
+        Some(until) => tokio::time::sleep_until(until.into()).await,
+        None => std::future::pending().await,
     }
 }

@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 use super::cancel::Cancel;
 use super::pipeline_plan::{self, PipelineVerdict};
 use super::plan::Scope;
-use super::walk::Window;
+use super::walk::Walker;
 use super::{Kind, Run, Stop};
 use crate::heroku::{ApiError, Coupling};
 use crate::reap::record::{Outcome, Status};
@@ -104,24 +104,18 @@ impl Run<'_> {
     /// Deletes `ids` a few at a time, in an order of their own for each reaper (from a
     /// random place on the ring of ids), so that reapers at once rarely collide. The
     /// apps' delete loop does it, with every guarantee it gives them.
-    async fn delete_pipelines(&mut self, mut ids: Vec<String>) -> Result<(), Stop> {
+    async fn delete_pipelines(&mut self, ids: Vec<String>) -> Result<(), Stop> {
         if ids.is_empty() {
             return Ok(());
         }
-        ids.sort();
-        let start = fastrand::usize(..ids.len());
-        ids.rotate_left(start);
-        let width = self.options.concurrency;
-        let mut window = Window::full(width);
-        let ended = self
-            .delete_batch(Kind::Pipeline, &mut ids.into_iter(), &mut window, width)
-            .await;
+        let mut walker = Walker::alone(ids, self.options.concurrency, fastrand::u64(..));
+        let ended = self.drive(Kind::Pipeline, &mut walker).await;
         if ended.is_err() {
             let rest = self.ledger.pipelines_to_delete();
             self.ledger
                 .set_pipeline_outcomes(&rest, Outcome::NotAttempted);
         }
-        ended.map(|_| ())
+        ended
     }
 }
 

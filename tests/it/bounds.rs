@@ -68,7 +68,7 @@ const REAP_OTHERS: [&str; 12] = [
 ];
 
 /// The sandbox subcommand's.
-const SANDBOX_NUMBERS: [&str; 14] = [
+const SANDBOX_NUMBERS: [&str; 15] = [
     "port",
     "stale",
     "fresh",
@@ -78,6 +78,7 @@ const SANDBOX_NUMBERS: [&str; 14] = [
     "seed",
     "orphan-pipelines",
     "jitter",
+    "delete-jitter",
     "rate-limit-pool",
     "rate-limit-remaining",
     "app-limit",

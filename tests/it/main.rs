@@ -5,7 +5,6 @@ mod action;
 mod bounds;
 mod deadline;
 mod docs;
-mod examples;
 #[cfg(unix)]
 mod exit_codes;
 mod failures;
@@ -21,6 +20,7 @@ mod listing;
 mod many;
 mod modules;
 mod network;
+mod others;
 mod output;
 mod pipelines;
 mod pipes;

@@ -9,7 +9,7 @@ use heroku_sandbox::{Options, Role, Sandbox, Seed, Server};
 use serde_json::Value;
 
 use crate::reaper::Reaper;
-use crate::support::Api;
+use crate::support::{Api, ids_with_outcome};
 
 fn slow_sandbox(stale: usize, delete_latency: Duration) -> Sandbox {
     Sandbox::start(Options {
@@ -103,9 +103,11 @@ fn reapers_starting_apart_leave_nothing_and_send_no_app_twice() {
 
 /// A reaper that took the whole ring (nobody else had deleted anything when it listed
 /// after its probe) lists again while deleting once others spend from the pool, so it
-/// stops short of where a newcomer started instead of sending a DELETE into it.
+/// stops short of where a newcomer probed (two apps side by side) instead of sending a
+/// DELETE into it. The newcomer here never walks on: once it has had a newcomer's time
+/// to start, the reaper takes its stretch too.
 #[test]
-fn a_reaper_walking_its_territory_sees_a_newcomer_start_ahead_and_stops_short() {
+fn a_reaper_walking_its_territory_sees_a_newcomer_probe_ahead_and_stops_short() {
     let sandbox = Sandbox::start(Options {
         seed: Seed {
             stale: 100,
@@ -145,37 +147,57 @@ fn a_reaper_walking_its_territory_sees_a_newcomer_start_ahead_and_stops_short() 
         }
         std::thread::sleep(Duration::from_millis(5));
     };
-    // Another client starts ahead: it lists a few times and deletes one app, 70 apps
-    // on. The window sends 2, 4, 8, 16 and 24 a round trip: the reaper's answers show
-    // the others' spending after the second, and its listing answers before the fourth
-    // (so even two round trips late on a slow machine, it has not reached that app).
+    // Another client starts ahead: it lists a few times and probes two apps side by
+    // side, 70 apps on. The window sends about 3, 6, 12 and 24 a round trip: the
+    // reaper's answers show the others' spending after the second, and its listing
+    // answers before the fourth (so even two round trips late on a slow machine, it has
+    // not reached those apps).
     let at = ring.iter().position(|id| *id == walking).unwrap();
-    let newcomer = ring[(at + 70) % ring.len()].clone();
+    let probe = [
+        ring[(at + 70) % ring.len()].clone(),
+        ring[(at + 71) % ring.len()].clone(),
+    ];
     let api = Api::new(&sandbox);
     for _ in 0..5 {
         api.get("/apps");
     }
-    assert_eq!(
-        api.send("DELETE", &format!("/apps/{newcomer}"), &[]).status,
-        200
-    );
+    // Both at once, as a probe sends them.
+    std::thread::scope(|scope| {
+        for id in &probe {
+            let api = &api;
+            scope.spawn(move || {
+                assert_eq!(api.send("DELETE", &format!("/apps/{id}"), &[]).status, 200);
+            });
+        }
+    });
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(0));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    // Without a listing while deleting, its window runs into the newcomer's app: a 404.
-    assert_eq!(sandbox.stats().conflicts, 0);
+    // Without a listing while deleting, its window runs into the newcomer's apps: 404s.
+    let conflicted: Vec<usize> = ids_with_outcome(&report, "conflict")
+        .iter()
+        .map(|id| (ring.iter().position(|r| r == id).unwrap() + ring.len() - at) % ring.len())
+        .collect();
+    assert_eq!(
+        sandbox.stats().conflicts,
+        0,
+        "conflicts this far ahead: {conflicted:?}"
+    );
     let outcome = |id: &str| {
         let apps = report["apps"].as_array().unwrap();
         let entry = apps.iter().find(|app| app["id"] == id).unwrap();
         entry["outcome"].as_str().unwrap().to_string()
     };
-    assert_eq!(outcome(&newcomer), "deleted-by-another");
-    // Up to the newcomer's start the stretch was the reaper's; after it, the newcomer's.
+    for id in &probe {
+        assert_eq!(outcome(id), "deleted-by-another");
+    }
+    // Up to the newcomer's probe the stretch was the reaper's; after it, the
+    // newcomer's, until it showed no sign of walking on.
     let before = &ring[(at + 69) % ring.len()];
-    let after = &ring[(at + 71) % ring.len()];
+    let after = &ring[(at + 72) % ring.len()];
     assert_eq!(outcome(before), "deleted");
-    assert_eq!(outcome(after), "left-to-another");
-    assert!(sandbox.apps().iter().any(|app| app.id == *after));
+    assert_eq!(outcome(after), "deleted");
+    assert!(sandbox.apps().iter().all(|app| app.role != Role::Stale));
 }
 
 #[test]

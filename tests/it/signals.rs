@@ -128,8 +128,9 @@ fn sighup_mid_run_reports_and_exits_129() {
 fn sigint_past_the_grace_leaves_unanswered_deletes_unknown_and_exits_130() {
     let sandbox = slow_deletes(Duration::from_millis(1_500));
     let (child, _home) = Reaper::against(&sandbox).args(["--grace", "50ms"]).spawn();
-    eventually("the first delete is in flight", || {
-        !sandbox.deleting().is_empty()
+    // The probe: two apps side by side, both in flight.
+    eventually("the probe's deletes are in flight", || {
+        sandbox.deleting().len() == 2
     });
     send("INT", &child);
     let run = wait_within(child, Duration::from_secs(20));
@@ -145,12 +146,12 @@ fn sigint_past_the_grace_leaves_unanswered_deletes_unknown_and_exits_130() {
         "{unknown}"
     );
     assert!(
-        run.stdout.contains("  unknown               1"),
+        run.stdout.contains("  unknown               2"),
         "{}",
         run.stdout
     );
     assert!(
-        run.stdout.contains("  not attempted        29"),
+        run.stdout.contains("  not attempted        28"),
         "{}",
         run.stdout
     );

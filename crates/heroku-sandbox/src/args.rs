@@ -97,6 +97,10 @@ pub struct ServerArgs {
     #[arg(long, default_value_t = 0.0)]
     pub jitter: f64,
 
+    /// Random spread of DELETE latencies [default: `--jitter`]
+    #[arg(long)]
+    pub delete_jitter: Option<f64>,
+
     /// Size of the rate-limit pool (Heroku: 4500)
     #[arg(long, default_value_t = 4500)]
     pub rate_limit_pool: u32,

@@ -40,6 +40,10 @@ pub enum Fault {
     },
     /// Serve, with this many bytes of JSON whitespace streamed after the body.
     Padded(u64),
+    /// Serve (a DELETE deletes), then answer with this status and Heroku's error body
+    /// for it: a DELETE carried out whose answer says it failed (500), or an app that
+    /// someone else deleted just before (404).
+    ServedAs(u16),
 }
 
 /// What every listing serves wrong about one app, from when a test asks on
@@ -81,6 +85,7 @@ impl Fault {
             Fault::BadDate => "bad-date",
             Fault::Error { .. } => "error",
             Fault::Padded(_) => "padded",
+            Fault::ServedAs(_) => "served-as",
         }
     }
 }

@@ -121,6 +121,12 @@ impl Sandbox {
         self.shared.store().list_oddly(id, oddity);
     }
 
+    /// Someone else (a person, Hatchet's own reaping, a run that died) deletes the apps
+    /// `ids` right after the next list page is served: the listing still shows them.
+    pub fn delete_after_next_listing(&self, ids: &[String]) {
+        self.shared.store().delete_after_next_listing(ids);
+    }
+
     /// Empties or fills the rate-limit pool to `remaining` (at most its capacity).
     pub fn set_rate_limit_remaining(&self, remaining: u32) {
         let now = self.shared.elapsed();

@@ -287,6 +287,7 @@ async fn serve_api(shared: Arc<Shared>, mut request: Request, next: Next) -> Res
                         response
                     }
                     Some(Fault::Padded(bytes)) => padded(response, bytes).await,
+                    Some(Fault::ServedAs(status)) => ApiError::injected(status).into_response(),
                     Some(Fault::BadDate) => {
                         let mut response = response;
                         let garbled = HeaderValue::from_static("half past nine, probably");

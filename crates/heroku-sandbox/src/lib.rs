@@ -192,11 +192,15 @@ impl Shared {
             Some(latency) if method == Method::DELETE => latency,
             _ => server.latency,
         };
-        if base.is_zero() || server.jitter == 0.0 {
+        let jitter = match server.delete_jitter {
+            Some(jitter) if method == Method::DELETE => jitter,
+            _ => server.jitter,
+        };
+        if base.is_zero() || jitter == 0.0 {
             return base;
         }
         let draw = self.store().latency_draw();
-        http::jittered(base, server.jitter, draw)
+        http::jittered(base, jitter, draw)
     }
 
     fn stats(&self) -> Stats {

@@ -42,6 +42,8 @@ pub struct Server {
     pub delete_latency: Option<Duration>,
     /// Each latency is scaled by a random factor in `1-jitter..=1+jitter`.
     pub jitter: f64,
+    /// `None`: DELETEs spread as much as the rest.
+    pub delete_jitter: Option<f64>,
     pub rate_limit_pool: u32,
     /// `None`: the pool starts full.
     pub rate_limit_remaining: Option<u32>,
@@ -134,6 +136,7 @@ impl Default for Server {
             latency: Duration::ZERO,
             delete_latency: None,
             jitter: 0.0,
+            delete_jitter: None,
             rate_limit_pool: 4500,
             rate_limit_remaining: None,
             rate_limit_refill_per_minute: 75.0,
@@ -186,6 +189,7 @@ impl From<&ServerArgs> for Server {
             latency: args.latency,
             delete_latency: args.delete_latency,
             jitter: args.jitter,
+            delete_jitter: args.delete_jitter,
             rate_limit_pool: args.rate_limit_pool,
             rate_limit_remaining: args.rate_limit_remaining,
             rate_limit_refill_per_minute: args.rate_limit_refill,
@@ -264,6 +268,12 @@ impl Server {
             "`--jitter` must be between 0 and 1, not {}",
             self.jitter
         );
+        if let Some(jitter) = self.delete_jitter {
+            ensure!(
+                (0.0..=1.0).contains(&jitter),
+                "`--delete-jitter` must be between 0 and 1, not {jitter}"
+            );
+        }
         ensure!(
             (0.0..=MAX_REFILL_PER_MINUTE).contains(&self.rate_limit_refill_per_minute),
             "`--rate-limit-refill` must be from 0 to {MAX_REFILL_PER_MINUTE} a minute, not {}",
@@ -369,6 +379,7 @@ mod tests {
         assert_eq!(options.server.latency, server.latency);
         assert_eq!(options.server.delete_latency, server.delete_latency);
         assert_eq!(options.server.jitter, server.jitter);
+        assert_eq!(options.server.delete_jitter, server.delete_jitter);
         assert_eq!(options.server.rate_limit_pool, server.rate_limit_pool);
         assert_eq!(
             options.server.rate_limit_remaining,
@@ -406,6 +417,7 @@ mod tests {
             "--latency=20ms",
             "--delete-latency=1s",
             "--jitter=0.5",
+            "--delete-jitter=0.25",
             "--rate-limit-pool=10",
             "--rate-limit-remaining=3",
             "--rate-limit-refill=600",

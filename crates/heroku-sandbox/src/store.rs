@@ -57,6 +57,9 @@ pub struct Store {
     deleted_pipelines: Vec<Pipeline>,
     /// How listings serve some apps, by id, when a test asked.
     oddities: HashMap<String, Oddity>,
+    /// Apps someone else deletes right after the next list page is served, when a
+    /// test asked.
+    gone_after_listing: Vec<String>,
 }
 
 /// A fault waiting for `times` more requests to `route` (`"METHOD /route"`).
@@ -91,6 +94,7 @@ impl Store {
             deleting_pipelines: HashSet::new(),
             deleted_pipelines: Vec::new(),
             oddities: HashMap::new(),
+            gone_after_listing: Vec::new(),
         }
     }
 
@@ -349,6 +353,17 @@ impl Store {
 
     pub fn count_list_page(&mut self) {
         self.stats.list_pages += 1;
+        for id in std::mem::take(&mut self.gone_after_listing) {
+            if self.begin_delete(&id).is_ok() {
+                self.finish_delete(&id);
+            }
+        }
+    }
+
+    /// Has someone else delete the apps `ids` right after the next list page is served.
+    #[cfg(any(test, feature = "test-hooks"))]
+    pub fn delete_after_next_listing(&mut self, ids: &[String]) {
+        self.gone_after_listing.extend(ids.iter().cloned());
     }
 
     /// Starts deleting the app called `id_or_name`: it stays listed, and further DELETEs
