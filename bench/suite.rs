@@ -4,7 +4,8 @@
 //! the test and delete it at teardown; some runs are cancelled and some processes
 //! crash, leaking their apps. One table row per reaping strategy:
 //!
-//! - A: per-process reaping, Hatchet's create path alone (modelled below);
+//! - A: per-process reaping, Hatchet's create path alone (modelled below: by default
+//!   as Hatchet 8.0.1 and later reap, only after a failed create);
 //! - B: one `heroku-reaper` step before each run's tests and a daily scheduled one, the
 //!   tests keeping Hatchet's create path as it is, as a safety net;
 //! - C: B with `--github-live-runs`, against a loopback GitHub that knows the live runs.
@@ -57,9 +58,8 @@ struct Day {
     seeds: u64,
     scale: f64,
     strategies: Vec<Strategy>,
-    /// Whether Hatchet lists and reaps before every create, as PR 198 describes its
-    /// create path, or only after a create fails.
-    reap_before_create: bool,
+    /// When the test processes' Hatchet lists and reaps.
+    hatchet_reaps: HatchetReaps,
 }
 
 impl Default for Day {
@@ -75,8 +75,8 @@ impl Default for Day {
             crash_rate: 0.005,
             seeds: 3,
             scale: 720.0,
-            strategies: vec![Strategy::A, Strategy::B, Strategy::C],
-            reap_before_create: true,
+            strategies: Strategy::ALL.to_vec(),
+            hatchet_reaps: HatchetReaps::AfterFailure,
         }
     }
 }
@@ -97,9 +97,13 @@ usage: bench/suite [--runs N] [--jobs N] [--processes N] [--tests N] [--app-limi
   --seeds N              days to simulate per strategy; the table shows medians and worsts [3]
   --scale X              how much faster than real time the day runs: at 720 a day takes about 75 s [720]
   --strategies LIST      which rows to run [A,B,C]
-  --hatchet-reaps WHEN   when the test processes reap: `before-create` (every create, as
-                         Hatchet's PR 198 describes it) or `after-failure` [before-create]";
+  --hatchet-reaps WHEN   when the test processes reap: `after-failure` (only after a failed
+                         create, as Hatchet 8.0.1 and later do) or `before-create` (a
+                         listing before every create: Hatchet 8.0.0, the old behaviour)
+                         [after-failure]";
 
+/// A row of the table: who reaps. A new strategy is a variant here, its entry in `ALL`
+/// and its answers below.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Strategy {
     A,
@@ -108,11 +112,53 @@ enum Strategy {
 }
 
 impl Strategy {
+    const ALL: [Strategy; 3] = [Strategy::A, Strategy::B, Strategy::C];
+
+    fn letter(self) -> &'static str {
+        match self {
+            Strategy::A => "A",
+            Strategy::B => "B",
+            Strategy::C => "C",
+        }
+    }
+
     fn title(self) -> &'static str {
         match self {
             Strategy::A => "A: per-process reaping (Hatchet)",
             Strategy::B => "B: heroku-reaper step per run + daily",
             Strategy::C => "C: B with --github-live-runs",
+        }
+    }
+
+    /// Whether a `heroku-reaper` step runs before each run's tests, and once at night.
+    fn has_cleanup_step(self) -> bool {
+        self != Strategy::A
+    }
+
+    /// Whether that step passes `--github-live-runs`, against the loopback GitHub.
+    fn reads_live_runs(self) -> bool {
+        self == Strategy::C
+    }
+}
+
+/// When Hatchet's test processes list and reap (`App#create_app`, lib/hatchet/app.rb).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HatchetReaps {
+    /// Hatchet 8.0.1 and later: the app's new reaper is asked to reap before the create
+    /// with `force_refresh: false` and an empty list, which lists nothing; only a failed
+    /// create lists, reaps and sleeps.
+    AfterFailure,
+    /// Hatchet 8.0.0, the old behaviour: a listing and a reap before every create.
+    BeforeCreate,
+}
+
+impl HatchetReaps {
+    fn describe(self) -> &'static str {
+        match self {
+            HatchetReaps::AfterFailure => {
+                "after a failed create (Hatchet 8.0.1 and later, today's behaviour)"
+            }
+            HatchetReaps::BeforeCreate => "before every create (Hatchet 8.0.0, the old behaviour)",
         }
     }
 }
@@ -231,12 +277,12 @@ fn parse(args: &[String]) -> Result<Day, String> {
                     })?;
             }
             "--hatchet-reaps" => {
-                day.reap_before_create = match value.as_str() {
-                    "before-create" => true,
-                    "after-failure" => false,
+                day.hatchet_reaps = match value.as_str() {
+                    "after-failure" => HatchetReaps::AfterFailure,
+                    "before-create" => HatchetReaps::BeforeCreate,
                     _ => {
                         return Err(format!(
-                            "`--hatchet-reaps {value}`: use `before-create` or `after-failure`"
+                            "`--hatchet-reaps {value}`: use `after-failure` or `before-create`"
                         ));
                     }
                 };
@@ -244,13 +290,19 @@ fn parse(args: &[String]) -> Result<Day, String> {
             "--strategies" => {
                 day.strategies = value
                     .split(',')
-                    .map(|s| match s.trim() {
-                        "A" | "a" => Ok(Strategy::A),
-                        "B" | "b" => Ok(Strategy::B),
-                        "C" | "c" => Ok(Strategy::C),
-                        other => Err(format!(
-                            "`--strategies {value}`: `{other}` is not a strategy; use A, B and C, comma-separated"
-                        )),
+                    .map(|s| {
+                        let letter = s.trim();
+                        Strategy::ALL
+                            .into_iter()
+                            .find(|strategy| strategy.letter().eq_ignore_ascii_case(letter))
+                            .ok_or_else(|| {
+                                let known: Vec<&str> =
+                                    Strategy::ALL.iter().map(|s| s.letter()).collect();
+                                format!(
+                                    "`--strategies {value}`: `{letter}` is not a strategy; use {}, comma-separated",
+                                    known.join(", ")
+                                )
+                            })
                     })
                     .collect::<Result<_, _>>()?;
             }
@@ -453,7 +505,7 @@ async fn simulate(day: Day, plan: Plan, strategy: Strategy, seed: u64) -> Outcom
     })
     .expect("the sandbox starts");
     let github =
-        (strategy == Strategy::C).then(|| FakeGithub::start().expect("the fake GitHub starts"));
+        (strategy.reads_live_runs()).then(|| FakeGithub::start().expect("the fake GitHub starts"));
     let world = Arc::new(World {
         clock: Clock {
             origin: Instant::now(),
@@ -479,7 +531,7 @@ async fn simulate(day: Day, plan: Plan, strategy: Strategy, seed: u64) -> Outcom
     for run in plan.runs.clone() {
         tasks.push(tokio::spawn(workflow_run(world.clone(), run)));
     }
-    if strategy != Strategy::A {
+    if strategy.has_cleanup_step() {
         let world = world.clone();
         tasks.push(tokio::spawn(async move {
             world.clock.sleep_until(plan.scheduled).await;
@@ -578,7 +630,7 @@ async fn workflow_run(world: Arc<World>, run: RunPlan) {
             let _ = cancel.send(true);
         });
     }
-    if world.strategy != Strategy::A {
+    if world.strategy.has_cleanup_step() {
         let machine = format!("run-{}", run.id);
         let step = cleanup_step(&world, run.id, &machine);
         tokio::select! {
@@ -723,10 +775,11 @@ async fn test_process(
     }
 }
 
-/// `App#create_app` as of heroku/hatchet PR 198 ("Fix multiple duplicate deletion
-/// attempts"), as its description tells it: before each create, clean up old apps
-/// (`Reaper#destroy_older_apps`, the app list cached in the app's own reaper); on a
-/// failed create, refresh the list, delete old apps with `:stop_if_under_limit`, then
+/// `App#create_app` (lib/hatchet/app.rb). Before the create, Hatchet 8.0.1 and later ask
+/// the app's own, new reaper to reap with `force_refresh: false`: its list is empty, so
+/// nothing is listed or deleted, and nothing is modelled; Hatchet 8.0.0 listed and
+/// reaped there (`--hatchet-reaps before-create`). On a failed create: refresh the list,
+/// delete old apps (`Reaper#destroy_older_apps`) with `:stop_if_under_limit`, then
 /// `Reaper#sleep_if_over_limit`, and retry the whole thing, three attempts in all
 /// (`3.times.retry`). Gives the app's id, or `None` when the test fails.
 async fn create_app(
@@ -735,7 +788,7 @@ async fn create_app(
     hatchet: &mut HatchetReaper,
     machine: &tokio::sync::Mutex<()>,
 ) -> Option<String> {
-    if world.day.reap_before_create {
+    if world.day.hatchet_reaps == HatchetReaps::BeforeCreate {
         let force_refresh = hatchet.apps.is_empty();
         hatchet
             .destroy_older_apps(
@@ -789,7 +842,7 @@ struct Listed {
     created_at: DateTime<Utc>,
 }
 
-/// `Hatchet::Reaper` (lib/hatchet/reaper.rb after PR 198), one per app as
+/// `Hatchet::Reaper` (lib/hatchet/reaper.rb, 8.x), one per app as
 /// `App#initialize` makes it: a cached list of the account's Hatchet apps, newest
 /// first so the oldest pops off the end, and a `ReaperThrottle` of its own.
 struct HatchetReaper {
@@ -1189,11 +1242,7 @@ fn print_table(day: &Day, results: &[(Strategy, Vec<Outcome>)]) {
         day.tests,
         day.app_limit,
         day.hatchet_app_limit,
-        if day.reap_before_create {
-            "before every create"
-        } else {
-            "after a failed create"
-        },
+        day.hatchet_reaps.describe(),
         day.cancel_rate * 100.0,
         day.crash_rate * 100.0,
         day.seeds
@@ -1230,7 +1279,7 @@ fn print_table(day: &Day, results: &[(Strategy, Vec<Outcome>)]) {
         all().map(|o| o.late_mean).sum::<f64>() / days,
         all().map(|o| o.late_worst).fold(0.0, f64::max)
     );
-    for (strategy, outcomes) in results.iter().filter(|(s, _)| *s != Strategy::A) {
+    for (strategy, outcomes) in results.iter().filter(|(s, _)| s.has_cleanup_step()) {
         let steps: u64 = outcomes.iter().map(|o| o.steps).sum();
         let failures: u64 = outcomes.iter().map(|o| o.step_failures).sum();
         println!(

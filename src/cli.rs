@@ -38,7 +38,8 @@ const EXAMPLES: &str = "\
 Examples:
   heroku-reaper --dry-run                       the plan: every matching app, its age and verdict
   heroku-reaper                                 delete `hatchet-t-*` apps older than 10 minutes
-  heroku-reaper --older-than 2h --keep 'hatchet-t-pinned*'
+  heroku-reaper --older-than 2h --keep hatchet-t-bed73940a6
+                                                a daily cleanup that spares an app being debugged
   heroku-reaper --shard 0/4                     one of four matrix jobs: a quarter of the apps each
   heroku-reaper --app-limit 80 --wait-for-room 5m
                                                 make room for a suite that needs 20 more apps
@@ -147,8 +148,8 @@ impl From<Format> for report::Format {
 
 #[derive(Debug, Clone, Args)]
 pub struct ReapArgs {
-    /// Reap apps whose name starts with this and has more after it
-    /// [default: hatchet-t-]
+    /// Reap apps whose name starts with this and then a lowercase hex digit, as Hatchet's
+    /// own rule (`^hatchet-t-[a-f0-9]+`); `--match` takes other names [default: hatchet-t-]
     #[arg(long, value_name = "PREFIX", env = "HATCHET_APP_PREFIX")]
     pub prefix: Option<String>,
 

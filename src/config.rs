@@ -211,7 +211,7 @@ fn matcher(args: &ReapArgs, prefix_source: PrefixSource) -> Result<Matcher, Conf
             "`--prefix` is empty"
         };
         return refuse(format!(
-            "{from}; refusing to match every app (pass `--all-apps` if you mean it)"
+            "{from}; refusing to match every app whose name starts with a hex digit (pass `--all-apps` if you mean it)"
         ));
     }
     if let Some(bad) = prefix

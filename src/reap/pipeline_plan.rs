@@ -185,7 +185,7 @@ mod tests {
     fn policy() -> Policy {
         Policy {
             matcher: Matcher::Prefix("hatchet-t-".into()),
-            keep: vec![glob::Pattern::new("hatchet-t-keep*").unwrap()],
+            keep: vec![glob::Pattern::new("hatchet-t-0keep*").unwrap()],
             age: Age::OlderThan(Duration::from_secs(600)),
             scope: Scope::Account,
             shard: None,
@@ -203,22 +203,22 @@ mod tests {
     #[test]
     fn matching_old_pipelines_of_the_account_only() {
         let pipelines = [
-            mine("hatchet-t-young", 3),
-            mine("hatchet-t-old", 30),
+            mine("hatchet-t-0young", 3),
+            mine("hatchet-t-0old", 30),
             mine("billing-pipeline", 300),
-            mine("hatchet-t-keep1", 300),
-            pipeline("hatchet-t-team", 300, Some((TEAM, "team"))),
-            pipeline("hatchet-t-ownerless", 300, None),
+            mine("hatchet-t-0keep1", 300),
+            pipeline("hatchet-t-0team", 300, Some((TEAM, "team"))),
+            pipeline("hatchet-t-0ownerless", 300, None),
         ];
         let decisions = plan(&pipelines, now(), &policy(), ME);
         assert_eq!(
             verdicts(&decisions),
             [
-                ("hatchet-t-keep1", PipelineVerdict::Keep),
-                ("hatchet-t-ownerless", PipelineVerdict::NotOwned),
-                ("hatchet-t-team", PipelineVerdict::NotOwned),
-                ("hatchet-t-old", PipelineVerdict::Delete),
-                ("hatchet-t-young", PipelineVerdict::TooYoung),
+                ("hatchet-t-0keep1", PipelineVerdict::Keep),
+                ("hatchet-t-0ownerless", PipelineVerdict::NotOwned),
+                ("hatchet-t-0team", PipelineVerdict::NotOwned),
+                ("hatchet-t-0old", PipelineVerdict::Delete),
+                ("hatchet-t-0young", PipelineVerdict::TooYoung),
             ]
         );
         assert_eq!(
@@ -252,15 +252,15 @@ mod tests {
         let mut policy = policy();
         policy.scope = Scope::Team("ci".into());
         let pipelines = [
-            pipeline("hatchet-t-team", 300, Some((TEAM, "team"))),
-            mine("hatchet-t-mine", 300),
+            pipeline("hatchet-t-0team", 300, Some((TEAM, "team"))),
+            mine("hatchet-t-0mine", 300),
         ];
         let decisions = plan(&pipelines, now(), &policy, TEAM);
         assert_eq!(
             verdicts(&decisions),
             [
-                ("hatchet-t-mine", PipelineVerdict::NotOwned),
-                ("hatchet-t-team", PipelineVerdict::Delete)
+                ("hatchet-t-0mine", PipelineVerdict::NotOwned),
+                ("hatchet-t-0team", PipelineVerdict::Delete)
             ]
         );
         assert_eq!(decisions[0].reason, "owned by another user, not team `ci`");
@@ -275,14 +275,14 @@ mod tests {
             now(),
             Duration::from_secs(120),
         ));
-        let decisions = plan(&[mine("hatchet-t-young", 3)], now(), &policy, ME);
+        let decisions = plan(&[mine("hatchet-t-0young", 3)], now(), &policy, ME);
         assert_eq!(decisions[0].verdict, PipelineVerdict::Delete);
         assert!(decisions[0].reason.starts_with("orphaned: "));
     }
 
     #[test]
     fn couplings_decide_the_rest() {
-        let decided = || plan(&[mine("hatchet-t-old", 30)], now(), &policy(), ME).remove(0);
+        let decided = || plan(&[mine("hatchet-t-0old", 30)], now(), &policy(), ME).remove(0);
         let app = |name: &str, going| CoupledApp {
             name: name.into(),
             going,
@@ -294,24 +294,24 @@ mod tests {
         assert_eq!(orphan.reason, "older than 10m; no app is coupled to it");
 
         let mut emptied = decided();
-        settle(&mut emptied, &[app("hatchet-t-old", true)]);
+        settle(&mut emptied, &[app("hatchet-t-0old", true)]);
         assert_eq!(emptied.verdict, PipelineVerdict::Delete);
         assert_eq!(
             emptied.reason,
-            "older than 10m; its apps go first (`hatchet-t-old`)"
+            "older than 10m; its apps go first (`hatchet-t-0old`)"
         );
 
         let mut coupled = decided();
         settle(
             &mut coupled,
-            &[app("hatchet-t-old", true), app("hatchet-t-new", false)],
+            &[app("hatchet-t-0old", true), app("hatchet-t-0new", false)],
         );
         assert_eq!(coupled.verdict, PipelineVerdict::Coupled);
-        assert_eq!(coupled.reason, "still coupled to `hatchet-t-new`");
-        assert_eq!(coupled.coupled_apps, ["hatchet-t-new"]);
+        assert_eq!(coupled.reason, "still coupled to `hatchet-t-0new`");
+        assert_eq!(coupled.coupled_apps, ["hatchet-t-0new"]);
 
         // Only a pipeline to delete is looked at again.
-        let mut young = plan(&[mine("hatchet-t-young", 3)], now(), &policy(), ME).remove(0);
+        let mut young = plan(&[mine("hatchet-t-0young", 3)], now(), &policy(), ME).remove(0);
         settle(&mut young, &[app("x", false)]);
         assert_eq!(young.verdict, PipelineVerdict::TooYoung);
     }

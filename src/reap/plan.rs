@@ -37,7 +37,8 @@ pub enum OnConflict {
 /// Which names are the reaper's business.
 #[derive(Debug, Clone)]
 pub enum Matcher {
-    /// The name starts with this and has more after it.
+    /// Hatchet's own rule (`Reaper::DEFAULT_REGEX`, lib/hatchet/reaper.rb): the name
+    /// starts with this and then a lowercase hex digit; what follows is not looked at.
     Prefix(String),
     /// The whole name matches.
     Regex(Regex),
@@ -46,14 +47,16 @@ pub enum Matcher {
 impl Matcher {
     pub fn matches(&self, name: &str) -> bool {
         match self {
-            Matcher::Prefix(prefix) => name.len() > prefix.len() && name.starts_with(prefix),
+            Matcher::Prefix(prefix) => name
+                .strip_prefix(prefix.as_str())
+                .is_some_and(|rest| rest.starts_with(|c: char| matches!(c, '0'..='9' | 'a'..='f'))),
             Matcher::Regex(regex) => regex.is_match(name),
         }
     }
 
     pub fn describe(&self) -> String {
         match self {
-            Matcher::Prefix(prefix) => format!("names starting with `{prefix}`"),
+            Matcher::Prefix(prefix) => format!("names starting with `{prefix}` and a hex digit"),
             Matcher::Regex(regex) => format!("names matching `{}`", regex.as_str()),
         }
     }
@@ -393,6 +396,33 @@ mod tests {
     }
 
     #[test]
+    fn the_prefix_rule_is_hatchets_default_regex() {
+        let rule = Matcher::Prefix("hatchet-t-".into());
+        // `^hatchet-t-[a-f0-9]+`, not anchored at the end.
+        for taken in [
+            "hatchet-t-0a1b2c3d4e",
+            "hatchet-t-f",
+            "hatchet-t-9-anything",
+        ] {
+            assert!(rule.matches(taken), "{taken}");
+        }
+        for spared in [
+            "hatchet-t-",
+            "hatchet-t-pinned-demo",
+            "hatchet-t-zzz-manual",
+            "hatchet-t-A0",
+            "hatchet-t--0",
+            "my-hatchet-t-0a",
+        ] {
+            assert!(!rule.matches(spared), "{spared}");
+        }
+        assert_eq!(
+            rule.describe(),
+            "names starting with `hatchet-t-` and a hex digit"
+        );
+    }
+
+    #[test]
     fn exactly_the_ttl_is_not_older_than_it() {
         let decisions = plan(&[app("hatchet-t-aaaa", 10)], now(), &policy(), Some(ME));
         assert_eq!(decisions[0].verdict, Verdict::TooYoung);
@@ -400,37 +430,37 @@ mod tests {
 
     #[test]
     fn keep_globs_team_apps_and_other_owners_are_spared() {
-        let mut team_app = app("hatchet-t-team", 60);
+        let mut team_app = app("hatchet-t-0team", 60);
         team_app.team = Some(Team {
             id: "t".into(),
             name: "ci".into(),
         });
-        let mut theirs = app("hatchet-t-theirs", 60);
+        let mut theirs = app("hatchet-t-0theirs", 60);
         theirs.owner.as_mut().unwrap().id = OTHER.into();
         let mut policy = policy();
-        policy.keep = vec![glob::Pattern::new("hatchet-t-keep*").unwrap()];
-        let apps = [app("hatchet-t-keep1", 60), team_app, theirs];
+        policy.keep = vec![glob::Pattern::new("hatchet-t-0keep*").unwrap()];
+        let apps = [app("hatchet-t-0keep1", 60), team_app, theirs];
         let decisions = plan(&apps, now(), &policy, Some(ME));
         let mut got = verdicts(&decisions);
         got.sort();
         assert_eq!(
             got,
             [
-                ("hatchet-t-keep1", Verdict::Keep),
-                ("hatchet-t-team", Verdict::TeamApp),
-                ("hatchet-t-theirs", Verdict::NotOwned),
+                ("hatchet-t-0keep1", Verdict::Keep),
+                ("hatchet-t-0team", Verdict::TeamApp),
+                ("hatchet-t-0theirs", Verdict::NotOwned),
             ]
         );
         assert!(
             decisions
                 .iter()
-                .any(|d| d.reason == "kept by `--keep hatchet-t-keep*`")
+                .any(|d| d.reason == "kept by `--keep hatchet-t-0keep*`")
         );
     }
 
     #[test]
     fn a_team_scope_deletes_team_apps() {
-        let mut team_app = app("hatchet-t-team", 60);
+        let mut team_app = app("hatchet-t-0team", 60);
         team_app.team = Some(Team {
             id: "t".into(),
             name: "ci".into(),
@@ -583,21 +613,21 @@ mod tests {
             Duration::from_secs(120),
         ));
         let apps = [
-            app("hatchet-t-old", 30),
-            app("hatchet-t-orphan", 8),
+            app("hatchet-t-0old", 30),
+            app("hatchet-t-0orphan", 8),
             app("hatchet-t-atcutoff", 6),
-            app("hatchet-t-inskew", 5),
-            app("hatchet-t-new", 1),
+            app("hatchet-t-0inskew", 5),
+            app("hatchet-t-0new", 1),
         ];
         let decisions = plan(&apps, now(), &policy, Some(ME));
         assert_eq!(
             verdicts(&decisions),
             [
-                ("hatchet-t-old", Verdict::Delete),
-                ("hatchet-t-orphan", Verdict::Delete),
+                ("hatchet-t-0old", Verdict::Delete),
+                ("hatchet-t-0orphan", Verdict::Delete),
                 ("hatchet-t-atcutoff", Verdict::TooYoung),
-                ("hatchet-t-inskew", Verdict::TooYoung),
-                ("hatchet-t-new", Verdict::TooYoung),
+                ("hatchet-t-0inskew", Verdict::TooYoung),
+                ("hatchet-t-0new", Verdict::TooYoung),
             ]
         );
         assert_eq!(decisions[0].reason, "older than 10m");
@@ -610,7 +640,7 @@ mod tests {
             "younger than 10m; a test may still use it"
         );
         // Never instead of the other rules: a kept orphan stays kept.
-        policy.keep = vec![glob::Pattern::new("hatchet-t-orphan").unwrap()];
+        policy.keep = vec![glob::Pattern::new("hatchet-t-0orphan").unwrap()];
         let decisions = plan(&apps[1..2], now(), &policy, Some(ME));
         assert_eq!(decisions[0].verdict, Verdict::Keep);
     }
@@ -634,11 +664,11 @@ mod tests {
                 name: name.into(),
             })
         };
-        let mut ours = app("hatchet-t-ours", 60);
+        let mut ours = app("hatchet-t-0ours", 60);
         ours.team = team("ci");
-        let mut theirs = app("hatchet-t-theirs", 60);
+        let mut theirs = app("hatchet-t-0theirs", 60);
         theirs.team = team("other");
-        let personal = app("hatchet-t-personal", 60);
+        let personal = app("hatchet-t-0personal", 60);
         let mut policy = policy();
         policy.scope = Scope::Team("ci".into());
         let decisions = plan(&[ours, theirs, personal], now(), &policy, Some(ME));
@@ -650,14 +680,14 @@ mod tests {
         assert_eq!(
             got,
             [
-                ("hatchet-t-ours", Verdict::Delete, "older than 10m"),
+                ("hatchet-t-0ours", Verdict::Delete, "older than 10m"),
                 (
-                    "hatchet-t-personal",
+                    "hatchet-t-0personal",
                     Verdict::NotOwned,
                     "listed under team `ci` but belongs to no team; not the team's"
                 ),
                 (
-                    "hatchet-t-theirs",
+                    "hatchet-t-0theirs",
                     Verdict::NotOwned,
                     "listed under team `ci` but belongs to team `other`; not the team's"
                 ),
@@ -667,11 +697,11 @@ mod tests {
 
     #[test]
     fn nothing_of_the_account_is_deleted_while_its_owner_is_unknown() {
-        let mut ownerless = app("hatchet-t-ownerless", 60);
+        let mut ownerless = app("hatchet-t-0ownerless", 60);
         ownerless.owner = None;
         let decisions = plan(&[ownerless], now(), &policy(), Some(ME));
         assert_eq!(decisions[0].verdict, Verdict::NotOwned);
-        let decisions = plan(&[app("hatchet-t-mine", 60)], now(), &policy(), None);
+        let decisions = plan(&[app("hatchet-t-0mine", 60)], now(), &policy(), None);
         assert_eq!(decisions[0].verdict, Verdict::NotOwned);
         assert!(decisions[0].reason.contains("unknown"));
     }

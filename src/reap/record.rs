@@ -421,7 +421,7 @@ pub(crate) mod tests {
 
     pub(crate) fn sample(dry_run: bool) -> Report {
         let mut report = Report::new(
-            "names starting with `hatchet-t-`".into(),
+            "names starting with `hatchet-t-` and a hex digit".into(),
             "the account's own apps".into(),
             Some(Duration::from_secs(600)),
             dry_run,

@@ -5,6 +5,7 @@ mod action;
 mod bounds;
 mod deadline;
 mod docs;
+mod examples;
 #[cfg(unix)]
 mod exit_codes;
 mod failures;

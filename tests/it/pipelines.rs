@@ -18,9 +18,9 @@ const OLD: Duration = Duration::from_secs(3_600);
 /// an old one still coupled to a fresh app.
 fn sandbox() -> (Sandbox, Vec<String>) {
     let sandbox = start(Seed::default());
-    sandbox.add_pipeline("hatchet-t-youngorphan", Duration::from_secs(60));
+    sandbox.add_pipeline("hatchet-t-0youngorphan", Duration::from_secs(60));
     sandbox.add_pipeline("billing-pipeline", OLD);
-    let coupled = sandbox.add_pipeline("hatchet-t-stillcoupled", OLD);
+    let coupled = sandbox.add_pipeline("hatchet-t-0stillcoupled", OLD);
     let fresh = sandbox
         .apps()
         .into_iter()
@@ -29,8 +29,8 @@ fn sandbox() -> (Sandbox, Vec<String>) {
     sandbox.couple(&coupled.id, &fresh.id);
     let kept = vec![
         "billing-pipeline".to_string(),
-        "hatchet-t-stillcoupled".to_string(),
-        "hatchet-t-youngorphan".to_string(),
+        "hatchet-t-0stillcoupled".to_string(),
+        "hatchet-t-0youngorphan".to_string(),
     ];
     (sandbox, kept)
 }
@@ -93,7 +93,7 @@ fn orphaned_pipelines_go_after_their_apps_and_the_rest_stay() {
         "older than 10m; no app is coupled to it"
     );
     assert_eq!(pipeline(&report, &orphans[0])["outcome"], "deleted");
-    let coupled = pipeline(&report, "hatchet-t-stillcoupled");
+    let coupled = pipeline(&report, "hatchet-t-0stillcoupled");
     assert_eq!(coupled["verdict"], "coupled");
     assert_eq!(coupled["coupled_apps"].as_array().unwrap().len(), 1);
     assert!(
@@ -142,7 +142,7 @@ fn a_dry_run_plans_the_pipelines_and_deletes_none() {
             )),
         "{line}"
     );
-    assert!(run.stdout.contains("coupled     hatchet-t-stillcoupled"));
+    assert!(run.stdout.contains("coupled     hatchet-t-0stillcoupled"));
     assert!(sandbox.deleted_pipelines().is_empty());
     assert!(sandbox.deleted().is_empty());
     let stats = sandbox.stats();

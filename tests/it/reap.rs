@@ -119,16 +119,16 @@ fn team_apps_are_reaped_only_with_team() {
 fn kept_apps_and_other_names_survive_even_with_all() {
     let sandbox = start(Seed::default());
     sandbox.add_app(
-        "hatchet-t-keep000001",
+        "hatchet-t-0keep00001",
         Duration::from_secs(3600),
         Role::Added,
     );
     let (run, report) = Reaper::against(&sandbox)
-        .args(["--all", "--keep", "hatchet-t-keep*"])
+        .args(["--all", "--keep", "hatchet-t-0keep*"])
         .json();
     run.code(0);
     let left: Vec<String> = sandbox.apps().into_iter().map(|app| app.name).collect();
-    assert!(left.contains(&"hatchet-t-keep000001".to_string()));
+    assert!(left.contains(&"hatchet-t-0keep00001".to_string()));
     // `--all` takes the fresh ones too, and nothing of another name or owner.
     assert_eq!(count(&sandbox, Role::Fresh), 0);
     assert_eq!(count(&sandbox, Role::Other), 5);
@@ -137,10 +137,82 @@ fn kept_apps_and_other_names_survive_even_with_all() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|app| app["name"] == "hatchet-t-keep000001")
+        .find(|app| app["name"] == "hatchet-t-0keep00001")
         .unwrap();
     assert_eq!(kept["verdict"], "keep");
-    assert_eq!(kept["reason"], "kept by `--keep hatchet-t-keep*`");
+    assert_eq!(kept["reason"], "kept by `--keep hatchet-t-0keep*`");
+}
+
+/// Hatchet's rule (`Reaper::DEFAULT_REGEX`): the prefix, then a lowercase hex digit.
+/// Names Hatchet never takes are never planned, not even with `--all`, whatever sets
+/// the prefix; nor are their pipelines.
+#[test]
+fn the_prefix_rule_is_hatchets_even_with_all() {
+    const HOURS: Duration = Duration::from_secs(3 * 3600);
+    let sandbox = start(Seed::empty());
+    for name in [
+        "hatchet-t-pinned-demo",
+        "hatchet-t-zzz-manual",
+        "hatchet-t-0a1b2c3d4e",
+    ] {
+        sandbox.add_app(name, HOURS, Role::Added);
+        sandbox.add_pipeline(name, HOURS);
+    }
+    for name in ["ruby-ci-pinned", "ruby-ci-7f00d"] {
+        sandbox.add_app(name, HOURS, Role::Added);
+    }
+    let (run, plan) = Reaper::against(&sandbox)
+        .args(["--all", "--pipelines", "--dry-run"])
+        .json();
+    run.code(0);
+    let planned = |list: &Value| -> Vec<String> {
+        let names = list.as_array().unwrap().iter();
+        names
+            .map(|entry| entry["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(planned(&plan["apps"]), ["hatchet-t-0a1b2c3d4e"]);
+    assert_eq!(planned(&plan["pipelines"]), ["hatchet-t-0a1b2c3d4e"]);
+    assert_eq!(
+        plan["rule"],
+        "names starting with `hatchet-t-` and a hex digit"
+    );
+
+    Reaper::against(&sandbox)
+        .args(["--all", "--pipelines"])
+        .run()
+        .code(0);
+    let gone = |sandbox: &Sandbox| -> Vec<String> {
+        sandbox.deleted().into_iter().map(|app| app.name).collect()
+    };
+    assert_eq!(gone(&sandbox), ["hatchet-t-0a1b2c3d4e"]);
+    let pipelines: Vec<String> = (sandbox.deleted_pipelines().into_iter())
+        .map(|pipeline| pipeline.name)
+        .collect();
+    assert_eq!(pipelines, ["hatchet-t-0a1b2c3d4e"]);
+
+    // `HATCHET_APP_PREFIX` and `--prefix` set the prefix of the same rule.
+    Reaper::against(&sandbox)
+        .env("HATCHET_APP_PREFIX", "ruby-ci-")
+        .args(["--all"])
+        .run()
+        .code(0);
+    assert_eq!(gone(&sandbox), ["hatchet-t-0a1b2c3d4e", "ruby-ci-7f00d"]);
+    let (run, plan) = Reaper::against(&sandbox)
+        .args(["--all", "--prefix", "ruby-ci-"])
+        .json();
+    run.code(0);
+    assert_eq!(planned(&plan["apps"]), Vec::<String>::new());
+    let mut left: Vec<String> = sandbox.apps().into_iter().map(|app| app.name).collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            "hatchet-t-pinned-demo",
+            "hatchet-t-zzz-manual",
+            "ruby-ci-pinned"
+        ]
+    );
 }
 
 #[test]
