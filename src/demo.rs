@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 
@@ -14,6 +14,7 @@ use crate::console;
 use crate::credentials::ApiKey;
 use crate::exit::{self, Ending};
 use crate::heroku::Client;
+use crate::reap::facts::Note;
 use crate::reap::record::{AppEntry, PipelineEntry, Report};
 use crate::reap::{self, Events};
 use heroku_sandbox::{self as sandbox, Role, Sandbox};
@@ -24,6 +25,35 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         "`--reapers {}` is out of range; use 1 to 32",
         args.reapers
     );
+    let sandbox = start_sandbox(args)?;
+    let seed = &args.seed;
+    let argv = [
+        "heroku-reaper",
+        "--prefix",
+        &seed.prefix,
+        "--api-url",
+        &sandbox.url(),
+    ];
+    let cli = Cli::try_parse_from(argv)?;
+    let settings = Settings::from_args(&cli.reap, PrefixSource::CommandLine)?;
+    console::out(&format!(
+        "running {} reapers at once, each as if on its own machine: heroku-reaper --prefix {} --older-than 10m\n",
+        args.reapers, seed.prefix
+    ));
+    let started = Instant::now();
+    let reports = reap_at_once(args.reapers, &settings, sandbox.token())?;
+    let elapsed = started.elapsed();
+    print_table(&reports);
+    let right = check(&sandbox, seed.stale, elapsed);
+    console::out(
+        "\nNext: `heroku-reaper sandbox` serves the same API until Ctrl-C; point `heroku-reaper --dry-run` at it with the two lines it prints.",
+    );
+    Ok(ExitCode::from(exit::code(Ending::Demo { right })))
+}
+
+/// The sandbox the demo's reapers share, seeded as `args` say and with DELETEs that
+/// take a while, as Heroku's do; says what it holds.
+fn start_sandbox(args: &DemoArgs) -> anyhow::Result<Sandbox> {
     let options = sandbox::Options {
         seed: sandbox::Seed::from(&args.seed),
         server: sandbox::Server {
@@ -45,40 +75,30 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         seed.team_apps,
         seed.collaborator_apps
     ));
-    let argv = [
-        "heroku-reaper",
-        "--prefix",
-        &seed.prefix,
-        "--api-url",
-        &sandbox.url(),
-    ];
-    let cli = Cli::try_parse_from(argv)?;
-    let settings = Settings::from_args(&cli.reap, PrefixSource::CommandLine)?;
-    console::out(&format!(
-        "running {} reapers at once, each as if on its own machine: heroku-reaper --prefix {} --older-than 10m\n",
-        args.reapers, seed.prefix
-    ));
+    Ok(sandbox)
+}
 
-    let started = Instant::now();
+/// Runs `reapers` reapers at once, each with a client of its own (as on a machine of its
+/// own), and gives their reports in order.
+fn reap_at_once(reapers: usize, settings: &Settings, token: &str) -> anyhow::Result<Vec<Report>> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let reports: Vec<Report> = runtime.block_on(async {
+    runtime.block_on(async {
         let mut tasks = tokio::task::JoinSet::new();
-        for index in 0..args.reapers {
-            let client = Arc::new(Client::new(
-                settings.client.clone(),
-                &ApiKey::new(sandbox.token()),
-            )?);
+        for index in 0..reapers {
+            let client = Arc::new(Client::new(settings.client.clone(), &ApiKey::new(token))?);
             let engine = settings.engine.clone();
             tasks.spawn(async move { (index, reap::reap(client, &engine, &Quiet).await) });
         }
         let mut reports: Vec<(usize, Report)> = tasks.join_all().await;
         reports.sort_by_key(|(index, _)| *index);
         anyhow::Ok(reports.into_iter().map(|(_, report)| report).collect())
-    })?;
-    let elapsed = started.elapsed();
+    })
+}
 
+/// A row per reaper.
+fn print_table(reports: &[Report]) {
     console::out("reaper  status  deleted  conflicts  left to others  requests  elapsed");
     for (index, report) in reports.iter().enumerate() {
         let c = &report.counts;
@@ -97,20 +117,21 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             report.elapsed_seconds
         ));
     }
+}
 
+/// What the sandbox's own record says the reapers did, in `elapsed`, with `stale` stale
+/// apps seeded; whether they got it right: every stale app gone and no other.
+fn check(sandbox: &Sandbox, stale: usize, elapsed: Duration) -> bool {
     let stats = sandbox.stats();
     let deleted = sandbox.deleted();
     let wrong = deleted.iter().filter(|app| app.role != Role::Stale).count();
-    let stale_left = sandbox
-        .apps()
-        .iter()
-        .filter(|app| app.role == Role::Stale)
-        .count();
-    let left_alone = |role: Role| sandbox.apps().iter().filter(|app| app.role == role).count();
+    let apps = sandbox.apps();
+    let left_alone = |role: Role| apps.iter().filter(|app| app.role == role).count();
+    let stale_left = left_alone(Role::Stale);
     console::out(&format!(
         "\nthe sandbox's record: {} of {} stale apps deleted, {} stale left, {} wrong apps deleted",
         deleted.len() - wrong,
-        seed.stale,
+        stale,
         stale_left,
         wrong
     ));
@@ -128,11 +149,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
         left_alone(Role::Team),
         left_alone(Role::Collaborator)
     ));
-    console::out(
-        "\nNext: `heroku-reaper sandbox` serves the same API until Ctrl-C; point `heroku-reaper --dry-run` at it with the two lines it prints.",
-    );
-    let right = wrong == 0 && stale_left == 0;
-    Ok(ExitCode::from(exit::code(Ending::Demo { right })))
+    wrong == 0 && stale_left == 0
 }
 
 /// The demo prints its own table; the reapers stay quiet.
@@ -143,4 +160,5 @@ impl Events for Quiet {
     fn outcome(&self, _entry: &AppEntry) {}
     fn pipeline_outcome(&self, _entry: &PipelineEntry) {}
     fn note(&self, _text: &str) {}
+    fn noted(&self, _note: &Note) {}
 }

@@ -18,11 +18,14 @@ use crate::github;
 use crate::heroku::Client;
 use crate::lock::{self, Acquired, LockMode};
 use crate::reap::cancel::{Cancel, Interrupt};
+use crate::reap::facts::Note;
 use crate::reap::plan::Scope;
-use crate::reap::record::{AppEntry, GithubReport, Outcome, PipelineEntry, Report, Status};
+use crate::reap::record::{
+    AppEntry, GithubReport, Message, Outcome, PipelineEntry, Report, Status,
+};
 use crate::reap::{self, Events};
 use crate::report::actions::{self, GitHub};
-use crate::report::{self, Format, human};
+use crate::report::{self, Format, human, words};
 use crate::report_file::{self, Target};
 use crate::signals;
 
@@ -265,11 +268,12 @@ fn finish(
     runner: Option<&GitHub>,
 ) -> ExitCode {
     if report.status == Status::Unauthorized {
-        report.message = Some(format!(
+        let rejected = report.message.take().map(|m| words::message(&m));
+        report.message = Some(Message::Text(format!(
             "{}; the key came from {}. Check it (`heroku auth:token` prints a valid one), or set `HEROKU_API_KEY`",
-            report.message.take().unwrap_or_default(),
+            rejected.unwrap_or_default(),
             credentials.source
-        ));
+        )));
     }
     // In GitHub mode the report is always written: the `report` output points at it.
     let target = settings
@@ -298,7 +302,7 @@ fn finish(
     if code != exit::SUCCESS
         && let Some(message) = &report.message
     {
-        console::err(&format!("error: {message}"));
+        console::err(&format!("error: {}", words::message(message)));
     }
     ExitCode::from(code)
 }
@@ -340,7 +344,7 @@ fn without_lock(settings: &Settings, status: Status, message: String) -> ExitCod
         settings.engine.dry_run,
     );
     report.status = status;
-    report.message = Some(message);
+    report.message = Some(Message::Text(message));
     let written = deliver(settings.report.as_ref(), &report);
     if settings.format == Format::Json {
         console::out(&report::json(&report));
@@ -372,10 +376,10 @@ fn interrupted_before_heroku(settings: &Settings, signal: Interrupt) -> Report {
         _ => Status::Interrupted,
     };
     report.signal = Some(signal).filter(|signal| signal.is_signal());
-    report.message = Some(format!(
+    report.message = Some(Message::Text(format!(
         "{} while reading GitHub's live workflow runs; nothing was sent to Heroku",
         signal.stopped()
-    ));
+    )));
     report
 }
 
@@ -473,5 +477,9 @@ impl Events for Printer {
             Some(bar) => bar.println(text),
             None => console::err(text),
         }
+    }
+
+    fn noted(&self, note: &Note) {
+        self.note(&words::note(note));
     }
 }

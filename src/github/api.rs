@@ -7,10 +7,15 @@ use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::{Settings, Unreadable};
+use super::settings::Settings;
 use crate::credentials::ApiKey;
 use crate::net;
 use crate::text::printable;
+
+/// GitHub could not be read, or not wholly; the reaper falls back to the TTL rule alone.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreadable(pub String);
 
 /// The REST API version whose shapes this module reads.
 const API_VERSION: &str = "2022-11-28";
@@ -68,7 +73,7 @@ impl Api {
             .user_agent(crate::heroku::USER_AGENT)
             .default_headers(headers)
             .build()
-            .map_err(|error| setup(super::deepest(&error)))?;
+            .map_err(|error| setup(deepest(&error)))?;
         Ok(Api {
             http,
             base,
@@ -99,11 +104,11 @@ impl Api {
             let response = match self.http.get(url.clone()).send().await {
                 Ok(response) => response,
                 Err(error) if !last => {
-                    tracing::warn!(request, reason = %super::deepest(&error), "no answer from GitHub; retrying");
+                    tracing::warn!(request, reason = %deepest(&error), "no answer from GitHub; retrying");
                     continue;
                 }
                 Err(error) => {
-                    let why = printable(&super::deepest(&error)).into_owned();
+                    let why = printable(&deepest(&error)).into_owned();
                     return Err(Unreadable(format!("`GET {request}` failed: {why}")));
                 }
             };
@@ -137,7 +142,7 @@ impl Api {
                 )));
             }
             Err(net::BodyError::Transport(error)) => {
-                let why = printable(&super::deepest(&error)).into_owned();
+                let why = printable(&deepest(&error)).into_owned();
                 return Err(Unreadable(format!("`GET {request}` broke off: {why}")));
             }
         };
@@ -260,6 +265,15 @@ fn status_error(request: &str, status: StatusCode, headers: &HeaderMap, body: &[
         _ => printable(&message).into_owned(),
     };
     Unreadable(format!("`GET {request}` answered {code}: {message}{hint}"))
+}
+
+/// The innermost cause: what actually failed (a refused connection, a timeout).
+fn deepest(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    cause.to_string()
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 mod api;
 pub mod cutoff;
+mod settings;
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -12,7 +13,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+pub use api::Unreadable;
 pub use cutoff::{Cutoff, LiveRun, cutoff};
+pub use settings::Settings;
 
 use crate::credentials::ApiKey;
 use api::Api;
@@ -29,25 +32,6 @@ const PER_PAGE: usize = 100;
 /// GitHub lists at most 1,000 runs for a status filter, newest first: 10 pages of 100.
 /// A listing with more is cut short, and what it leaves out are the oldest runs.
 const MAX_PAGES: usize = 1_000 / PER_PAGE;
-
-/// Where to look, checked by `config`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    /// `GITHUB_API_URL`, without a trailing slash.
-    pub api_url: String,
-    /// `owner/name`: `GITHUB_REPOSITORY` first, then each `--github-repo`.
-    pub repos: Vec<String>,
-    /// `GITHUB_REPOSITORY` and `GITHUB_RUN_ID`: the run this reaper is part of.
-    pub current_run: Option<(String, u64)>,
-    pub skew: Duration,
-    pub timeout: Duration,
-    pub retries: u32,
-}
-
-/// GitHub could not be read, or not wholly; the reaper falls back to the TTL rule alone.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Unreadable(pub String);
 
 /// One page of `GET /repos/{owner}/{repo}/actions/runs`: both fields are required.
 #[derive(Debug, Deserialize)]
@@ -179,15 +163,6 @@ async fn current_run(api: &Api, repo: &str, id: u64) -> Result<LiveRun, Unreadab
         run.created_at,
         run.run_started_at,
     ))
-}
-
-/// The innermost cause: what actually failed (a refused connection, a timeout).
-fn deepest(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(inner) = cause.source() {
-        cause = inner;
-    }
-    cause.to_string()
 }
 
 #[cfg(test)]

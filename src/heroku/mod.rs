@@ -116,6 +116,40 @@ struct Sent {
     failed_earlier: bool,
 }
 
+/// What the attempts of one request so far ended in.
+#[derive(Debug, Default)]
+struct Tries {
+    /// Attempts that failed (a 5xx, a GET's broken JSON, no answer) and were retried.
+    failures: u32,
+    /// Attempts answered 429 in a row.
+    rate_limited: u32,
+    /// An attempt got no answer: it may have been carried out.
+    lost: bool,
+    /// An attempt of a DELETE was answered with a 5xx.
+    failed: bool,
+}
+
+/// No answer to an attempt: retried while retries are left, else the transport's error.
+fn no_answer(
+    line: RequestLine,
+    error: &reqwest::Error,
+    tries: &mut Tries,
+    retries: u32,
+) -> Result<(), ApiError> {
+    let reason = describe_transport(error);
+    // A request that was sent but got no answer may have been carried out.
+    tries.lost |= !error.is_connect();
+    if tries.failures >= retries {
+        return Err(ApiError::Transport {
+            request: line,
+            reason,
+        });
+    }
+    tries.failures += 1;
+    tracing::warn!(%line, %reason, "no answer; retrying");
+    Ok(())
+}
+
 /// One response, read whole.
 struct Answer {
     status: StatusCode,
@@ -362,27 +396,14 @@ impl Client {
         path: &str,
         range: Option<&str>,
     ) -> Result<Sent, ApiError> {
-        let url = format!("{}{path}", self.base_url);
         let line = RequestLine {
             method: method_name(&method),
             path: path.to_string(),
         };
-        let mut failures = 0;
-        let mut rate_limited = 0;
-        let mut lost = false;
-        let mut failed_earlier = false;
         let counted = path != RATE_LIMITS;
+        let mut tries = Tries::default();
         loop {
-            let held = self.throttle.turn(counted).await.map_err(|reached| {
-                // A retry not sent after an attempt with no answer leaves the
-                // outcome unknown, not "not attempted".
-                ApiError::Reserve {
-                    request: line.clone(),
-                    remaining: reached.remaining,
-                    reserve: reached.reserve,
-                }
-                .after_lost_attempt(lost)
-            })?;
+            let held = self.turn(&line, counted, &tries).await?;
             if held.is_probe() {
                 self.probe(held).await;
                 continue;
@@ -390,97 +411,146 @@ impl Client {
             // Checked after the throttle's pause, just before sending.
             if (self.stopped)() {
                 held.unanswered();
-                return Err(ApiError::Interrupted { request: line }.after_lost_attempt(lost));
+                let interrupted = ApiError::Interrupted { request: line };
+                return Err(interrupted.after_lost_attempt(tries.lost));
             }
-            self.counters.requests.fetch_add(1, Ordering::Relaxed);
-            let mut request = self
-                .http
-                .request(method.clone(), &url)
-                .header(AUTHORIZATION, self.authorization.clone());
-            if let Some(range) = range {
-                request = request.header(RANGE, range);
-            }
-            let sent = Instant::now();
-            let outcome = match request.send().await {
-                Ok(response) => read_answer(response).await,
-                Err(error) => Err(error),
-            };
-            if method == Method::DELETE && outcome.is_ok() {
-                let micros = sent.elapsed().as_micros().clamp(1, u128::from(u64::MAX)) as u64;
-                self.counters
-                    .delete_round_trip
-                    .store(micros, Ordering::Relaxed);
-            }
-            match outcome {
+            let answer = match self.attempt(&method, path, range).await {
                 Ok(answer) if answer.status == StatusCode::TOO_MANY_REQUESTS => {
                     held.rate_limited();
-                    self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
-                    rate_limited += 1;
-                    tracing::debug!(%line, request_id = answer.request_id.as_deref().unwrap_or("-"), "429 rate_limit; throttling");
-                    if rate_limited >= MAX_RATE_LIMITED {
-                        return Err(status_error(line, answer).after_lost_attempt(lost));
-                    }
+                    self.rate_limited(&line, answer, &mut tries)?;
+                    continue;
                 }
                 Ok(answer) => {
                     held.answered(answer.remaining);
-                    tracing::debug!(%line, status = answer.status.as_u16(), remaining = answer.remaining, part = self.throttle.part(), request_id = answer.request_id.as_deref().unwrap_or("-"), "answered");
-                    // Not retried: the next answer would be as large. A DELETE's
-                    // status says what it did; its body is not needed.
-                    if answer.too_large && method == Method::GET {
-                        return Err(ApiError::TooLarge { request: line });
-                    }
-                    if answer.status.is_redirection() {
-                        return Err(ApiError::Redirect {
-                            request: line,
-                            status: answer.status.as_u16(),
-                            location: answer.location.unwrap_or_default(),
-                        }
-                        .after_lost_attempt(lost));
-                    }
-                    // A GET answered with broken JSON failed on the way, like a 5xx: asking
-                    // again is safe. A DELETE's 2xx is never repeated: it was carried out.
-                    let broken = method == Method::GET
-                        && answer.status.is_success()
-                        && serde_json::from_slice::<serde::de::IgnoredAny>(&answer.body).is_err();
-                    if (answer.status.is_server_error() || broken)
-                        && failures < self.options.retries
-                    {
-                        failures += 1;
-                        // A DELETE the server failed may have been carried out all the
-                        // same: a 404 to the retry is then most likely its own doing.
-                        failed_earlier |= method == Method::DELETE;
-                        let problem = if broken {
-                            "unreadable JSON"
-                        } else {
-                            "server error"
-                        };
-                        tracing::warn!(%line, status = answer.status.as_u16(), request_id = answer.request_id.as_deref().unwrap_or("-"), "{problem}; retrying");
-                        self.pause_before_retry(failures).await;
-                        continue;
-                    }
-                    return Ok(Sent {
-                        answer,
-                        lost_earlier: lost,
-                        failed_earlier,
-                    });
+                    answer
                 }
                 Err(error) => {
                     held.unanswered();
-                    let reason = describe_transport(&error);
-                    // A request that was sent but got no answer may have been carried out.
-                    lost |= !error.is_connect();
-                    if failures >= self.options.retries {
-                        return Err(ApiError::Transport {
-                            request: line,
-                            reason,
-                        });
-                    }
-                    failures += 1;
-                    tracing::warn!(%line, %reason, "no answer; retrying");
-                    self.pause_before_retry(failures).await;
+                    no_answer(line.clone(), &error, &mut tries, self.options.retries)?;
+                    self.pause_before_retry(tries.failures).await;
+                    continue;
                 }
+            };
+            tracing::debug!(%line, status = answer.status.as_u16(), remaining = answer.remaining, fraction_of_pool = self.throttle.fraction_of_pool(), request_id = answer.request_id.as_deref().unwrap_or("-"), "answered");
+            match self.final_answer(&method, line.clone(), answer, &mut tries)? {
+                Some(answer) => {
+                    return Ok(Sent {
+                        answer,
+                        lost_earlier: tries.lost,
+                        failed_earlier: tries.failed,
+                    });
+                }
+                None => self.pause_before_retry(tries.failures).await,
             }
         }
+    }
+
+    /// Waits for the throttle to let the request start, unless that would take the pool
+    /// below the reserve.
+    async fn turn(
+        &self,
+        line: &RequestLine,
+        counted: bool,
+        tries: &Tries,
+    ) -> Result<throttle::Held<'_>, ApiError> {
+        self.throttle.turn(counted).await.map_err(|reached| {
+            // A retry not sent after an attempt with no answer leaves the outcome
+            // unknown, not "not attempted".
+            ApiError::Reserve {
+                request: line.clone(),
+                remaining: reached.remaining,
+                reserve: reached.reserve,
+            }
+            .after_lost_attempt(tries.lost)
+        })
+    }
+
+    /// One attempt on the wire: the answer read whole, or no answer.
+    async fn attempt(
+        &self,
+        method: &Method,
+        path: &str,
+        range: Option<&str>,
+    ) -> Result<Answer, reqwest::Error> {
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base_url))
+            .header(AUTHORIZATION, self.authorization.clone());
+        if let Some(range) = range {
+            request = request.header(RANGE, range);
+        }
+        let sent = Instant::now();
+        let answer = match request.send().await {
+            Ok(response) => read_answer(response).await,
+            Err(error) => Err(error),
+        };
+        if *method == Method::DELETE && answer.is_ok() {
+            let micros = sent.elapsed().as_micros().clamp(1, u128::from(u64::MAX)) as u64;
+            self.counters
+                .delete_round_trip
+                .store(micros, Ordering::Relaxed);
+        }
+        answer
+    }
+
+    /// A 429: counted, and retried unless 429s go on too long.
+    fn rate_limited(
+        &self,
+        line: &RequestLine,
+        answer: Answer,
+        tries: &mut Tries,
+    ) -> Result<(), ApiError> {
+        self.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+        tries.rate_limited += 1;
+        tracing::debug!(%line, request_id = answer.request_id.as_deref().unwrap_or("-"), "429 rate_limit; throttling");
+        if tries.rate_limited >= MAX_RATE_LIMITED {
+            return Err(status_error(line.clone(), answer).after_lost_attempt(tries.lost));
+        }
+        Ok(())
+    }
+
+    /// The answer, when it is final; `None` when it calls for a retry (a 5xx, or a GET's
+    /// broken JSON, while retries are left).
+    fn final_answer(
+        &self,
+        method: &Method,
+        line: RequestLine,
+        answer: Answer,
+        tries: &mut Tries,
+    ) -> Result<Option<Answer>, ApiError> {
+        // Not retried: the next answer would be as large. A DELETE's status says what
+        // it did; its body is not needed.
+        if answer.too_large && *method == Method::GET {
+            return Err(ApiError::TooLarge { request: line });
+        }
+        if answer.status.is_redirection() {
+            return Err(ApiError::Redirect {
+                request: line,
+                status: answer.status.as_u16(),
+                location: answer.location.unwrap_or_default(),
+            }
+            .after_lost_attempt(tries.lost));
+        }
+        // A GET answered with broken JSON failed on the way, like a 5xx: asking again
+        // is safe. A DELETE's 2xx is never repeated: it was carried out.
+        let broken = *method == Method::GET
+            && answer.status.is_success()
+            && serde_json::from_slice::<serde::de::IgnoredAny>(&answer.body).is_err();
+        if !(answer.status.is_server_error() || broken) || tries.failures >= self.options.retries {
+            return Ok(Some(answer));
+        }
+        tries.failures += 1;
+        // A DELETE the server failed may have been carried out all the same: a 404 to
+        // the retry is then most likely its own doing.
+        tries.failed |= *method == Method::DELETE;
+        let problem = if broken {
+            "unreadable JSON"
+        } else {
+            "server error"
+        };
+        tracing::warn!(%line, status = answer.status.as_u16(), request_id = answer.request_id.as_deref().unwrap_or("-"), "{problem}; retrying");
+        Ok(None)
     }
 
     /// Asks the pool how full it is for the throttle (free, no retry): a request that
@@ -502,10 +572,10 @@ impl Client {
         match answer {
             Some(answer) if answer.status.is_success() => {
                 held.answered(answer.remaining);
-                let part = self.throttle.part();
+                let fraction_of_pool = self.throttle.fraction_of_pool();
                 tracing::debug!(
                     remaining = answer.remaining,
-                    part,
+                    fraction_of_pool,
                     "probed the rate-limit pool"
                 );
             }
@@ -516,7 +586,8 @@ impl Client {
     async fn pause_before_retry(&self, failures: u32) {
         self.counters.retries.fetch_add(1, Ordering::Relaxed);
         let base = self.options.retry_backoff.as_secs_f64() * 2f64.powi(failures as i32 - 1);
-        // Full jitter keeps parallel reapers from retrying in lockstep.
+        // Equal jitter (half the pause fixed, half at random) keeps parallel reapers from
+        // retrying in lockstep.
         let pause = base * (0.5 + fastrand::f64() / 2.0);
         tokio::time::sleep(Duration::from_secs_f64(pause.min(30.0))).await;
     }

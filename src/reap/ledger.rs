@@ -1,7 +1,8 @@
 //! The run's ledger: what was decided and done about each app and pipeline, and the rules
 //! that follow from it: the cap, the failure streak, room under the limit, the status.
 //! It is synchronous and told the time, so its rules are tested without waiting; the
-//! async engine sends the requests and feeds the answers in.
+//! async engine sends the requests and feeds the answers in. What it finds it returns as
+//! facts (`facts`); `report::words` words them.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
@@ -9,11 +10,12 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use super::cancel::Interrupt;
+use super::facts::{Ended, Halt, Note, PipelinesOverCap, Stop, Waiting, WhyHeld};
+use super::options::{AppLimit, Options};
 use super::pipeline_plan::{self, CoupledApp, PipelineDecision, PipelineVerdict};
 use super::plan::{self, Age, Decision, OnConflict, Verdict};
-use super::record::{AppEntry, Entry, Outcome, PipelineEntry, Report, Status};
-use super::{AppLimit, Kind, Options, Step, Stop};
-use crate::duration;
+use super::record::{AppEntry, Entry, Kind, Message, Outcome, PipelineEntry, Report, Status};
+use super::walk::Answer;
 use crate::heroku::{ApiError, Coupling, Deletion};
 
 /// After this many failed deletes in a row the API is not well; stop sending more.
@@ -46,6 +48,47 @@ impl Rules {
                 Age::OlderThan(ttl) => Some(ttl),
                 Age::Any => None,
             },
+        }
+    }
+}
+
+/// What one of this reaper's DELETEs ended in, for its entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Settled {
+    pub outcome: Outcome,
+    pub http_status: Option<u16>,
+    pub request_id: Option<String>,
+    pub error: Option<String>,
+}
+
+impl Settled {
+    /// Answered with `status`.
+    pub fn answered(outcome: Outcome, status: u16, request_id: Option<String>) -> Settled {
+        Settled {
+            outcome,
+            http_status: Some(status),
+            request_id,
+            error: None,
+        }
+    }
+
+    /// Failed with `error`, said as `message`.
+    pub fn failed(outcome: Outcome, error: &ApiError, message: String) -> Settled {
+        Settled {
+            outcome,
+            http_status: error.status(),
+            request_id: error.request_id().map(str::to_string),
+            error: Some(message),
+        }
+    }
+
+    /// No answer came, for the reason `why`: it may or may not have been carried out.
+    pub fn unanswered(why: &str) -> Settled {
+        Settled {
+            outcome: Outcome::Unknown,
+            http_status: None,
+            request_id: None,
+            error: Some(why.to_string()),
         }
     }
 }
@@ -163,12 +206,13 @@ impl Ledger {
     }
 
     /// Adds the pipelines a plan `decisions` about, settled by the `couplings` read of
-    /// the stale ones: one whose couplings could not be read is kept.
+    /// the stale ones: one whose couplings could not be read is kept. A key rejected on
+    /// the way stops the run.
     pub fn add_pipelines(
         &mut self,
         mut decisions: Vec<PipelineDecision>,
         couplings: Vec<(String, Result<Vec<Coupling>, ApiError>)>,
-    ) {
+    ) -> Result<(), Stop> {
         let mut unread = Vec::new();
         for (id, answer) in couplings {
             let Some(decision) = decisions.iter_mut().find(|d| d.pipeline.id == id) else {
@@ -182,25 +226,28 @@ impl Ledger {
                         .collect();
                     pipeline_plan::settle(decision, &apps);
                 }
-                // Gone between the listing and now: another reaper, or Heroku itself.
-                Err(error) if error.status() == Some(404) => {
-                    unread.push((id, Outcome::DeletedByAnother, None));
-                }
-                Err(error) => unread.push((id, Outcome::Failed, Some(error))),
+                Err(error) => unread.push((id, error)),
             }
         }
         let entries = self.pipelines.get_or_insert_with(Vec::new);
         entries.extend(decisions.iter().map(PipelineEntry::from_decision));
-        for (id, outcome, error) in unread {
-            if let Some(entry) = entries.iter_mut().find(|e| e.id == id) {
-                entry.outcome = Some(outcome);
-                if let Some(error) = error {
-                    entry.http_status = error.status();
-                    entry.request_id = error.request_id().map(str::to_string);
-                    entry.error = Some(format!("couplings unread, so kept: {error}"));
-                }
+        let mut rejected = None;
+        for (id, error) in unread {
+            let Some(entry) = entries.iter_mut().find(|e| e.id == id) else {
+                continue;
+            };
+            // Gone between the listing and now: another reaper, or Heroku itself.
+            if error.status() == Some(404) {
+                entry.outcome = Some(Outcome::DeletedByAnother);
+                continue;
+            }
+            let message = format!("couplings unread, so kept: {error}");
+            fill(entry, Settled::failed(Outcome::Failed, &error, message));
+            if error.is_unauthorized() {
+                rejected.get_or_insert(error);
             }
         }
+        rejected.map_or(Ok(()), |error| Err(Stop::Api(error)))
     }
 
     /// An app coupled to a pipeline, as this run saw it: going when this run deletes
@@ -223,30 +270,18 @@ impl Ledger {
 
     /// `--max-deletes` before a round of `stale` deletes: a first plan over the cap is
     /// refused, a later round that would pass it stops the run. A dry run only notes it.
-    pub fn check_cap(&self, stale: usize, first: bool) -> Result<Option<String>, Stop> {
+    pub fn check_cap(&self, stale: usize, first: bool) -> Result<Option<Note>, Halt> {
         let Some(cap) = self.rules.max_deletes else {
             return Ok(None);
         };
         if first && stale > cap && self.rules.dry_run {
-            return Ok(Some(format!(
-                "note: a real run would refuse this plan: {stale} apps is more than `--max-deletes {cap}`"
-            )));
+            return Ok(Some(Note::WouldRefuse { stale, cap }));
         }
         if first && stale > cap {
-            return Err(Stop::Status(
-                Status::Refused,
-                format!(
-                    "the plan would delete {stale} apps, more than `--max-deletes {cap}`; nothing was deleted. Check the rule with `--dry-run`, then raise the cap (`--max-deletes {stale}`, or 0 for none) if the plan is right"
-                ),
-            ));
+            return Err(Halt::Refused { stale, cap });
         }
         if !first && self.deletes_sent + stale > cap {
-            return Err(Stop::Status(
-                Status::Failed,
-                format!(
-                    "stopped: {stale} more stale apps would take this run past `--max-deletes {cap}`"
-                ),
-            ));
+            return Err(Halt::PastCap { more: stale, cap });
         }
         Ok(None)
     }
@@ -257,7 +292,7 @@ impl Ledger {
         &mut self,
         pipelines: usize,
         dry_run: bool,
-    ) -> Result<Option<String>, Stop> {
+    ) -> Result<Option<Note>, Halt> {
         let Some(cap) = self.rules.max_deletes else {
             return Ok(None);
         };
@@ -272,19 +307,16 @@ impl Ledger {
         if apps + pipelines <= cap {
             return Ok(None);
         }
-        let why = format!(
-            "{apps} apps and {pipelines} pipelines are more than `--max-deletes {cap}` (apps and pipelines count together)"
-        );
+        let over = PipelinesOverCap {
+            apps,
+            pipelines,
+            cap,
+        };
         if dry_run {
-            return Ok(Some(format!(
-                "note: a real run would stop before the pipelines: {why}"
-            )));
+            return Ok(Some(Note::WouldStopBeforePipelines(over)));
         }
         self.set_pipeline_outcomes(&self.pipelines_to_delete(), Outcome::NotAttempted);
-        Err(Stop::Status(
-            Status::Failed,
-            format!("stopped before the pipelines: {why}; raise the cap if the plan is right"),
-        ))
+        Err(Halt::PipelinesPastCap(over))
     }
 
     /// A DELETE is about to be sent.
@@ -292,87 +324,79 @@ impl Ledger {
         self.deletes_sent += 1;
     }
 
-    /// Records the answer to one DELETE; an error means: send no more.
+    /// Records the answer to one DELETE and says what it means for the walk; an error
+    /// means: send no more.
     pub fn answer(
         &mut self,
         kind: Kind,
         id: &str,
         result: Result<Deletion, ApiError>,
-    ) -> Result<Step, Stop> {
-        match result {
+    ) -> Result<Answer, Stop> {
+        let (settled, answer) = match result {
             Ok(Deletion::Deleted { request_id }) => {
-                self.failures_in_a_row = 0;
-                self.fill(kind, id, Outcome::Deleted, Some(200), request_id, None);
-                Ok(Step::Deleted)
+                let deleted = Settled::answered(Outcome::Deleted, 200, request_id);
+                (deleted, Answer::Deleted)
             }
             Ok(Deletion::GoneAfterLostResponse { status, request_id }) => {
-                self.failures_in_a_row = 0;
                 let outcome = Outcome::DeletedResponseLost;
-                self.fill(kind, id, outcome, Some(status), request_id, None);
-                Ok(Step::Deleted)
+                (
+                    Settled::answered(outcome, status, request_id),
+                    Answer::Deleted,
+                )
             }
             Ok(Deletion::AlreadyGone { status, request_id }) => {
-                self.fill(kind, id, Outcome::Conflict, Some(status), request_id, None);
-                Ok(Step::Conflict)
+                let outcome = Outcome::Conflict;
+                (
+                    Settled::answered(outcome, status, request_id),
+                    Answer::Conflict,
+                )
             }
             // Not sent: it is left for a run with budget to spare.
-            Err(error @ ApiError::Reserve { .. }) => Err(Stop::Api(error)),
+            Err(error @ ApiError::Reserve { .. }) => return Err(Stop::Api(error)),
             // Not sent: a signal came first, so it stays not attempted.
-            Err(ApiError::Interrupted { .. }) => Ok(Step::Failed),
-            Err(error) => {
-                let outcome = Outcome::of_failure(&error);
-                let request_id = error.request_id().map(str::to_string);
-                let message = error.to_string();
-                self.fill(kind, id, outcome, error.status(), request_id, Some(message));
-                if error.is_unauthorized() {
-                    return Err(Stop::Api(error));
-                }
-                self.failures_in_a_row += 1;
-                if self.failures_in_a_row >= FAILURES_BEFORE_GIVING_UP {
-                    return Err(Stop::Status(
-                        Status::Failed,
-                        format!(
-                            "{} deletes failed in a row; stopped sending more (last: {error})",
-                            self.failures_in_a_row
-                        ),
-                    ));
-                }
-                Ok(Step::Failed)
-            }
+            Err(ApiError::Interrupted { .. }) => return Ok(Answer::Failed),
+            Err(error) => return self.failed(kind, id, error),
+        };
+        if answer == Answer::Deleted {
+            self.failures_in_a_row = 0;
         }
+        self.fill(kind, id, settled);
+        Ok(answer)
+    }
+
+    /// A DELETE that failed: recorded, and a rejected key or a streak of failures stops
+    /// the run.
+    fn failed(&mut self, kind: Kind, id: &str, error: ApiError) -> Result<Answer, Stop> {
+        let outcome = Outcome::of_failure(&error);
+        self.fill(
+            kind,
+            id,
+            Settled::failed(outcome, &error, error.to_string()),
+        );
+        if error.is_unauthorized() {
+            return Err(Stop::Api(error));
+        }
+        self.failures_in_a_row += 1;
+        if self.failures_in_a_row >= FAILURES_BEFORE_GIVING_UP {
+            return Err(Stop::Halted(Halt::FailuresInARow {
+                failures: self.failures_in_a_row,
+                last: error.to_string(),
+            }));
+        }
+        Ok(Answer::Failed)
     }
 
     /// Records what this reaper's own DELETE of `id` ended in.
-    pub fn fill(
-        &mut self,
-        kind: Kind,
-        id: &str,
-        outcome: Outcome,
-        http_status: Option<u16>,
-        request_id: Option<String>,
-        error: Option<String>,
-    ) {
-        fn fill<V>(
-            entry: &mut Entry<V>,
-            outcome: Outcome,
-            http_status: Option<u16>,
-            request_id: Option<String>,
-            error: Option<String>,
-        ) {
-            entry.outcome = Some(outcome);
-            entry.http_status = http_status;
-            entry.request_id = request_id;
-            entry.error = error;
-        }
+    pub fn fill(&mut self, kind: Kind, id: &str, settled: Settled) {
         match kind {
             Kind::App => {
                 if let Some(entry) = self.entries.get_mut(id) {
-                    fill(entry, outcome, http_status, request_id, error);
+                    fill(entry, settled);
                 }
             }
             Kind::Pipeline => {
                 if let Some(entry) = self.pipeline_entry(id) {
-                    fill(entry, outcome, http_status, request_id, error);
+                    fill(entry, settled);
                 }
             }
         }
@@ -433,76 +457,59 @@ impl Ledger {
 
     /// With `--on-conflict stop-if-under-limit`: a conflict means another reaper is at
     /// work, so stop once under the limit.
-    pub fn stop_if_under_limit(&self) -> Result<(), Stop> {
+    pub fn stop_if_under_limit(&self) -> Result<(), Halt> {
         let Some(limit) = self.rules.app_limit else {
             return Ok(());
         };
         let present = self.remaining_matching();
         if self.rules.on_conflict == OnConflict::StopIfUnderLimit && present < limit.limit {
-            return Err(Stop::Status(
-                Status::UnderLimit,
-                format!(
-                    "another reaper is deleting nearby and {present} matching apps are under the limit of {}; stopping",
-                    limit.limit
-                ),
-            ));
+            return Err(Halt::UnderLimit {
+                present,
+                limit: limit.limit,
+            });
         }
         Ok(())
     }
 
-    /// With `--app-limit`, after a round: how long to wait for room (and a line that
-    /// says so), or why the rounds end. `heroku_now` is Heroku's time, `now` the local
-    /// monotonic one; the room comes when the oldest young app passes the TTL.
+    /// With `--app-limit`, after a round: `None` when there is room (the rounds are
+    /// done), else how long to wait for it, or why it will not come. `heroku_now` is
+    /// Heroku's time, `now` the local monotonic one; the room comes when the oldest
+    /// young app passes the TTL.
     pub fn room(
         &self,
         limit: AppLimit,
         decisions: &[Decision],
         heroku_now: DateTime<Utc>,
         now: Instant,
-    ) -> Result<(Duration, String), Stop> {
+    ) -> Result<Option<Waiting>, Halt> {
         let present = self.remaining_matching();
         if present < limit.limit {
-            return Err(Stop::Status(Status::Done, String::new()));
+            return Ok(None);
         }
-        let Some(ttl) = self.rules.ttl else {
-            return Err(limit_held(
-                present,
-                limit.limit,
-                "every matching app that may be deleted is gone",
-            ));
+        let held = |why| Halt::LimitHeld {
+            present,
+            limit: limit.limit,
+            why,
         };
-        let oldest_young = decisions
+        let ttl = self.rules.ttl.ok_or_else(|| held(WhyHeld::NothingAges))?;
+        let oldest = decisions
             .iter()
             .filter(|d| d.verdict == Verdict::TooYoung && self.listed.contains(&d.app.id))
-            .min_by_key(|d| d.app.created_at);
-        let Some(oldest) = oldest_young else {
-            return Err(limit_held(
-                present,
-                limit.limit,
-                "the rest are kept, team or other owners' apps",
-            ));
-        };
+            .min_by_key(|d| d.app.created_at)
+            .ok_or_else(|| held(WhyHeld::RestKept))?;
         // A second past the TTL, so the next plan counts it as older than the TTL.
         let wait =
             ttl.saturating_sub(plan::age_of(&oldest.app, heroku_now)) + Duration::from_secs(1);
+        let oldest = oldest.app.name.clone();
         if self.room_until.is_some_and(|until| now + wait > until) {
-            return Err(limit_held(
-                present,
-                limit.limit,
-                &format!(
-                    "the oldest, `{}`, passes the TTL in {}, after `--wait-for-room` runs out",
-                    oldest.app.name,
-                    duration::format(wait)
-                ),
-            ));
+            return Err(held(WhyHeld::WaitTooLong { oldest, wait }));
         }
-        let note = format!(
-            "{present} matching apps, limit {}: waiting {} for `{}` to pass the TTL",
-            limit.limit,
-            duration::format(wait),
-            oldest.app.name
-        );
-        Ok((wait, note))
+        Ok(Some(Waiting {
+            present,
+            limit: limit.limit,
+            wait,
+            oldest,
+        }))
     }
 
     /// The account's (or team's) matching apps in the latest listing that are not
@@ -524,7 +531,7 @@ impl Ledger {
     /// it, whose DELETEs in flight had `grace`), the status and what was not attempted.
     pub fn close(
         mut self,
-        ended: Result<(), Stop>,
+        ended: Result<Ended, Stop>,
         signal: Option<Interrupt>,
         grace: Duration,
         mut report: Report,
@@ -533,31 +540,7 @@ impl Ledger {
             Some(signal) => Err(Stop::Interrupted(signal)),
             None => ended,
         };
-        let (status, message) = match ended {
-            Ok(()) => (Status::Done, None),
-            Err(Stop::Status(status, message)) => {
-                (status, (!message.is_empty()).then_some(message))
-            }
-            Err(Stop::Api(error)) if error.is_unauthorized() => (
-                Status::Unauthorized,
-                Some(format!("the API rejected the key: {error}")),
-            ),
-            Err(Stop::Api(error @ ApiError::Reserve { .. })) => {
-                (Status::ReserveReached, Some(error.to_string()))
-            }
-            Err(Stop::Api(error)) => (Status::Failed, Some(error.to_string())),
-            Err(Stop::Interrupted(signal)) => (
-                match signal {
-                    Interrupt::Deadline => Status::DeadlineReached,
-                    _ => Status::Interrupted,
-                },
-                Some(format!(
-                    "{}: no DELETE was sent after it; those in flight had {} to answer",
-                    signal.stopped(),
-                    duration::format(grace)
-                )),
-            ),
-        };
+        let (status, message) = status_and_message(ended, grace);
         for entry in self.entries.values_mut() {
             if entry.verdict == Verdict::Delete && entry.outcome.is_none() {
                 entry.outcome = Some(Outcome::NotAttempted);
@@ -581,11 +564,48 @@ impl Ledger {
     }
 }
 
-fn limit_held(present: usize, limit: usize, why: &str) -> Stop {
-    Stop::Status(
-        Status::LimitHeld,
-        format!("{present} matching apps remain, at or over `--app-limit {limit}`: {why}"),
-    )
+fn fill<V>(entry: &mut Entry<V>, settled: Settled) {
+    entry.outcome = Some(settled.outcome);
+    entry.http_status = settled.http_status;
+    entry.request_id = settled.request_id;
+    entry.error = settled.error;
+}
+
+/// The status and the message of a run that `ended` so; after a signal, the DELETEs in
+/// flight had `grace`.
+fn status_and_message(ended: Result<Ended, Stop>, grace: Duration) -> (Status, Option<Message>) {
+    match ended {
+        Ok(Ended::Done) => (Status::Done, None),
+        Ok(Ended::DryRun) => (Status::DryRun, None),
+        Err(Stop::Halted(halt)) => (halt_status(&halt), Some(Message::Halted(halt))),
+        Err(Stop::Api(error)) if error.is_unauthorized() => (
+            Status::Unauthorized,
+            Some(Message::KeyRejected(error.to_string())),
+        ),
+        Err(Stop::Api(error @ ApiError::Reserve { .. })) => (
+            Status::ReserveReached,
+            Some(Message::Api(error.to_string())),
+        ),
+        Err(Stop::Api(error)) => (Status::Failed, Some(Message::Api(error.to_string()))),
+        Err(Stop::Interrupted(signal)) => (
+            match signal {
+                Interrupt::Deadline => Status::DeadlineReached,
+                _ => Status::Interrupted,
+            },
+            Some(Message::Interrupted { signal, grace }),
+        ),
+    }
+}
+
+fn halt_status(halt: &Halt) -> Status {
+    match halt {
+        Halt::Refused { .. } => Status::Refused,
+        Halt::PastCap { .. } | Halt::PipelinesPastCap(_) | Halt::FailuresInARow { .. } => {
+            Status::Failed
+        }
+        Halt::UnderLimit { .. } => Status::UnderLimit,
+        Halt::LimitHeld { .. } => Status::LimitHeld,
+    }
 }
 
 #[cfg(test)]
@@ -679,13 +699,6 @@ mod tests {
         ledger.entries[id].outcome
     }
 
-    fn status_of(stop: Result<impl std::fmt::Debug, Stop>) -> Status {
-        match stop {
-            Err(Stop::Status(status, _)) => status,
-            other => panic!("not a status stop: {other:?}"),
-        }
-    }
-
     #[test]
     fn a_listing_while_deleting_credits_others_only_with_apps_not_in_flight() {
         let (mut ledger, _) = ledger(rules(), Instant::now(), 3, &[]);
@@ -709,16 +722,21 @@ mod tests {
             ..rules()
         };
         let (ledger, _) = ledger(capped, Instant::now(), 3, &[]);
-        assert_eq!(ledger.check_cap(2, true).unwrap(), None);
-        assert_eq!(status_of(ledger.check_cap(3, true)), Status::Refused);
+        assert_eq!(ledger.check_cap(2, true), Ok(None));
+        assert_eq!(
+            ledger.check_cap(3, true),
+            Err(Halt::Refused { stale: 3, cap: 2 })
+        );
 
         let dry = Rules {
             dry_run: true,
             ..capped
         };
         let (ledger, _) = self::ledger(dry, Instant::now(), 3, &[]);
-        let note = ledger.check_cap(3, true).unwrap().unwrap();
-        assert!(note.contains("a real run would refuse this plan"), "{note}");
+        assert_eq!(
+            ledger.check_cap(3, true),
+            Ok(Some(Note::WouldRefuse { stale: 3, cap: 2 }))
+        );
     }
 
     #[test]
@@ -730,8 +748,11 @@ mod tests {
         let (mut ledger, _) = ledger(capped, Instant::now(), 3, &[]);
         ledger.sent();
         ledger.sent();
-        assert_eq!(ledger.check_cap(1, false).unwrap(), None);
-        assert_eq!(status_of(ledger.check_cap(2, false)), Status::Failed);
+        assert_eq!(ledger.check_cap(1, false), Ok(None));
+        assert_eq!(
+            ledger.check_cap(2, false),
+            Err(Halt::PastCap { more: 2, cap: 3 })
+        );
     }
 
     #[test]
@@ -745,16 +766,25 @@ mod tests {
             ledger.sent();
         }
         ledger.pipelines = Some(Vec::new());
-        assert_eq!(ledger.check_pipeline_cap(1, false).unwrap(), None);
-        let stop = ledger.check_pipeline_cap(2, false);
-        assert_eq!(status_of(stop), Status::Failed);
+        assert_eq!(ledger.check_pipeline_cap(1, false), Ok(None));
+        let over = PipelinesOverCap {
+            apps: 3,
+            pipelines: 2,
+            cap: 4,
+        };
+        assert_eq!(
+            ledger.check_pipeline_cap(2, false),
+            Err(Halt::PipelinesPastCap(over))
+        );
         // A dry run counts the apps it planned, and only notes it.
         let (mut dry, _) = self::ledger(capped, Instant::now(), 3, &[]);
         for id in ["id-stale0", "id-stale1", "id-stale2"] {
             dry.set_outcome(id, Outcome::Planned);
         }
-        let note = dry.check_pipeline_cap(2, true).unwrap().unwrap();
-        assert!(note.contains("3 apps and 2 pipelines"), "{note}");
+        assert_eq!(
+            dry.check_pipeline_cap(2, true),
+            Ok(Some(Note::WouldStopBeforePipelines(over)))
+        );
     }
 
     #[test]
@@ -767,7 +797,13 @@ mod tests {
         assert!(ledger.answer(app, "id-stale3", Err(failure(500))).is_ok());
         assert!(ledger.answer(app, "id-stale4", Err(failure(500))).is_ok());
         let stop = ledger.answer(app, "id-stale5", Err(failure(500)));
-        assert_eq!(status_of(stop), Status::Failed);
+        assert!(
+            matches!(
+                stop,
+                Err(Stop::Halted(Halt::FailuresInARow { failures: 3, .. }))
+            ),
+            "{stop:?}"
+        );
         assert_eq!(outcome(&ledger, "id-stale2"), Some(Outcome::Deleted));
         assert_eq!(outcome(&ledger, "id-stale5"), Some(Outcome::Failed));
         assert_eq!(ledger.entries["id-stale5"].http_status, Some(500));
@@ -802,7 +838,7 @@ mod tests {
         });
         assert!(matches!(
             ledger.answer(Kind::App, "id-stale0", gone),
-            Ok(Step::Conflict)
+            Ok(Answer::Conflict)
         ));
         assert_eq!(outcome(&ledger, "id-stale0"), Some(Outcome::Conflict));
         assert!(!ledger.still_to_delete(Kind::App, "id-stale0"));
@@ -821,7 +857,13 @@ mod tests {
         let (mut ledger, _) = self::ledger(stopping, Instant::now(), 3, &[]);
         assert!(ledger.stop_if_under_limit().is_ok(), "3 is not under 3");
         ledger.set_outcome("id-stale0", Outcome::Deleted);
-        assert_eq!(status_of(ledger.stop_if_under_limit()), Status::UnderLimit);
+        assert_eq!(
+            ledger.stop_if_under_limit(),
+            Err(Halt::UnderLimit {
+                present: 2,
+                limit: 3
+            })
+        );
     }
 
     #[test]
@@ -830,13 +872,23 @@ mod tests {
         let started = Instant::now();
         // Two young apps, 500s and 100s old: the older passes the TTL in 100s.
         let (ledger, decisions) = ledger(limited, started, 0, &[500, 100]);
-        let (wait, note) = ledger.room(limit, &decisions, now(), started).unwrap();
-        assert_eq!(wait, Duration::from_secs(101));
-        assert!(note.contains("waiting 101s for `young0`"), "{note}");
+        let wait = Duration::from_secs(101);
+        let waiting = Waiting {
+            present: 2,
+            limit: 2,
+            wait,
+            oldest: "young0".into(),
+        };
+        let room = ledger.room(limit, &decisions, now(), started);
+        assert_eq!(room, Ok(Some(waiting)));
         // Later by the fake clock, the same wait no longer fits in `--wait-for-room`.
         let later = started + Duration::from_secs(30);
         let held = ledger.room(limit, &decisions, now(), later);
-        assert_eq!(status_of(held), Status::LimitHeld);
+        let why = WhyHeld::WaitTooLong {
+            oldest: "young0".into(),
+            wait,
+        };
+        assert_eq!(held, Err(held_over(2, 2, why)));
     }
 
     #[test]
@@ -844,12 +896,11 @@ mod tests {
         let (limit, limited) = limited_to(2, Duration::from_secs(120));
         let started = Instant::now();
         let (ledger, decisions) = ledger(limited, started, 0, &[100]);
-        let done = ledger.room(limit, &decisions, now(), started);
-        assert_eq!(status_of(done), Status::Done);
+        assert_eq!(ledger.room(limit, &decisions, now(), started), Ok(None));
         // Over the limit with only stale apps, which the round failed to delete.
         let (ledger, decisions) = self::ledger(limited, started, 2, &[]);
         let held = ledger.room(limit, &decisions, now(), started);
-        assert_eq!(status_of(held), Status::LimitHeld);
+        assert_eq!(held, Err(held_over(2, 2, WhyHeld::RestKept)));
         // With no TTL no app ever grows old enough.
         let any_age = Rules {
             ttl: None,
@@ -857,7 +908,15 @@ mod tests {
         };
         let (ledger, decisions) = self::ledger(any_age, started, 0, &[100, 100]);
         let held = ledger.room(limit, &decisions, now(), started);
-        assert_eq!(status_of(held), Status::LimitHeld);
+        assert_eq!(held, Err(held_over(2, 2, WhyHeld::NothingAges)));
+    }
+
+    fn held_over(present: usize, limit: usize, why: WhyHeld) -> Halt {
+        Halt::LimitHeld {
+            present,
+            limit,
+            why,
+        }
     }
 
     fn pipeline(name: &str) -> PipelineDecision {
@@ -896,7 +955,8 @@ mod tests {
             ("id-vanished".to_string(), Err(failure(404))),
             ("id-unread".to_string(), Err(failure(500))),
         ];
-        ledger.add_pipelines(names.map(pipeline).to_vec(), couplings);
+        let added = ledger.add_pipelines(names.map(pipeline).to_vec(), couplings);
+        assert!(added.is_ok(), "{added:?}");
         assert_eq!(ledger.pipelines_to_delete(), ["id-emptied"]);
         let entries = ledger.pipelines.as_ref().unwrap();
         let outcome = |id: &str| entries.iter().find(|e| e.id == id).unwrap().outcome;
@@ -915,6 +975,17 @@ mod tests {
         assert_eq!(coupled.coupled_apps, ["stale1"]);
     }
 
+    #[test]
+    fn a_key_rejected_while_reading_couplings_stops_the_run() {
+        let (mut ledger, _) = ledger(rules(), Instant::now(), 0, &[]);
+        let couplings = vec![("id-rejected".to_string(), Err(failure(401)))];
+        let added = ledger.add_pipelines(vec![pipeline("rejected")], couplings);
+        assert!(matches!(added, Err(Stop::Api(ref e)) if e.is_unauthorized()));
+        let entries = ledger.pipelines.as_ref().unwrap();
+        assert_eq!(entries[0].outcome, Some(Outcome::Failed));
+        assert_eq!(entries[0].http_status, Some(401));
+    }
+
     fn report() -> Report {
         Report::new("rule".into(), "scope".into(), Some(TTL), false)
     }
@@ -926,7 +997,7 @@ mod tests {
         ledger
             .answer(Kind::App, "id-stale1", Err(failure(500)))
             .unwrap();
-        let report = ledger.close(Ok(()), None, Duration::ZERO, report());
+        let report = ledger.close(Ok(Ended::Done), None, Duration::ZERO, report());
         assert_eq!(report.status, Status::Failed);
         let counts: Counts = report.counts;
         assert_eq!(
@@ -939,18 +1010,16 @@ mod tests {
     #[test]
     fn closing_after_a_signal_says_so_whatever_ended_the_rounds() {
         let (ledger, _) = ledger(rules(), Instant::now(), 2, &[]);
-        let report = ledger.close(
-            Ok(()),
-            Some(Interrupt::Sigterm),
-            Duration::from_secs(5),
-            report(),
-        );
+        let grace = Duration::from_secs(5);
+        let report = ledger.close(Ok(Ended::Done), Some(Interrupt::Sigterm), grace, report());
         assert_eq!(report.status, Status::Interrupted);
         assert_eq!(report.signal, Some(Interrupt::Sigterm));
-        let message = report.message.unwrap();
-        assert!(
-            message.contains("interrupted by SIGTERM") && message.contains("5s to answer"),
-            "{message}"
+        assert_eq!(
+            report.message,
+            Some(Message::Interrupted {
+                signal: Interrupt::Sigterm,
+                grace
+            })
         );
         assert_eq!(report.counts.not_attempted, 2);
     }

@@ -1,11 +1,14 @@
 //! The engine: list, plan, delete, and keep out of other reapers' way.
 //!
-//! Deciding is pure (`plan`, `walk`), and so is the run's bookkeeping (`ledger`); this
-//! module does the I/O around them: it sends the requests and feeds the answers in.
+//! Deciding is pure (`plan`, `walk`), and so is the run's bookkeeping (`ledger`), which
+//! gives what it finds as facts (`facts`) for `report::words` to word; this module does
+//! the I/O around them: it sends the requests and feeds the answers in.
 
 pub mod cancel;
 pub mod clock;
+pub mod facts;
 mod ledger;
+mod options;
 pub mod pipeline_plan;
 mod pipelines;
 pub mod plan;
@@ -18,34 +21,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tokio::task::JoinSet;
+use tokio::task::{JoinError, JoinSet};
 
 use crate::heroku::{ApiError, App, Client, Deletion, Listing};
 use cancel::{Cancel, Interrupt};
 use clock::Clock;
-use ledger::{Ledger, Rules, UNANSWERED_IN_GRACE};
-use plan::{Age, OnConflict, Policy, Scope, Verdict};
-use record::{AppEntry, Outcome, PipelineEntry, Report, Status};
+use facts::{Ended, Note, Stop};
+use ledger::{Ledger, Rules, Settled, UNANSWERED_IN_GRACE};
+pub use options::{AppLimit, Options};
+use plan::{Age, Policy, Scope, Verdict};
+use record::{AppEntry, Kind, Outcome, PipelineEntry, Report};
 use walk::{Answer, Next, Pool, Walker};
-
-#[derive(Debug, Clone)]
-pub struct Options {
-    pub policy: Policy,
-    pub app_limit: Option<AppLimit>,
-    pub on_conflict: OnConflict,
-    pub dry_run: bool,
-    /// `None`: no cap.
-    pub max_deletes: Option<usize>,
-    pub concurrency: usize,
-    /// `--pipelines`: also reap orphaned pipelines, after the apps.
-    pub pipelines: bool,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct AppLimit {
-    pub limit: usize,
-    pub wait_for_room: Duration,
-}
 
 /// Where the engine tells what it does, as it does it.
 pub trait Events: Send + Sync {
@@ -53,8 +39,11 @@ pub trait Events: Send + Sync {
     fn planned(&self, deletes: usize);
     /// An app was acted on (deleted, conflicted, failed).
     fn outcome(&self, entry: &AppEntry);
-    /// Something worth a line: waiting, stopping, taking over.
+    /// A line of text worth showing: a warning.
     fn note(&self, text: &str);
+    /// A fact worth a line (a wait for room, a cap a real run would pass), for the
+    /// implementer to word (`report::words::note`).
+    fn noted(&self, note: &Note);
     /// A pipeline was acted on.
     fn pipeline_outcome(&self, entry: &PipelineEntry);
 }
@@ -104,54 +93,43 @@ pub async fn reap_until(
     run.finish(ended, started).await
 }
 
-/// What a DELETE goes to. Apps and pipelines share one delete loop, and with it every
-/// guarantee: the cap's count, the failure streak, the reserve, the grace after a signal,
-/// the check of a DELETE with no answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    App,
-    Pipeline,
-}
-
-impl Kind {
-    async fn delete(self, client: &Client, id: &str) -> Result<Deletion, ApiError> {
-        match self {
-            Kind::App => client.delete_app(id).await,
-            Kind::Pipeline => client.delete_pipeline(id).await,
-        }
+/// Sends the DELETE of `id`, an app's or a pipeline's.
+async fn delete(client: &Client, kind: Kind, id: &str) -> Result<Deletion, ApiError> {
+    match kind {
+        Kind::App => client.delete_app(id).await,
+        Kind::Pipeline => client.delete_pipeline(id).await,
     }
 }
 
-/// What one DELETE's answer means for the walk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
-    Deleted,
-    Conflict,
-    /// Failed, or not sent: the app may still be there.
-    Failed,
+/// A DELETE's task, joined: the id and its answer.
+type Landed = Result<(String, Result<Deletion, ApiError>), JoinError>;
+
+/// What a walk has out (its DELETEs and at most one listing), and what stops it.
+#[derive(Default)]
+struct Flight {
+    deletes: JoinSet<(String, Result<Deletion, ApiError>)>,
+    /// Ids in flight, so those still unanswered when the grace ends can be told.
+    ids: HashSet<String>,
+    /// A JoinSet, so that a listing in flight when the walk ends is aborted with it.
+    listing: JoinSet<Result<Listing<App>, ApiError>>,
+    /// The listing is only a look, whose failure changes nothing.
+    look: bool,
+    /// Why the walk stops once its DELETEs in flight have answered.
+    stop: Option<Stop>,
+    /// After a signal: when the DELETEs in flight stop being waited for.
+    grace_ends: Option<Instant>,
 }
 
-impl Step {
-    fn answer(self) -> Answer {
-        match self {
-            Step::Deleted => Answer::Deleted,
-            Step::Conflict => Answer::Conflict,
-            Step::Failed => Answer::Failed,
-        }
+impl Flight {
+    /// Sending no more: something stopped the walk, or a signal came.
+    fn stopping(&self) -> bool {
+        self.stop.is_some() || self.grace_ends.is_some()
     }
-}
 
-/// Why the rounds stopped early.
-#[derive(Debug)]
-enum Stop {
-    Status(Status, String),
-    Api(ApiError),
-    Interrupted(Interrupt),
-}
-
-impl From<ApiError> for Stop {
-    fn from(error: ApiError) -> Stop {
-        Stop::Api(error)
+    fn stopped(&mut self) -> Stop {
+        self.stop
+            .take()
+            .unwrap_or(Stop::Interrupted(Interrupt::Sigint))
     }
 }
 
@@ -175,7 +153,7 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    async fn rounds(&mut self) -> Result<(), Stop> {
+    async fn rounds(&mut self) -> Result<Ended, Stop> {
         self.check_rate_limit().await?;
         let mut first = true;
         loop {
@@ -197,7 +175,7 @@ impl Run<'_> {
                 .map(|d| d.app.id.clone())
                 .collect();
             if let Some(note) = self.ledger.check_cap(stale.len(), first)? {
-                self.events.note(&note);
+                self.events.noted(&note);
             }
             if first && !self.options.dry_run {
                 self.events.planned(stale.len());
@@ -207,16 +185,20 @@ impl Run<'_> {
                 for id in &stale {
                     self.ledger.set_outcome(id, Outcome::Planned);
                 }
-                return Err(Stop::Status(Status::DryRun, String::new()));
+                return Ok(Ended::DryRun);
             }
             self.delete_all(stale).await?;
             let Some(limit) = self.options.app_limit else {
-                return Ok(());
+                return Ok(Ended::Done);
             };
-            let (wait, note) =
-                self.ledger
-                    .room(limit, &decisions, self.clock.now(), Instant::now())?;
-            self.events.note(&note);
+            let room = self
+                .ledger
+                .room(limit, &decisions, self.clock.now(), Instant::now())?;
+            let Some(waiting) = room else {
+                return Ok(Ended::Done);
+            };
+            let wait = waiting.wait;
+            self.events.noted(&Note::WaitingForRoom(waiting));
             self.pause(wait).await?;
         }
     }
@@ -275,27 +257,19 @@ impl Run<'_> {
     /// requests already sent are still recorded; after a signal those in flight have the
     /// grace to answer, and are `unknown` if they do not.
     async fn drive(&mut self, kind: Kind, walker: &mut Walker) -> Result<(), Stop> {
-        let mut in_flight: JoinSet<(String, Result<Deletion, ApiError>)> = JoinSet::new();
-        // Ids in flight, so those still unanswered when the grace ends can be told.
-        let mut flying: HashSet<String> = HashSet::new();
-        // At most one listing; a JoinSet, so that one in flight when the walk ends is
-        // aborted with it. `look`: only a look, whose failure changes nothing.
-        let mut listing: JoinSet<Result<Listing<App>, ApiError>> = JoinSet::new();
-        let mut look = false;
-        let mut stop: Option<Stop> = None;
-        let mut grace_ends: Option<Instant> = None;
+        let mut flight = Flight::default();
         loop {
             let mut wake = None;
-            if stop.is_none() && grace_ends.is_none() {
-                match self.send_what_walker_says(kind, walker, &mut in_flight, &mut flying) {
+            if !flight.stopping() {
+                match self.send_what_walker_says(kind, walker, &mut flight) {
                     Next::Done => {
                         tracing::debug!(walk = walker.state(), "done");
                         return Ok(());
                     }
-                    Next::List { look: only_a_look } => {
-                        tracing::debug!(walk = walker.state(), look = only_a_look, "listing");
-                        look = only_a_look;
-                        self.list_in_background(&mut listing);
+                    Next::List { look } => {
+                        tracing::debug!(walk = walker.state(), look, "listing");
+                        flight.look = look;
+                        self.list_in_background(&mut flight.listing);
                         continue;
                     }
                     Next::CheckPool => {
@@ -306,49 +280,68 @@ impl Run<'_> {
                     Next::Delete(_) => unreachable!("DELETEs are sent above"),
                 }
             }
-            if in_flight.is_empty() && (stop.is_some() || grace_ends.is_some()) {
-                return Err(stop.unwrap_or(Stop::Interrupted(Interrupt::Sigint)));
+            if flight.deletes.is_empty() && flight.stopping() {
+                return Err(flight.stopped());
             }
-            let landed = match grace_ends {
-                None => tokio::select! {
-                    landed = in_flight.join_next(), if !in_flight.is_empty() => landed,
-                    Some(joined) = listing.join_next(), if !listing.is_empty() => {
-                        let answered = joined.expect("listing tasks do not panic");
-                        if let Err(error) = self.listed(walker, answered, &flying) {
-                            if look {
-                                tracing::debug!(%error, "a listing while deleting failed");
-                            } else {
-                                stop.get_or_insert(Stop::Api(error));
-                            }
-                        }
-                        continue;
-                    }
-                    signal = self.cancel.wait() => {
-                        grace_ends = Some(Instant::now() + self.grace);
-                        stop = Some(Stop::Interrupted(signal));
-                        continue;
-                    }
-                    () = sleep_until(wake), if wake.is_some() => continue,
-                },
-                Some(ends) => match tokio::time::timeout_at(ends.into(), in_flight.join_next())
-                    .await
-                {
-                    Ok(landed) => landed,
-                    Err(_) => {
-                        in_flight.abort_all();
-                        for id in flying.drain() {
-                            let unanswered = Some(UNANSWERED_IN_GRACE.to_string());
-                            self.finish_entry(kind, &id, Outcome::Unknown, None, None, unanswered);
-                        }
-                        return Err(stop.unwrap_or(Stop::Interrupted(Interrupt::Sigint)));
-                    }
-                },
+            let landed = match flight.grace_ends {
+                None => self.next_answer(walker, &mut flight, wake).await,
+                Some(ends) => self.next_answer_in_grace(kind, &mut flight, ends).await?,
             };
             let Some(joined) = landed else { continue };
             let (id, result) = joined.expect("delete tasks do not panic");
-            flying.remove(&id);
+            flight.ids.remove(&id);
             if let Err(error) = self.answered(kind, walker, &id, result) {
-                stop.get_or_insert(error);
+                flight.stop.get_or_insert(error);
+            }
+        }
+    }
+
+    /// Waits for what comes first while walking, and gives a DELETE's answer back; a
+    /// listing's answer is taken in, a signal starts the grace, `wake` ends the wait.
+    async fn next_answer(
+        &mut self,
+        walker: &mut Walker,
+        flight: &mut Flight,
+        wake: Option<Instant>,
+    ) -> Option<Landed> {
+        tokio::select! {
+            landed = flight.deletes.join_next(), if !flight.deletes.is_empty() => landed,
+            Some(joined) = flight.listing.join_next(), if !flight.listing.is_empty() => {
+                let answered = joined.expect("listing tasks do not panic");
+                if let Err(error) = self.listed(walker, answered, &flight.ids) {
+                    if flight.look {
+                        tracing::debug!(%error, "a listing while deleting failed");
+                    } else {
+                        flight.stop.get_or_insert(Stop::Api(error));
+                    }
+                }
+                None
+            }
+            signal = self.cancel.wait() => {
+                flight.grace_ends = Some(Instant::now() + self.grace);
+                flight.stop = Some(Stop::Interrupted(signal));
+                None
+            }
+            () = sleep_until(wake), if wake.is_some() => None,
+        }
+    }
+
+    /// After a signal: the next DELETE's answer, if it comes before the grace `ends`.
+    /// Then those still unanswered are `unknown`, and the walk stops.
+    async fn next_answer_in_grace(
+        &mut self,
+        kind: Kind,
+        flight: &mut Flight,
+        ends: Instant,
+    ) -> Result<Option<Landed>, Stop> {
+        match tokio::time::timeout_at(ends.into(), flight.deletes.join_next()).await {
+            Ok(landed) => Ok(landed),
+            Err(_) => {
+                flight.deletes.abort_all();
+                for id in flight.ids.drain() {
+                    self.finish_entry(kind, &id, Settled::unanswered(UNANSWERED_IN_GRACE));
+                }
+                Err(flight.stopped())
             }
         }
     }
@@ -358,8 +351,7 @@ impl Run<'_> {
         &mut self,
         kind: Kind,
         walker: &mut Walker,
-        in_flight: &mut JoinSet<(String, Result<Deletion, ApiError>)>,
-        flying: &mut HashSet<String>,
+        flight: &mut Flight,
     ) -> Next {
         loop {
             let id = match walker.next(Instant::now(), self.pool()) {
@@ -372,9 +364,9 @@ impl Run<'_> {
             }
             let client = Arc::clone(&self.client);
             self.ledger.sent();
-            flying.insert(id.clone());
-            in_flight.spawn(async move {
-                let result = kind.delete(&client, &id).await;
+            flight.ids.insert(id.clone());
+            flight.deletes.spawn(async move {
+                let result = delete(&client, kind, &id).await;
                 (id, result)
             });
         }
@@ -390,13 +382,13 @@ impl Run<'_> {
     ) -> Result<(), Stop> {
         // A DELETE that was never sent has nothing to tell.
         let sent = !result.as_ref().is_err_and(ApiError::never_sent);
-        let step = self.ledger.answer(kind, id, result);
+        let answer = self.ledger.answer(kind, id, result);
         if sent {
             self.announce(kind, id);
         }
-        let answer = step.as_ref().map_or(Answer::Failed, |step| step.answer());
-        walker.answered(id, answer, Instant::now(), self.client.delete_round_trip());
-        if step? == Step::Conflict {
+        let seen = *answer.as_ref().unwrap_or(&Answer::Failed);
+        walker.answered(id, seen, Instant::now(), self.client.delete_round_trip());
+        if answer? == Answer::Conflict {
             // With `--on-conflict stop-if-under-limit`: someone else is cleaning.
             self.ledger.stop_if_under_limit()?;
         }
@@ -494,17 +486,8 @@ impl Run<'_> {
     }
 
     /// Records what this reaper's own DELETE ended in, and says so.
-    fn finish_entry(
-        &mut self,
-        kind: Kind,
-        id: &str,
-        outcome: Outcome,
-        http_status: Option<u16>,
-        request_id: Option<String>,
-        error: Option<String>,
-    ) {
-        self.ledger
-            .fill(kind, id, outcome, http_status, request_id, error);
+    fn finish_entry(&mut self, kind: Kind, id: &str, settled: Settled) {
+        self.ledger.fill(kind, id, settled);
         self.announce(kind, id);
     }
 
@@ -533,14 +516,7 @@ impl Run<'_> {
         if unknown.is_empty() {
             return;
         }
-        let listed = match kind {
-            Kind::App => self.list().await.map(|_| self.ledger.listed.clone()),
-            Kind::Pipeline => self
-                .unless_interrupted(self.client.list_pipelines())
-                .await
-                .and_then(|listing| Ok(listing?.items.into_iter().map(|p| p.id).collect())),
-        };
-        let listed: HashSet<String> = match listed {
+        let listed = match self.listed_ids(kind).await {
             Ok(listed) => listed,
             Err(stop) => {
                 let why = match stop {
@@ -556,46 +532,29 @@ impl Run<'_> {
                 self.ledger.gone_after_all(kind, &id);
                 continue;
             }
-            let Ok(result) = self
-                .unless_interrupted(kind.delete(&self.client, &id))
-                .await
-            else {
+            let again = delete(&self.client, kind, &id);
+            let Ok(result) = self.unless_interrupted(again).await else {
                 return;
             };
-            match result {
-                Ok(Deletion::Deleted { request_id }) => {
-                    self.finish_entry(kind, &id, Outcome::Deleted, Some(200), request_id, None);
-                }
-                Ok(
-                    Deletion::AlreadyGone { status, request_id }
-                    | Deletion::GoneAfterLostResponse { status, request_id },
-                ) => {
-                    // Its first DELETE, or someone's, took effect after the listing.
-                    let outcome = Outcome::DeletedResponseLost;
-                    self.finish_entry(kind, &id, outcome, Some(status), request_id, None);
-                }
-                Err(error) => {
-                    // The first DELETE may still take effect, so "failed" would be a guess.
-                    let message = format!(
-                        "still listed after a DELETE with no answer, and one more DELETE failed: {error}"
-                    );
-                    let request_id = error.request_id().map(str::to_string);
-                    let outcome = Outcome::Unknown;
-                    self.finish_entry(
-                        kind,
-                        &id,
-                        outcome,
-                        error.status(),
-                        request_id,
-                        Some(message),
-                    );
-                }
+            self.finish_entry(kind, &id, settled_again(result));
+        }
+    }
+
+    /// The ids of the apps (in scope) or the pipelines listed now.
+    async fn listed_ids(&mut self, kind: Kind) -> Result<HashSet<String>, Stop> {
+        match kind {
+            Kind::App => self.list().await.map(|_| self.ledger.listed.clone()),
+            Kind::Pipeline => {
+                let listing = self
+                    .unless_interrupted(self.client.list_pipelines())
+                    .await??;
+                Ok(listing.items.into_iter().map(|p| p.id).collect())
             }
         }
     }
 
     /// Settles apps whose DELETE got no answer, then fills in the report.
-    async fn finish(mut self, ended: Result<(), Stop>, started: Instant) -> Report {
+    async fn finish(mut self, ended: Result<Ended, Stop>, started: Instant) -> Report {
         // After an interrupt, exit promptly: what was not confirmed stays unknown.
         if self.cancel.interrupted().is_none() {
             self.settle_unknown(Kind::App).await;
@@ -609,6 +568,28 @@ impl Run<'_> {
         report.elapsed_seconds = started.elapsed().as_secs_f64();
         report.clock = self.clock.report();
         report
+    }
+}
+
+/// What one more DELETE says of an app (or pipeline) whose first DELETE got no answer
+/// and that was still listed after it.
+fn settled_again(result: Result<Deletion, ApiError>) -> Settled {
+    match result {
+        Ok(Deletion::Deleted { request_id }) => {
+            Settled::answered(Outcome::Deleted, 200, request_id)
+        }
+        // Its first DELETE, or someone's, took effect after the listing.
+        Ok(
+            Deletion::AlreadyGone { status, request_id }
+            | Deletion::GoneAfterLostResponse { status, request_id },
+        ) => Settled::answered(Outcome::DeletedResponseLost, status, request_id),
+        // The first DELETE may still take effect, so "failed" would be a guess.
+        Err(error) => {
+            let message = format!(
+                "still listed after a DELETE with no answer, and one more DELETE failed: {error}"
+            );
+            Settled::failed(Outcome::Unknown, &error, message)
+        }
     }
 }
 

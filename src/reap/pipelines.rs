@@ -9,27 +9,27 @@ use std::sync::Arc;
 use chrono::Utc;
 use tokio::task::JoinSet;
 
+use super::Run;
 use super::cancel::Cancel;
+use super::facts::{Ended, Stop};
 use super::pipeline_plan::{self, PipelineVerdict};
 use super::plan::Scope;
+use super::record::{Kind, Outcome};
 use super::walk::Walker;
-use super::{Kind, Run, Stop};
 use crate::heroku::{ApiError, Coupling};
-use crate::reap::record::{Outcome, Status};
 
 impl Run<'_> {
-    /// Reaps the pipelines when the apps' rounds `ended` well (or as a dry run), and
+    /// Reaps the pipelines when the apps' rounds ended (and were not stopped early), and
     /// says how the whole run ended.
-    pub(super) async fn pipelines(&mut self, ended: Result<(), Stop>) -> Result<(), Stop> {
-        let dry_run = matches!(&ended, Err(Stop::Status(Status::DryRun, _)));
-        // `Done` also ends `--app-limit` rounds that made room.
-        let apps_done = matches!(&ended, Ok(()) | Err(Stop::Status(Status::Done, _)));
-        let interrupted = self.cancel.interrupted().is_some();
-        if !self.options.pipelines || !(apps_done || dry_run) || interrupted {
+    pub(super) async fn pipelines(&mut self, ended: Result<Ended, Stop>) -> Result<Ended, Stop> {
+        let Ok(apps_ended) = ended else {
+            return ended;
+        };
+        if !self.options.pipelines || self.cancel.interrupted().is_some() {
             return ended;
         }
         self.ledger.pipelines = Some(Vec::new());
-        self.reap_pipelines(dry_run).await?;
+        self.reap_pipelines(apps_ended == Ended::DryRun).await?;
         ended
     }
 
@@ -55,7 +55,6 @@ impl Run<'_> {
             .collect();
         let client = Arc::clone(&self.client);
         let mut answers = Vec::new();
-        let mut stop = None;
         at_most(
             &self.cancel.clone(),
             self.options.concurrency,
@@ -64,22 +63,18 @@ impl Run<'_> {
                 let client = Arc::clone(&client);
                 async move { client.pipeline_couplings(&id).await }
             },
+            // A rejected key stops the reading; the ledger stops the run.
             |id, answer: Result<Vec<Coupling>, ApiError>| {
-                if answer.as_ref().is_err_and(ApiError::is_unauthorized) {
-                    stop = answer.as_ref().err().map(ToString::to_string);
-                }
+                let rejected = answer.as_ref().is_err_and(ApiError::is_unauthorized);
                 answers.push((id, answer));
-                stop.is_none()
+                !rejected
             },
         )
         .await;
-        self.ledger.add_pipelines(decisions, answers);
-        if let Some(stop) = stop {
-            return Err(Stop::Status(Status::Unauthorized, stop));
-        }
+        self.ledger.add_pipelines(decisions, answers)?;
         let doomed = self.ledger.pipelines_to_delete();
         if let Some(note) = self.ledger.check_pipeline_cap(doomed.len(), dry_run)? {
-            self.events.note(&note);
+            self.events.noted(&note);
         }
         if dry_run {
             self.ledger.set_pipeline_outcomes(&doomed, Outcome::Planned);

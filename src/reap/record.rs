@@ -9,8 +9,19 @@ use crate::duration;
 use crate::heroku::{ApiError, Usage};
 use crate::reap::cancel::Interrupt;
 use crate::reap::clock::ClockReport;
+use crate::reap::facts::Halt;
 use crate::reap::pipeline_plan::{PipelineDecision, PipelineVerdict};
 use crate::reap::plan::{Decision, Verdict};
+
+/// Which of the record's lists an id is in, and so what a DELETE goes to. Apps and
+/// pipelines share one delete loop, and with it every guarantee: the cap's count, the
+/// failure streak, the reserve, the grace after a signal, the check of a DELETE with no
+/// answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    App,
+    Pipeline,
+}
 
 /// What happened to one app the plan said to delete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -233,6 +244,23 @@ pub struct PipelineCounts {
     pub not_owned: usize,
 }
 
+/// What the report says of how the run ended, beyond its status. The engine gives facts;
+/// `report::words` words them, wherever the message is shown (the JSON's `message` too,
+/// through the `Serialize` it implements there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A rule of the run's stopped it.
+    Halted(Halt),
+    /// The API rejected the key: the API's error.
+    KeyRejected(String),
+    /// An error from the API stopped the run (the reserve reached among them): its words.
+    Api(String),
+    /// A signal or `--deadline` stopped the run; the DELETEs in flight had `grace`.
+    Interrupted { signal: Interrupt, grace: Duration },
+    /// Words from outside the engine: the lock, the reading of GitHub, the key's source.
+    Text(String),
+}
+
 /// What GitHub said, with `--github-live-runs`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct GithubReport {
@@ -257,7 +285,7 @@ pub struct Report {
     pub version: &'static str,
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<Message>,
     /// The signal that interrupted the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signal: Option<Interrupt>,

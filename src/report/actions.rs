@@ -12,9 +12,10 @@ use crate::console::{self, Stream};
 use crate::credentials::ApiKey;
 use crate::exit::{self, Ending};
 use crate::reap::Events;
+use crate::reap::facts::Note;
 use crate::reap::plan::Verdict;
 use crate::reap::record::{AppEntry, Outcome, PipelineEntry, Report};
-use crate::report::human;
+use crate::report::{human, words};
 
 /// Rows per table in the job summary; the JSON report has every app.
 const SUMMARY_ROWS: usize = 50;
@@ -148,6 +149,10 @@ impl Events for Grouped<'_> {
     fn note(&self, text: &str) {
         self.inner.note(text);
     }
+
+    fn noted(&self, note: &Note) {
+        self.inner.noted(note);
+    }
 }
 
 /// `::add-mask::` for the key: the runner hides it in the log from then on.
@@ -196,7 +201,7 @@ pub fn annotations(report: &Report) -> String {
         _ => Some("error"),
     };
     if let (Some(level), Some(message)) = (level, &report.message) {
-        annotate(&mut out, level, "heroku-reaper", message);
+        annotate(&mut out, level, "heroku-reaper", &words::message(message));
     }
     out
 }
@@ -251,7 +256,6 @@ fn output(name: &str, value: &str) -> String {
 
 /// The job summary: the counts, the rate limit left, and a table per kind of app.
 pub fn summary(report: &Report) -> String {
-    let c = &report.counts;
     let mut out = format!(
         "## heroku-reaper: {}\n\n{}, {}",
         human::status_words(report),
@@ -263,8 +267,33 @@ pub fn summary(report: &Report) -> String {
     }
     out.push_str(".\n\n");
     if let Some(message) = &report.message {
-        let _ = write!(out, "> {}\n\n", cell(message));
+        let _ = write!(out, "> {}\n\n", cell(&words::message(message)));
     }
+    out.push_str("| | apps |\n| --- | ---: |\n");
+    for (name, n) in count_rows(report) {
+        let _ = writeln!(out, "| {name} | {n} |");
+    }
+    let rate_limit = report
+        .rate_limit_remaining
+        .map_or_else(|| "unknown".to_string(), |left| left.to_string());
+    let _ = writeln!(
+        out,
+        "\nRate limit left: {rate_limit} requests. This run sent {} requests in {:.1}s.",
+        report.requests.requests, report.elapsed_seconds
+    );
+    if let Some(clock) = &report.clock {
+        let _ = writeln!(out, "\nAges by the clock: {}.", clock.words());
+    }
+    for (title, pick, detail) in TABLES {
+        table(&mut out, title, report, pick, detail);
+    }
+    out
+}
+
+/// The summary's counts, a row each: what the run did, then the apps it left alone, so
+/// that the rows add up to `matched`.
+fn count_rows(report: &Report) -> Vec<(&'static str, usize)> {
+    let c = &report.counts;
     let mut rows = vec![("matched", c.matched), ("stale", c.stale)];
     if report.dry_run {
         rows.push(("would delete", c.stale));
@@ -294,59 +323,43 @@ pub fn summary(report: &Report) -> String {
         }
     }
     rows.push(("remaining", c.remaining));
-    out.push_str("| | apps |\n| --- | ---: |\n");
-    for (name, n) in rows {
-        let _ = writeln!(out, "| {name} | {n} |");
-    }
-    let rate_limit = report
-        .rate_limit_remaining
-        .map_or_else(|| "unknown".to_string(), |left| left.to_string());
-    let _ = writeln!(
-        out,
-        "\nRate limit left: {rate_limit} requests. This run sent {} requests in {:.1}s.",
-        report.requests.requests, report.elapsed_seconds
-    );
-    if let Some(clock) = &report.clock {
-        let _ = writeln!(out, "\nAges by the clock: {}.", clock.words());
-    }
-    let tables: [(&str, Pick, Option<Detail>); 6] = [
-        (
-            "Would delete",
-            |e| e.outcome == Some(Outcome::Planned),
-            None,
-        ),
-        (
-            "Deleted",
-            |e| {
-                matches!(
-                    e.outcome,
-                    Some(Outcome::Deleted | Outcome::DeletedResponseLost)
-                )
-            },
-            None,
-        ),
-        (
-            "Already deleted by another reaper",
-            |e| e.outcome == Some(Outcome::Conflict),
-            Some(("answer", answer)),
-        ),
-        (
-            "Failed",
-            |e| matches!(e.outcome, Some(Outcome::Failed | Outcome::Unknown)),
-            Some(("error", failure)),
-        ),
-        (
-            "Kept",
-            |e| e.verdict == Verdict::Keep,
-            Some(("why", reason)),
-        ),
-        ("Too young", |e| e.verdict == Verdict::TooYoung, None),
-    ];
-    for (title, pick, detail) in tables {
-        table(&mut out, title, report, pick, detail);
-    }
-    out
+    rows
 }
+
+/// The summary's tables of apps: a title, which apps, and what more to show of each.
+const TABLES: [(&str, Pick, Option<Detail>); 6] = [
+    (
+        "Would delete",
+        |e| e.outcome == Some(Outcome::Planned),
+        None,
+    ),
+    (
+        "Deleted",
+        |e| {
+            matches!(
+                e.outcome,
+                Some(Outcome::Deleted | Outcome::DeletedResponseLost)
+            )
+        },
+        None,
+    ),
+    (
+        "Already deleted by another reaper",
+        |e| e.outcome == Some(Outcome::Conflict),
+        Some(("answer", answer)),
+    ),
+    (
+        "Failed",
+        |e| matches!(e.outcome, Some(Outcome::Failed | Outcome::Unknown)),
+        Some(("error", failure)),
+    ),
+    (
+        "Kept",
+        |e| e.verdict == Verdict::Keep,
+        Some(("why", reason)),
+    ),
+    ("Too young", |e| e.verdict == Verdict::TooYoung, None),
+];
 
 /// Which apps a summary table lists.
 type Pick = fn(&AppEntry) -> bool;
@@ -469,8 +482,8 @@ fn report_file_name(step: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reap::record::Status;
     use crate::reap::record::tests::{entry, sample};
+    use crate::reap::record::{Message, Status};
 
     #[test]
     fn each_step_has_a_report_file_of_its_own() {
@@ -502,7 +515,9 @@ mod tests {
         );
         report.apps.push(failed);
         report.status = Status::Failed;
-        report.message = Some("1 stale app is left: its delete failed".into());
+        report.message = Some(Message::Text(
+            "1 stale app is left: its delete failed".into(),
+        ));
         report.tally();
         report
     }
@@ -557,7 +572,7 @@ mod tests {
         let mut report = sample(false);
         report.apps.retain(|e| e.outcome != Some(Outcome::Conflict));
         report.status = Status::ReserveReached;
-        report.message = Some("the rate-limit pool is down to 480".into());
+        report.message = Some(Message::Text("the rate-limit pool is down to 480".into()));
         let lines = annotations(&report);
         assert!(lines.starts_with("::warning "), "{lines}");
         assert!(!lines.contains("::error"), "{lines}");
@@ -616,7 +631,7 @@ mod tests {
         let failed = report.apps.last_mut().unwrap();
         failed.name = "hatchet-t-x`|<b>\n## owned".into();
         failed.error = Some("boom\n| injected | row |\n<script>alert(1)</script>".into());
-        report.message = Some("stopped\n\n# heading <i>".into());
+        report.message = Some(Message::Text("stopped\n\n# heading <i>".into()));
         let text = summary(&report);
         let row = text
             .lines()

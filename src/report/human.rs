@@ -5,6 +5,7 @@
 use crate::reap::record::{
     AppEntry, Entry, GithubReport, Outcome, PipelineCounts, PipelineEntry, Report, Status,
 };
+use crate::report::words;
 use crate::text::printable;
 
 /// One line for an app acted on, as it happens.
@@ -118,7 +119,7 @@ pub fn summary(report: &Report) -> String {
         out.push_str(&github_line(github));
     }
     if let Some(message) = &report.message {
-        out.push_str(&format!("{}\n", printable(message)));
+        out.push_str(&format!("{}\n", printable(&words::message(message))));
     }
     out
 }
@@ -200,6 +201,7 @@ mod tests {
     use super::*;
     use crate::reap::clock::{ClockReport, Source};
     use crate::reap::pipeline_plan::PipelineVerdict;
+    use crate::reap::record::Message;
     use crate::reap::record::tests::{pipeline, sample, sample_with_github_and_pipelines};
 
     /// What a dry run prints: the plan, then the summary.
@@ -287,7 +289,7 @@ mod tests {
             line.ends_with("boom\\r\\n::error::owned ##\\[error]legacy"),
             "{line}"
         );
-        report.message = Some("stopped\n::endgroup::".into());
+        report.message = Some(Message::Text("stopped\n::endgroup::".into()));
         for text in [plan_table(&report), summary(&report)] {
             for line in text.lines() {
                 assert!(!line.trim_start().starts_with("::"), "{line}");

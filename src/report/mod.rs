@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod human;
+pub mod words;
 
 use crate::reap::record::Report;
 

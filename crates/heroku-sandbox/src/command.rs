@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use super::args::SandboxArgs;
 use super::duration;
-use super::{Options, Sandbox, Stats};
+use super::{Options, Sandbox, Server, Stats};
 
 /// `heroku-reaper sandbox`: start, print, serve until Ctrl-C / SIGTERM.
 ///
@@ -45,13 +45,7 @@ fn summary(options: &Options, url: &str) -> String {
     let prefix = &seed.prefix;
     let team = &seed.team_name;
     let total = seed.stale + seed.fresh + seed.other + seed.team_apps + seed.collaborator_apps;
-    let mut latency = duration::format(server.latency);
-    if let Some(delete) = server.delete_latency {
-        latency.push_str(&format!(", DELETE {}", duration::format(delete)));
-    }
-    if server.jitter > 0.0 {
-        latency.push_str(&format!(" (±{:.0}%)", server.jitter * 100.0));
-    }
+    let latency = latency_words(server);
     let coupled_pipelines = if seed.coupled_pipelines {
         seed.stale + seed.fresh
     } else {
@@ -60,14 +54,7 @@ fn summary(options: &Options, url: &str) -> String {
     let starting = server
         .rate_limit_remaining
         .unwrap_or(server.rate_limit_pool);
-    let faults = match &server.faults {
-        Some(mix) => format!(
-            "faults: {mix} (seed {}); slow and held answers take {}\n",
-            server.fault_seed,
-            duration::format(server.fault_delay)
-        ),
-        None => String::new(),
-    };
+    let faults = faults_line(server);
     format!(
         "\
 sandbox: a Heroku-compatible API listens on {url}
@@ -106,6 +93,30 @@ Ctrl-C to stop.
         orphans = seed.orphan_pipelines,
         app_limit = server.app_limit,
     )
+}
+
+/// `100ms, DELETE 300ms (±50%)`: the latency of every answer, a DELETE's, and its spread.
+fn latency_words(server: &Server) -> String {
+    let mut latency = duration::format(server.latency);
+    if let Some(delete) = server.delete_latency {
+        latency.push_str(&format!(", DELETE {}", duration::format(delete)));
+    }
+    if server.jitter > 0.0 {
+        latency.push_str(&format!(" (±{:.0}%)", server.jitter * 100.0));
+    }
+    latency
+}
+
+/// The faults injected at random, if any, as a line.
+fn faults_line(server: &Server) -> String {
+    match &server.faults {
+        Some(mix) => format!(
+            "faults: {mix} (seed {}); slow and held answers take {}\n",
+            server.fault_seed,
+            duration::format(server.fault_delay)
+        ),
+        None => String::new(),
+    }
 }
 
 fn farewell(stats: &Stats) -> String {

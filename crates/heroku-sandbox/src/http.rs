@@ -138,6 +138,15 @@ impl ApiError {
         )
     }
 
+    /// Heroku's 404 for a `what` (a region, a stack) that does not exist.
+    fn not_found(what: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("Couldn't find that {what}."),
+        )
+    }
+
     fn invalid_params(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_params", message)
     }
@@ -233,7 +242,7 @@ async fn gate(State(shared): State<Arc<Shared>>, request: Request, next: Next) -
         .unwrap_or_else(|_| ApiError::internal().into_response())
 }
 
-async fn serve_api(shared: Arc<Shared>, mut request: Request, next: Next) -> Response {
+async fn serve_api(shared: Arc<Shared>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let route = request
         .extensions()
@@ -243,63 +252,22 @@ async fn serve_api(shared: Arc<Shared>, mut request: Request, next: Next) -> Res
         .extensions()
         .get::<RequestId>()
         .map_or_else(String::new, |id| id.0.clone());
-    let mut deadline = Instant::now() + shared.latency(&method);
+    let deadline = Instant::now() + shared.latency(&method);
     shared.store().count_request();
-
-    let mut held = Duration::ZERO;
-    let (mut response, remaining) = match admit(&shared, request.headers(), &route) {
-        Ok(remaining) => match take_fault(&shared, &method, &route) {
-            Some(Fault::Status(status)) => {
-                let remaining = if status == 429 { 0 } else { remaining };
-                (ApiError::injected(status).into_response(), Some(remaining))
-            }
-            Some(Fault::Error {
-                status,
-                id,
-                message,
-            }) => {
-                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-                let error = ApiError::new(status, id, message);
-                (error.into_response(), Some(remaining))
-            }
-            Some(Fault::Reset) => (reset(), Some(remaining)),
-            Some(Fault::Redirect(to)) => (redirect(to, request.uri()), Some(remaining)),
-            fault => {
-                if let Some(Fault::Delay(delay)) = fault {
-                    deadline += delay;
-                }
-                let range = request.headers().get(header::RANGE).cloned();
-                request.extensions_mut().insert(Deadline(deadline));
-                let response = next.run(request).await;
-                let response = match fault {
-                    Some(Fault::Malformed) => malformed(response).await,
-                    Some(Fault::RepeatNextRange) => {
-                        let again = range.unwrap_or(HeaderValue::from_static("id ..; max=200"));
-                        more_pages(response, again)
-                    }
-                    Some(Fault::EndlessNextRange) => {
-                        let first = HeaderValue::from_str(&faults::endless_next_range(1));
-                        more_pages(response, first.expect("the marker is ASCII"))
-                    }
-                    Some(Fault::Lost(Loss::Cut)) => cut_short(response).await,
-                    Some(Fault::Lost(Loss::Held(hold))) => {
-                        held = hold;
-                        response
-                    }
-                    Some(Fault::Padded(bytes)) => padded(response, bytes).await,
-                    Some(Fault::ServedAs(status)) => ApiError::injected(status).into_response(),
-                    Some(Fault::BadDate) => {
-                        let mut response = response;
-                        let garbled = HeaderValue::from_static("half past nine, probably");
-                        response.headers_mut().insert(header::DATE, garbled);
-                        response
-                    }
-                    _ => response,
-                };
-                (response, Some(remaining))
-            }
+    let Served {
+        mut response,
+        remaining,
+        until,
+    } = match admit(&shared, request.headers(), &route) {
+        Ok(remaining) => {
+            let fault = take_fault(&shared, &method, &route);
+            serve_with(fault, remaining, request, next, deadline).await
+        }
+        Err((error, remaining)) => Served {
+            response: error.into_response(),
+            remaining,
+            until: deadline,
         },
-        Err((error, remaining)) => (error.into_response(), remaining),
     };
     if let Some(remaining) = remaining {
         response
@@ -311,8 +279,97 @@ async fn serve_api(shared: Arc<Shared>, mut request: Request, next: Next) -> Res
         .store()
         .count_response(format!("{method} {route} {status}"));
     tracing::debug!(%method, route, status, request_id, "sandbox answered");
-    sleep_until(deadline + held).await;
+    sleep_until(until).await;
     response
+}
+
+/// An answer, the pool it shows, and when it may leave: not before the route's latency,
+/// a fault's delay or its hold.
+struct Served {
+    response: Response,
+    remaining: Option<u32>,
+    until: Instant,
+}
+
+/// Answers a request the rate limit admitted, with `remaining` tokens left, as `fault`
+/// (if any) says: in place of the route, or by changing the route's answer.
+async fn serve_with(
+    fault: Option<Fault>,
+    remaining: u32,
+    mut request: Request,
+    next: Next,
+    mut deadline: Instant,
+) -> Served {
+    let instead = match fault {
+        Some(Fault::Status(status)) => Some(ApiError::injected(status).into_response()),
+        Some(Fault::Error {
+            status,
+            id,
+            message,
+        }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+            Some(ApiError::new(status, id, message).into_response())
+        }
+        Some(Fault::Reset) => Some(reset()),
+        Some(Fault::Redirect(to)) => Some(redirect(to, request.uri())),
+        Some(Fault::Delay(delay)) => {
+            deadline += delay;
+            None
+        }
+        _ => None,
+    };
+    if let Some(response) = instead {
+        let remaining = match fault {
+            Some(Fault::Status(429)) => 0,
+            _ => remaining,
+        };
+        return Served {
+            response,
+            remaining: Some(remaining),
+            until: deadline,
+        };
+    }
+    let range = request.headers().get(header::RANGE).cloned();
+    request.extensions_mut().insert(Deadline(deadline));
+    let response = next.run(request).await;
+    let (response, held) = changed_by(fault, response, range).await;
+    Served {
+        response,
+        remaining: Some(remaining),
+        until: deadline + held,
+    }
+}
+
+/// The route's answer as a fault that let the route run changes it (`range`: the
+/// request's), and how long the fault holds it back.
+async fn changed_by(
+    fault: Option<Fault>,
+    response: Response,
+    range: Option<HeaderValue>,
+) -> (Response, Duration) {
+    let changed = match fault {
+        Some(Fault::Malformed) => malformed(response).await,
+        Some(Fault::RepeatNextRange) => {
+            let again = range.unwrap_or(HeaderValue::from_static("id ..; max=200"));
+            more_pages(response, again)
+        }
+        Some(Fault::EndlessNextRange) => {
+            let first = HeaderValue::from_str(&faults::endless_next_range(1));
+            more_pages(response, first.expect("the marker is ASCII"))
+        }
+        Some(Fault::Lost(Loss::Cut)) => cut_short(response).await,
+        Some(Fault::Lost(Loss::Held(hold))) => return (response, hold),
+        Some(Fault::Padded(bytes)) => padded(response, bytes).await,
+        Some(Fault::ServedAs(status)) => ApiError::injected(status).into_response(),
+        Some(Fault::BadDate) => {
+            let mut response = response;
+            let garbled = HeaderValue::from_static("half past nine, probably");
+            response.headers_mut().insert(header::DATE, garbled);
+            response
+        }
+        _ => response,
+    };
+    (changed, Duration::ZERO)
 }
 
 /// A 200 whose body breaks off: the route never ran.
@@ -547,50 +604,20 @@ struct CreateApp {
 /// `POST /apps`: an app the account owns, named by the client or as Heroku names one,
 /// refused when the name is taken or the account is at its app limit.
 async fn create_app(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Response, ApiError> {
-    let request: CreateApp = if body.trim_ascii().is_empty() {
-        CreateApp::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|error| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                format!("Invalid JSON in the request body: {error}."),
-            )
-        })?
-    };
-    if let Some(name) = &request.name
-        && !is_valid_app_name(name)
-    {
-        return Err(ApiError::invalid_params(
-            "Name must start with a letter, end with a letter or digit, hold only lowercase \
-             letters, digits and dashes, and be 3 to 30 characters long.",
-        ));
-    }
+    let request = create_request(&body)?;
     let region = match request.region.as_deref() {
         None => Region::Us,
         Some(wanted) => Region::ALL
             .into_iter()
             .find(|region| wanted == region.name() || wanted == region.id())
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "not_found",
-                    "Couldn't find that region.",
-                )
-            })?,
+            .ok_or_else(|| ApiError::not_found("region"))?,
     };
     let stack = match request.stack.as_deref() {
         None => Stack::Heroku24,
         Some(wanted) => Stack::ALL
             .into_iter()
             .find(|stack| wanted == stack.name() || wanted == stack.id())
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "not_found",
-                    "Couldn't find that stack.",
-                )
-            })?,
+            .ok_or_else(|| ApiError::not_found("stack"))?,
     };
     let owner = shared.world.account.identity.clone();
     let limit = shared.server.app_limit;
@@ -620,6 +647,30 @@ async fn create_app(State(shared): State<Arc<Shared>>, body: Bytes) -> Result<Re
         CreateRefusal::AtLimit => ApiError::invalid_params(app_limit_message(limit)),
     })?;
     Ok(json_response(StatusCode::CREATED, &AppJson::from(created)))
+}
+
+/// The body of `POST /apps`: empty, or JSON whose name, if any, Heroku would accept.
+fn create_request(body: &Bytes) -> Result<CreateApp, ApiError> {
+    let request: CreateApp = if body.trim_ascii().is_empty() {
+        CreateApp::default()
+    } else {
+        serde_json::from_slice(body).map_err(|error| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("Invalid JSON in the request body: {error}."),
+            )
+        })?
+    };
+    if let Some(name) = &request.name
+        && !is_valid_app_name(name)
+    {
+        return Err(ApiError::invalid_params(
+            "Name must start with a letter, end with a letter or digit, hold only lowercase \
+             letters, digits and dashes, and be 3 to 30 characters long.",
+        ));
+    }
+    Ok(request)
 }
 
 /// What Heroku says when a create would take the account past its app limit.

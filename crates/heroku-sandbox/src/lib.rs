@@ -170,6 +170,41 @@ struct Shared {
 }
 
 impl Shared {
+    /// The seeded world, its apps and pipelines, and the store that serves them.
+    fn new(token: String, seed: &Seed, server: Server) -> Shared {
+        let now = skewed_now(&server);
+        let mut rng = Rng::with_seed(seed.seed);
+        let world = seed::world(&mut rng, &seed.team_name, now);
+        let apps = seed::apps(seed, &world, now, &mut rng);
+        let mut pipeline_rng = Rng::with_seed(seed.seed ^ PIPELINE_STREAM);
+        let (pipelines, couplings) = seed::pipelines(seed, &world, &apps, now, &mut pipeline_rng);
+        let starting = server
+            .rate_limit_remaining
+            .unwrap_or(server.rate_limit_pool);
+        let pool = Pool::new(
+            server.rate_limit_pool,
+            starting,
+            server.rate_limit_refill_per_minute,
+        );
+        let latency = Rng::with_seed(seed.seed ^ LATENCY_STREAM);
+        let mut store = Store::new(world.account.identity.id.clone(), apps, pool, rng, latency)
+            .with_pipelines(pipelines, couplings);
+        if let Some(mix) = &server.faults {
+            store.draw_faults(RandomFaults::new(
+                mix.clone(),
+                server.fault_seed,
+                server.fault_delay,
+            ));
+        }
+        Shared {
+            token,
+            server,
+            world,
+            started: Instant::now(),
+            store: Mutex::new(store),
+        }
+    }
+
     fn store(&self) -> MutexGuard<'_, Store> {
         // Every change under the lock is whole, so a panic elsewhere leaves it usable.
         self.store.lock().unwrap_or_else(PoisonError::into_inner)
@@ -268,38 +303,7 @@ impl Sandbox {
             seed,
             server,
         } = options;
-        let now = skewed_now(&server);
-        let mut rng = Rng::with_seed(seed.seed);
-        let world = seed::world(&mut rng, &seed.team_name, now);
-        let apps = seed::apps(&seed, &world, now, &mut rng);
-        let mut pipeline_rng = Rng::with_seed(seed.seed ^ PIPELINE_STREAM);
-        let (pipelines, couplings) = seed::pipelines(&seed, &world, &apps, now, &mut pipeline_rng);
-        let starting = server
-            .rate_limit_remaining
-            .unwrap_or(server.rate_limit_pool);
-        let pool = Pool::new(
-            server.rate_limit_pool,
-            starting,
-            server.rate_limit_refill_per_minute,
-        );
-        let latency = Rng::with_seed(seed.seed ^ LATENCY_STREAM);
-        let mut store = Store::new(world.account.identity.id.clone(), apps, pool, rng, latency)
-            .with_pipelines(pipelines, couplings);
-        if let Some(mix) = &server.faults {
-            store.draw_faults(RandomFaults::new(
-                mix.clone(),
-                server.fault_seed,
-                server.fault_delay,
-            ));
-        }
-        let shared = Arc::new(Shared {
-            token,
-            server,
-            world,
-            started: Instant::now(),
-            store: Mutex::new(store),
-        });
-
+        let shared = Arc::new(Shared::new(token, &seed, server));
         let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
             .with_context(|| format!("cannot listen on 127.0.0.1:{port} (pass `--port 0` to let the OS pick a free port)"))?;
         listener

@@ -237,6 +237,24 @@ pub struct Page {
 /// stretched to the run's end: an app served twice or never is worse than a page over
 /// `max`.
 pub fn page(keys: &[String], range: &Range) -> Page {
+    let mut indices = in_range(keys, range);
+    let cut = page_end(keys, &indices, range.max);
+    if cut == indices.len() {
+        return Page {
+            indices,
+            next_range: None,
+        };
+    }
+    let last = keys[indices[cut - 1]].clone();
+    indices.truncate(cut);
+    Page {
+        indices,
+        next_range: Some(next_range(range, &last)),
+    }
+}
+
+/// The indices of the keys within `range`, in its order.
+fn in_range(keys: &[String], range: &Range) -> Vec<usize> {
     let in_order = |a: &str, b: &str| match range.order {
         Order::Asc => a.cmp(b),
         Order::Desc => b.cmp(a),
@@ -262,15 +280,18 @@ pub fn page(keys: &[String], range: &Range) -> Page {
         .collect();
     // Position breaks ties so that equal keys come back in a stable order.
     indices.sort_by(|&a, &b| in_order(&keys[a], &keys[b]).then(a.cmp(&b)));
+    indices
+}
 
-    if indices.len() <= range.max {
-        return Page {
-            indices,
-            next_range: None,
-        };
+/// How many of `indices` (sorted) the page holds: at most `max`, but never a cut
+/// between equal keys, so a key the next page starts after is never split; a run of one
+/// key longer than `max` fills the page whole.
+fn page_end(keys: &[String], indices: &[usize], max: usize) -> usize {
+    if indices.len() <= max {
+        return indices.len();
     }
     let key_at = |n: usize| keys[indices[n]].as_str();
-    let mut cut = range.max;
+    let mut cut = max;
     if key_at(cut) == key_at(cut - 1) {
         let run_start = (0..cut)
             .rev()
@@ -285,18 +306,7 @@ pub fn page(keys: &[String], range: &Range) -> Page {
                 .unwrap_or(indices.len())
         };
     }
-    if cut == indices.len() {
-        return Page {
-            indices,
-            next_range: None,
-        };
-    }
-    let last = key_at(cut - 1).to_string();
-    indices.truncate(cut);
-    Page {
-        indices,
-        next_range: Some(next_range(range, &last)),
-    }
+    cut
 }
 
 fn next_range(range: &Range, last: &str) -> String {

@@ -129,7 +129,7 @@ pub fn apps(seed: &Seed, world: &World, now: DateTime<Utc>, rng: &mut Rng) -> Ve
     let account = &world.account.identity;
     let mut add =
         |rng: &mut Rng, role, name: String, age, owner: &Identity, team: Option<&Team>| {
-            let mut app = app(
+            let app = app(
                 rng,
                 &name,
                 ago(now, age),
@@ -137,19 +137,7 @@ pub fn apps(seed: &Seed, world: &World, now: DateTime<Utc>, rng: &mut Rng) -> Ve
                 owner.clone(),
                 team.cloned(),
             );
-            if rng.u8(..4) == 0 {
-                app.region = Region::Eu;
-            }
-            // One app in five never got a release: its first build failed.
-            if rng.u8(..5) != 0 {
-                let released = app.created_at + TimeDelta::seconds(rng.i64(20..=120));
-                app.release = Some(Release {
-                    at: released.min(now),
-                    slug_size: rng.u64(5_000_000..=250_000_000),
-                    buildpack: BUILDPACKS[rng.usize(..BUILDPACKS.len())],
-                });
-            }
-            apps.push(app);
+            apps.push(with_region_and_release(app, rng, now));
         };
     // Old matching apps differ only in whose they are.
     let team_owner = world.team.owner();
@@ -183,6 +171,24 @@ pub fn apps(seed: &Seed, world: &World, now: DateTime<Utc>, rng: &mut Rng) -> Ve
         add(rng, Role::Other, name, age, account, None);
     }
     apps
+}
+
+/// `app` as seeding leaves it: in the EU one time in four, and released (before `now`)
+/// four times in five.
+fn with_region_and_release(mut app: App, rng: &mut Rng, now: DateTime<Utc>) -> App {
+    if rng.u8(..4) == 0 {
+        app.region = Region::Eu;
+    }
+    // One app in five never got a release: its first build failed.
+    if rng.u8(..5) != 0 {
+        let released = app.created_at + TimeDelta::seconds(rng.i64(20..=120));
+        app.release = Some(Release {
+            at: released.min(now),
+            slug_size: rng.u64(5_000_000..=250_000_000),
+            buildpack: BUILDPACKS[rng.usize(..BUILDPACKS.len())],
+        });
+    }
+    app
 }
 
 /// A pipeline of `owner` (a user), with a fresh id.

@@ -435,17 +435,7 @@ impl Walker {
             .iter()
             .map(|s| self.verdict(s, now, patience))
             .collect();
-        let mut takes: Vec<Leg> = Vec::new();
-        for verdict in &verdicts {
-            match *verdict {
-                Verdict::Take(leg) => takes.push(leg),
-                Verdict::TakeOver { stretch, from_top } => {
-                    takes.extend(self.take_over_legs(&stretch, from_top));
-                }
-                _ => {}
-            }
-        }
-        takes.retain(|leg| self.ring.ahead_of(leg) > 0);
+        let takes = self.legs_taken(&verdicts);
         if (!takes.is_empty() && !fresh) || verdicts.contains(&Verdict::Relist) {
             return Some(self.ask_listing(now, pool, false));
         }
@@ -462,6 +452,28 @@ impl Walker {
             self.phase = Phase::Walking;
             return None;
         }
+        self.phase = self.wait_for_recheck(&verdicts, now);
+        None
+    }
+
+    /// The legs that `verdicts` take, over stretches that still hold apps.
+    fn legs_taken(&mut self, verdicts: &[Verdict]) -> Vec<Leg> {
+        let mut takes: Vec<Leg> = Vec::new();
+        for verdict in verdicts {
+            match *verdict {
+                Verdict::Take(leg) => takes.push(leg),
+                Verdict::TakeOver { stretch, from_top } => {
+                    takes.extend(self.take_over_legs(&stretch, from_top));
+                }
+                _ => {}
+            }
+        }
+        takes.retain(|leg| self.ring.ahead_of(leg) > 0);
+        takes
+    }
+
+    /// When `verdicts` take nothing: wait until the earliest recheck, or be done.
+    fn wait_for_recheck(&mut self, verdicts: &[Verdict], now: Instant) -> Phase {
         let recheck = verdicts
             .iter()
             .filter_map(|verdict| match verdict {
@@ -469,21 +481,21 @@ impl Walker {
                 _ => None,
             })
             .min();
-        self.phase = match recheck {
+        match recheck {
             // A little later at random, so that reapers waiting alike do not all list
             // and take over at once.
             Some(at) => {
                 Phase::Waiting(at.max(now) + self.timing.listing.high().mul_f64(self.rng.f64()))
             }
             None => Phase::Done,
-        };
-        None
+        }
     }
 
     /// What `stretch` calls for at `now`.
     /// - After this reaper's own apps: it is this reaper's to walk up.
     /// - Its reaper seen moving within a stall's time: leave it to that reaper (after a
-    ///   conflict of this run's, look again first: the growth may be another helper's).
+    ///   conflict of this run's, look again first: the growth may be another reaper's
+    ///   that took the stretch over and stopped at the same conflict).
     /// - Just below this reaper's own apps, and its reaper (below it) not seen moving:
     ///   take it from the top down. This reaper is the one neighbour of that stretch on
     ///   this side, so no other takes it from there; if its reaper is alive after all,
@@ -509,47 +521,8 @@ impl Walker {
             below.filter(|gone| matches!(gone.sign, Sign::Up { .. })),
             above.filter(|gone| matches!(gone.sign, Sign::Down { .. })),
         ];
-        let stall = self.timing.stall();
-        let mut recheck: Option<Instant> = None;
-        let mut since: Option<Instant> = below.map(|gone| gone.at);
-        for gone in growth.into_iter().flatten() {
-            let sure = matches!(
-                gone.sign,
-                Sign::Up { sure: true } | Sign::Down { sure: true }
-            );
-            since = since.max(Some(gone.at));
-            let until = gone.at + stall;
-            if until <= now {
-                continue;
-            }
-            if sure && self.trusted(&gone) {
-                // Left only on news from the latest listing, and that a recent one: a
-                // reaper that stopped since (to leave this stretch to another) must not
-                // be taken for one at work.
-                let listed = self.ring.listed_at().unwrap_or(now);
-                let next_look = listed + self.timing.delete.high();
-                // Seen between two listings close together: not old growth that a
-                // listing long after only now shows.
-                let lately = gone.since.is_some_and(|since| gone.at <= since + stall);
-                if lately {
-                    return Verdict::Leave;
-                }
-                if now >= next_look {
-                    return Verdict::Relist;
-                }
-                recheck = Some(recheck.map_or(next_look, |at: Instant| at.min(next_look)));
-                continue;
-            }
-            recheck = Some(recheck.map_or(until, |at: Instant| at.min(until)));
-        }
-        if let Some(gone) = below.filter(|gone| gone.sign == Sign::Start) {
-            let until = gone.at + self.timing.start();
-            if until > now {
-                recheck = Some(recheck.map_or(until, |at: Instant| at.min(until)));
-            }
-        }
-        if let Some(at) = recheck {
-            return Verdict::Recheck(at);
+        if let Some(verdict) = self.seen_at_work(growth, below, now) {
+            return verdict;
         }
         let from_top = slot(stretch.above) == Some(Slot::Mine);
         if from_top {
@@ -559,7 +532,12 @@ impl Walker {
             };
         }
         // Nobody seen at work: after a stall's time, by a listing taken after it.
-        let stalled = since.map_or(now, |at| at + stall.mul_f64(patience));
+        let since = below
+            .iter()
+            .chain(growth.iter().flatten())
+            .map(|gone| gone.at)
+            .max();
+        let stalled = since.map_or(now, |at| at + self.timing.stall().mul_f64(patience));
         if stalled > now {
             return Verdict::Recheck(stalled);
         }
@@ -572,8 +550,60 @@ impl Walker {
         }
     }
 
+    /// What the `growth` beside a stretch, and a start `below` it, say at `now` of a
+    /// reaper at work on it: leave it, list again, or look again then. `None`: nobody is
+    /// seen at work on it.
+    fn seen_at_work(
+        &self,
+        growth: [Option<Gone>; 2],
+        below: Option<Gone>,
+        now: Instant,
+    ) -> Option<Verdict> {
+        let stall = self.timing.stall();
+        let mut recheck: Option<Instant> = None;
+        let mut look_then = |at: Instant| {
+            recheck = Some(recheck.map_or(at, |then: Instant| then.min(at)));
+        };
+        for gone in growth.into_iter().flatten() {
+            let sure = matches!(
+                gone.sign,
+                Sign::Up { sure: true } | Sign::Down { sure: true }
+            );
+            let until = gone.at + stall;
+            if until <= now {
+                continue;
+            }
+            if !(sure && self.trusted(&gone)) {
+                look_then(until);
+                continue;
+            }
+            // Left only on news from the latest listing, and that a recent one: a
+            // reaper that stopped since (to leave this stretch to another) must not be
+            // taken for one at work.
+            let listed = self.ring.listed_at().unwrap_or(now);
+            let next_look = listed + self.timing.delete.high();
+            // Seen between two listings close together: not old growth that a listing
+            // long after only now shows.
+            if gone.since.is_some_and(|since| gone.at <= since + stall) {
+                return Some(Verdict::Leave);
+            }
+            if now >= next_look {
+                return Some(Verdict::Relist);
+            }
+            look_then(next_look);
+        }
+        if let Some(gone) = below.filter(|gone| gone.sign == Sign::Start) {
+            let until = gone.at + self.timing.start();
+            if until > now {
+                look_then(until);
+            }
+        }
+        recheck.map(Verdict::Recheck)
+    }
+
     /// A sign seen between two listings after this run's latest conflict: growth seen
-    /// across the conflict may be another helper's, who stopped at it too.
+    /// across the conflict may be another reaper's that took the stretch over, and
+    /// stopped at it too.
     fn trusted(&self, gone: &Gone) -> bool {
         gone.since
             .is_some_and(|since| self.floor.is_none_or(|floor| since >= floor))
