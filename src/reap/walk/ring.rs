@@ -222,7 +222,9 @@ impl Ring {
             // A walker's deletes in flight together land out of order, so a listing may
             // show some of them apart from its gap, a little above it.
             Sign::Up { sure: true }
-        } else if run.len() >= 2 {
+        } else if run.len() >= 2 || self.slots[self.step(run[0], Dir::Down, 1)] == Slot::Mine {
+            // Right above this reaper's own apps, even one app is another's start: a
+            // probe that overlapped this reaper's, whose other app it shows.
             Sign::Start
         } else {
             Sign::Alone
@@ -394,6 +396,16 @@ mod tests {
     fn runs_join_across_zero() {
         assert_eq!(runs_of(&[0, 1, 4, 9], 10), [vec![4], vec![9, 0, 1]]);
         assert_eq!(runs_of(&[3], 10), [vec![3]]);
+    }
+
+    #[test]
+    fn one_app_gone_right_above_this_reapers_own_is_anothers_start() {
+        let mut ring = ring_of(10);
+        ring.take(3);
+        ring.take(4);
+        listing(&mut ring, &[5, 8], Instant::now());
+        assert!(ring.is_wall(5), "a probe that overlapped this one");
+        assert!(!ring.is_wall(8));
     }
 
     #[test]
