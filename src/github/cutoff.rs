@@ -15,6 +15,8 @@ pub struct LiveRun {
     /// When it started (`run_started_at`), or was created, for a run not started yet.
     pub since: DateTime<Utc>,
     pub started: bool,
+    /// `run_attempt`: 1, and more after a re-run.
+    pub attempt: u32,
 }
 
 impl LiveRun {
@@ -30,6 +32,7 @@ impl LiveRun {
             id,
             since: run_started_at.unwrap_or(created_at),
             started: run_started_at.is_some(),
+            attempt: 1,
         }
     }
 }
@@ -106,11 +109,17 @@ impl Cutoff {
 
     /// The time of day when it is the day of the check, the whole date-time otherwise.
     fn clock(&self, at: DateTime<Utc>) -> String {
-        if at.date_naive() == self.checked_at.date_naive() {
-            at.format("%H:%M:%SZ").to_string()
-        } else {
-            at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-        }
+        clock(at, self.checked_at)
+    }
+}
+
+/// The time of day (`12:00:01Z`) when `at` is on `today`'s date, the whole date-time
+/// otherwise.
+pub fn clock(at: DateTime<Utc>, today: DateTime<Utc>) -> String {
+    if at.date_naive() == today.date_naive() {
+        at.format("%H:%M:%SZ").to_string()
+    } else {
+        at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
     }
 }
 

@@ -2,10 +2,14 @@
 //! from the API (names, errors, team names in reasons) is made printable, so that on a
 //! runner no line of it can start a workflow command.
 
+use std::time::Duration;
+
+use crate::duration;
 use crate::reap::record::{
     AppEntry, Entry, GithubReport, Outcome, PipelineCounts, PipelineEntry, Report, Status,
 };
 use crate::report::words;
+use crate::room::RoomReport;
 use crate::text::printable;
 
 /// One line for an app acted on, as it happens.
@@ -175,6 +179,22 @@ fn github_line(github: &GithubReport) -> String {
         ),
         (None, None) => String::new(),
     }
+}
+
+/// `room: …`: how the wait for room (`--reserve-apps`) ended, after the summary.
+pub fn room_line(room: &RoomReport) -> String {
+    let mut line = format!(
+        "room: {} after {} ({} apps reserved, {} looks): {}\n",
+        room.outcome.label(),
+        duration::format(Duration::from_secs_f64(room.waited_seconds)),
+        room.reserve_apps,
+        room.looks,
+        printable(&room.reason)
+    );
+    if let Some(warning) = &room.github_warning {
+        line.push_str(&format!("room: {}\n", printable(warning)));
+    }
+    line
 }
 
 /// A few words on how the run ended.
