@@ -153,12 +153,10 @@ impl Settings {
         let client = client_options(args)?;
         let env = |name: &str| std::env::var(name).ok();
         let github = github_settings(args, &client, &env)?;
-        let room = room_settings(args, &client, &env, deadline)?;
-        if room.is_some() && args.lock == crate::cli::LockMode::Skip {
-            return refuse(
-                "`--reserve-apps` with `--lock skip` would admit a run that skipped the count of the room; use `--lock wait` (the default)",
-            );
-        }
+        let skew = github
+            .as_ref()
+            .map_or(github::DEFAULT_SKEW, |github| github.skew);
+        let room = room_settings(args, &client, &env, deadline, skew)?;
         Ok(Settings {
             engine: Options {
                 policy: Policy {
@@ -650,6 +648,43 @@ fn github_scope(
     }))
 }
 
+/// What `--reserve-apps` cannot go with.
+fn alongside_reserve(args: &ReapArgs) -> Result<(), ConfigError> {
+    if args.lock == crate::cli::LockMode::Skip {
+        return refuse(
+            "`--reserve-apps` with `--lock skip` would admit a run that skipped the count of the room; use `--lock wait` (the default)",
+        );
+    }
+    if args.all {
+        return refuse(
+            "`--reserve-apps` with `--all` would delete, at each look while it waits, the apps of the runs it admitted meanwhile; give an age (`--older-than`) instead",
+        );
+    }
+    Ok(())
+}
+
+/// Every reservation, this run's and other repositories' (`OWNER/NAME:N`), within the
+/// account's limit: a larger one could never be admitted.
+fn fits(
+    reserve: usize,
+    named: &[(String, Option<usize>)],
+    account_limit: usize,
+) -> Result<(), ConfigError> {
+    let others = named.iter().filter_map(|(repo, apps)| {
+        apps.map(|apps| (format!("`--github-repo {repo}:{apps}`"), apps))
+    });
+    for (given, apps) in
+        std::iter::once((format!("`--reserve-apps {reserve}`"), reserve)).chain(others)
+    {
+        if apps > account_limit {
+            return refuse(format!(
+                "{given} is more apps than `--account-limit {account_limit}` holds, so that run could never be admitted; lower it, or give the account's real limit with `--account-limit` (Heroku's: 100, 200 for an enterprise team)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `--reserve-apps` and what goes with it; the options that only make sense with it are
 /// refused without it.
 fn room_settings(
@@ -657,6 +692,7 @@ fn room_settings(
     client: &ClientOptions,
     env: &dyn Fn(&str) -> Option<String>,
     deadline: Duration,
+    skew: Duration,
 ) -> Result<Option<room::Settings>, ConfigError> {
     let Some(reserve) = args.reserve_apps else {
         let given = [
@@ -672,20 +708,10 @@ fn room_settings(
         }
         return Ok(None);
     };
+    alongside_reserve(args)?;
     let account_limit = args.account_limit.unwrap_or(DEFAULT_ACCOUNT_LIMIT);
     let named = named_repos(args)?;
-    let too_many = std::iter::once((format!("`--reserve-apps {reserve}`"), reserve)).chain(
-        named.iter().filter_map(|(repo, apps)| {
-            apps.map(|apps| (format!("`--github-repo {repo}:{apps}`"), apps))
-        }),
-    );
-    for (given, apps) in too_many {
-        if apps > account_limit {
-            return refuse(format!(
-                "{given} is more apps than `--account-limit {account_limit}` holds, so that run could never be admitted; lower it, or give the account's real limit with `--account-limit` (Heroku's: 100, 200 for an enterprise team)"
-            ));
-        }
-    }
+    fits(reserve, &named, account_limit)?;
     let poll = match args.room_poll.as_deref() {
         None => DEFAULT_ROOM_POLL,
         Some(text) => match time("--room-poll", text, MAX_ROOM_POLL)? {
@@ -713,7 +739,7 @@ fn room_settings(
             .filter(|name| !name.is_empty())
             .map(str::to_string),
         runner_name: env_set("RUNNER_NAME"),
-        github: github_scope(&named, client, env, github::DEFAULT_SKEW)?,
+        github: github_scope(&named, client, env, skew)?,
         reservations: named
             .into_iter()
             .filter_map(|(repo, apps)| Some((repo, apps?)))
@@ -1094,7 +1120,8 @@ mod tests {
                 .map(|(_, value)| value.to_string())
         };
         let deadline = deadline(&cli.reap).unwrap();
-        room_settings(&cli.reap, &client, &lookup, deadline).map_err(|error| error.0)
+        room_settings(&cli.reap, &client, &lookup, deadline, github::DEFAULT_SKEW)
+            .map_err(|error| error.0)
     }
 
     #[test]
@@ -1169,11 +1196,9 @@ mod tests {
         }
         assert!(refused(&["--reserve-apps", "5", "--room-poll", "0"]).contains("without a pause"));
         assert!(refused(&["--reserve-apps", "5", "--room-poll", "11m"]).contains("at most 10m"));
+        assert!(refused(&["--reserve-apps", "5", "--lock", "skip"]).contains("`--lock skip`"));
         assert!(
-            settings(&["--reserve-apps", "5", "--lock", "skip"])
-                .unwrap_err()
-                .0
-                .contains("`--lock skip`")
+            refused(&["--reserve-apps", "5", "--all"]).contains("give an age (`--older-than`)")
         );
         assert!(
             github(&["--github-live-runs", "--github-repo", "a/b:5"], &[])

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 pub use api::Unreadable;
-pub use cutoff::{Cutoff, LiveRun, cutoff};
+pub use cutoff::{Began, Cutoff, LiveRun, cutoff};
 pub use jobs::Job;
 pub use settings::Settings;
 

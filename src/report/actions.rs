@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use crate::console::{self, Stream};
 use crate::credentials::ApiKey;
 use crate::duration;
@@ -96,7 +98,7 @@ impl GitHub {
         if let Some(room) = room {
             commands.push_str(&room_annotations(room));
             outputs.push_str(&room_outputs(room));
-            summary.push_str(&room_summary(room));
+            summary.push_str(&room_summary(room, Utc::now()));
         }
         self.command(&commands);
         for (variable, path, text) in [
@@ -273,8 +275,9 @@ pub fn room_annotations(room: &RoomReport) -> String {
     out
 }
 
-/// The job summary's "Room for this run": how the wait ended, the count, who held room.
-pub fn room_summary(room: &RoomReport) -> String {
+/// The job summary's "Room for this run": how the wait ended, the count, who held room
+/// (since when: the time of day when it is `now`'s day).
+pub fn room_summary(room: &RoomReport, now: DateTime<Utc>) -> String {
     let mut out = format!(
         "\n### Room for this run\n\n{} after {}, {} apps reserved: {}.\n",
         capitalize(room.outcome.label()),
@@ -297,11 +300,10 @@ pub fn room_summary(room: &RoomReport) -> String {
         return out;
     }
     out.push_str("\n| held by | apps | since |\n| --- | ---: | --- |\n");
-    let now = chrono::Utc::now();
     for lease in &room.held_by {
         let how = match lease.hold {
             Hold::Admitted => "admitted",
-            Hold::InLine => "in line",
+            Hold::InLine => "in line since",
         };
         let _ = writeln!(
             out,
@@ -557,6 +559,27 @@ mod tests {
     use super::*;
     use crate::reap::record::tests::{entry, sample};
     use crate::reap::record::{Message, Status};
+
+    #[test]
+    fn room_for_this_run() {
+        let now = "2026-11-27T12:05:00Z".parse().unwrap();
+        let mut room = crate::room::tests::sample();
+        insta::assert_snapshot!(room_summary(&room, now));
+        assert_eq!(room_outputs(&room), "admitted=true\nwaited-seconds=95\n");
+        assert_eq!(room_annotations(&room), "");
+        room.outcome = room::Outcome::Proceeded;
+        room.admitted = false;
+        room.reason = "no room for this run after `--wait-for-room 10m`; proceeding".into();
+        room.github_warning = Some("cannot read GitHub's runs: `GET /x` answered 403".into());
+        insta::assert_snapshot!("room_for_this_run_proceeding", {
+            format!(
+                "{}\n{}\n{}",
+                room_outputs(&room),
+                room_annotations(&room),
+                room_summary(&room, now)
+            )
+        });
+    }
 
     #[test]
     fn each_step_has_a_report_file_of_its_own() {

@@ -9,7 +9,7 @@ use crate::reap::record::{
     AppEntry, Entry, GithubReport, Outcome, PipelineCounts, PipelineEntry, Report, Status,
 };
 use crate::report::words;
-use crate::room::RoomReport;
+use crate::room::{self, RoomReport};
 use crate::text::printable;
 
 /// One line for an app acted on, as it happens.
@@ -183,6 +183,9 @@ fn github_line(github: &GithubReport) -> String {
 
 /// `room: …`: how the wait for room (`--reserve-apps`) ended, after the summary.
 pub fn room_line(room: &RoomReport) -> String {
+    if room.outcome == room::Outcome::NotChecked {
+        return format!("room: not counted: {}\n", printable(&room.reason));
+    }
     let mut line = format!(
         "room: {} after {} ({} apps reserved, {} looks): {}\n",
         room.outcome.label(),
@@ -219,6 +222,16 @@ pub fn status_words(report: &Report) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn room_line() {
+        let mut room = crate::room::tests::sample();
+        room.github_warning = Some("cannot read GitHub's runs: `GET /x` said\n::error::x".into());
+        let admitted = super::room_line(&room);
+        room.outcome = room::Outcome::NotChecked;
+        room.reason = "a dry run: the room was not counted, and no run is admitted".into();
+        insta::assert_snapshot!(format!("{admitted}{}", super::room_line(&room)));
+    }
     use crate::reap::clock::{ClockReport, Source};
     use crate::reap::pipeline_plan::PipelineVerdict;
     use crate::reap::record::Message;

@@ -49,4 +49,17 @@ mod tests {
     fn json_document() {
         insta::assert_snapshot!(json(&sample(false)));
     }
+
+    #[test]
+    fn json_document_with_room() {
+        let room = crate::room::tests::sample();
+        let document: serde_json::Value =
+            serde_json::from_str(&document(&sample(false), Some(&room))).unwrap();
+        let plain: serde_json::Value = serde_json::from_str(&json(&sample(false))).unwrap();
+        // The report's own fields, and beside them the room.
+        let mut without = document.clone();
+        without.as_object_mut().unwrap().remove("room");
+        assert_eq!(without, plain);
+        insta::assert_json_snapshot!(document["room"]);
+    }
 }

@@ -14,11 +14,12 @@ use super::read::{Leases, Read};
 use super::{IfNoRoom, Outcome, RoomReport, Settings};
 use crate::credentials::ApiKey;
 use crate::duration;
+use crate::github::Cutoff;
 use crate::github::cutoff::clock;
 use crate::heroku::{ApiError, App, Client};
 use crate::reap::cancel::{Cancel, Interrupt};
 use crate::reap::clock::Clock;
-use crate::reap::plan::{self, Scope};
+use crate::reap::plan::{self, Policy, Scope};
 use crate::reap::record::{Report, Status};
 use crate::reap::{self, Events};
 
@@ -136,41 +137,57 @@ impl Gate<'_> {
         }
     }
 
-    /// Lists the apps (reaping the ones gone stale since, then listing again), reads the
-    /// leases, and counts.
+    /// Reads the leases, lists the apps (reaping the ones gone stale since, then listing
+    /// again), and counts.
     async fn look(&self, watch: &mut Watch<'_>, report: &mut Report) -> Result<Look, Ended> {
         watch.looks += 1;
+        let leased = self.leases(watch).await?;
+        let policy = self.policy(leased.orphans);
         let mut apps = self.list(watch).await?;
-        if self.any_stale(&apps, watch) {
-            let mut options = self.engine.clone();
-            options.app_limit = None;
+        if self.any_stale(&apps, &policy, watch) {
+            let options = reap::Options {
+                policy: policy.clone(),
+                app_limit: None,
+                ..self.engine.clone()
+            };
             let client = Arc::clone(&self.client);
             let cancel = self.cancel.clone();
             let pass = reap::reap_until(client, &options, self.events, cancel, self.grace).await;
             fold(report, pass)?;
             apps = self.list(watch).await?;
         }
-        let policy = &self.engine.policy;
         let census = count::census(
             &apps,
             &policy.matcher,
             &policy.scope,
             watch.account.as_deref(),
         );
-        let (held_by, already, github_warning) = self.leases(watch).await?;
         let previous = watch
             .last
             .as_ref()
             .and_then(|look| look.github_warning.as_ref());
-        if let Some(warning) = github_warning.as_ref().filter(|w| previous != Some(*w)) {
+        if let Some(warning) = leased.warning.as_ref().filter(|w| previous != Some(*w)) {
             self.events.note(&format!("warning: {warning}"));
         }
         Ok(Look {
-            room: count::room(self.settings.account_limit, &census, &held_by),
-            held_by,
-            github_warning,
-            already,
+            room: count::room(self.settings.account_limit, &census, &leased.held),
+            held_by: leased.held,
+            github_warning: leased.warning,
+            already: leased.already,
         })
+    }
+
+    /// The reaping's policy; with `--github-live-runs`, its cutoff moved up to what the
+    /// admissions tell: the leaks of a run that ended go as soon as no live run can own
+    /// them, not a TTL later.
+    fn policy(&self, orphans: Option<Cutoff>) -> Policy {
+        let mut policy = self.engine.policy.clone();
+        if let (Some(live), Some(orphans)) = (&policy.cutoff, orphans)
+            && orphans.at > live.at
+        {
+            policy.cutoff = Some(orphans);
+        }
+        policy
     }
 
     /// The apps in scope, and in the account's scope who the account is (once).
@@ -192,40 +209,48 @@ impl Gate<'_> {
         Ok(listing.items)
     }
 
-    /// Whether a matching app went stale since the reaping (a leak passing the TTL).
-    fn any_stale(&self, apps: &[App], watch: &Watch<'_>) -> bool {
-        let policy = self.engine.policy.on_herokus_clock(|at| watch.clock.at(at));
+    /// Whether a matching app went stale since the reaping (a leak passing the TTL, or
+    /// left by a run that ended).
+    fn any_stale(&self, apps: &[App], policy: &Policy, watch: &Watch<'_>) -> bool {
+        let policy = policy.on_herokus_clock(|at| watch.clock.at(at));
         plan::plan(apps, watch.clock.now(), &policy, watch.account.as_deref())
             .iter()
             .any(|decision| decision.verdict == plan::Verdict::Delete)
     }
 
-    /// The leases, or what stands in for them when GitHub cannot be read (the leases last
-    /// read, else none: the plain wait) and why.
+    /// The leases, or what stands in for them when GitHub cannot be read (the leases read
+    /// last, else none: the plain wait) and why.
     async fn leases(&self, watch: &mut Watch<'_>) -> Result<Leased, Ended> {
-        match self.unless_interrupted(watch.leases.read()).await? {
-            Ok(Read::Leases(held)) => {
+        let leased = match self.unless_interrupted(watch.leases.read()).await? {
+            Ok(Read::Leases { held, orphans }) => {
                 watch.last_read = Some(held.clone());
-                Ok((held, None, None))
+                Leased {
+                    held,
+                    orphans: Some(orphans),
+                    ..Leased::default()
+                }
             }
-            Ok(Read::AlreadyAdmitted { job, since }) => Ok((Vec::new(), Some((job, since)), None)),
-            Err(why) => Ok(match &watch.last_read {
-                Some(last) => (
-                    last.clone(),
-                    None,
-                    Some(format!(
+            Ok(Read::AlreadyAdmitted { job, since }) => Leased {
+                already: Some((job, since)),
+                ..Leased::default()
+            },
+            Err(why) => match &watch.last_read {
+                Some(last) => Leased {
+                    held: last.clone(),
+                    warning: Some(format!(
                         "cannot read GitHub's runs, so the leases read last stand: {why}"
                     )),
-                ),
-                None => (
-                    Vec::new(),
-                    None,
-                    Some(format!(
+                    ..Leased::default()
+                },
+                None => Leased {
+                    warning: Some(format!(
                         "cannot read GitHub's runs, so only the apps on the account count (the plain wait for room): {why}"
                     )),
-                ),
-            }),
-        }
+                    ..Leased::default()
+                },
+            },
+        };
+        Ok(leased)
     }
 
     /// `waiting for room: …`, printed after each look that finds too little.
@@ -345,8 +370,17 @@ fn refuse(report: &mut Report, outcome: Outcome, why: String) -> (Outcome, Strin
     (outcome, why)
 }
 
-/// The leases, the third part a look's GitHub reading gives, and a warning.
-type Leased = (Vec<Lease>, Option<(String, DateTime<Utc>)>, Option<String>);
+/// What a look read from GitHub, or stood in for it.
+#[derive(Default)]
+struct Leased {
+    held: Vec<Lease>,
+    /// Apps made before it belong to no live run.
+    orphans: Option<Cutoff>,
+    /// This run's own admission job succeeded already, at that time.
+    already: Option<(String, DateTime<Utc>)>,
+    /// Why GitHub's answer stood in for.
+    warning: Option<String>,
+}
 
 /// `a (…), b (…)`.
 fn words(leases: &[Lease], now: DateTime<Utc>) -> String {

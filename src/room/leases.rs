@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::github::cutoff::clock;
-use crate::github::{Job, LiveRun};
+use crate::github::{Began, Job, LiveRun};
 
 /// How a run holds its room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -99,36 +99,70 @@ pub fn already_admitted(jobs: &[Job], admission_job: &str) -> Option<DateTime<Ut
         .min()
 }
 
-/// The lease `run` holds, given its jobs: none for this run itself, none for a run whose
-/// admission job neither succeeded nor is in line ahead of this one.
-pub fn lease(
-    run: &LiveRun,
-    jobs: &[Job],
-    admission_job: &str,
-    me: Option<&Me>,
-    apps: usize,
-) -> Option<Lease> {
+/// Where a live run stands, by its admission job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Its admission job succeeded then: its tests may have made apps since.
+    Admitted(DateTime<Utc>),
+    /// Its admission job has not succeeded: its tests, which need it, have made no app.
+    /// In progress since then, when it is.
+    Gated(Option<DateTime<Utc>>),
+    /// It has no admission job: it may have made apps since it began.
+    Ungated,
+}
+
+pub fn standing(run: &LiveRun, jobs: &[Job], admission_job: &str) -> Standing {
+    let named = || jobs.iter().filter(|job| job.name == admission_job);
+    if let Some(done) = named().find(|job| job.succeeded()) {
+        return Standing::Admitted(done.completed_at.or(done.started_at).unwrap_or(run.since));
+    }
+    if named().next().is_none() {
+        return Standing::Ungated;
+    }
+    let started = named()
+        .filter(|job| job.in_progress())
+        .filter_map(|job| job.started_at)
+        .min();
+    Standing::Gated(started)
+}
+
+/// The lease a run that stands so holds: none for this run itself, none for a run that is
+/// neither admitted nor in line ahead of this one.
+pub fn lease(run: &LiveRun, standing: Standing, me: Option<&Me>, apps: usize) -> Option<Lease> {
     if me.is_some_and(|me| me.is(&run.repo, run.id)) {
         return None;
     }
-    let named = || jobs.iter().filter(|job| job.name == admission_job);
-    let held = |since: DateTime<Utc>, hold: Hold| Lease {
+    let (since, hold) = match standing {
+        Standing::Admitted(since) => (since, Hold::Admitted),
+        Standing::Gated(Some(started))
+            if me.is_none_or(|me| me.behind(started, &run.repo, run.id)) =>
+        {
+            (started, Hold::InLine)
+        }
+        Standing::Gated(_) | Standing::Ungated => return None,
+    };
+    Some(Lease {
         repo: run.repo.clone(),
         run_id: run.id,
         apps,
         since,
         hold,
-    };
-    if let Some(done) = named().find(|job| job.succeeded()) {
-        let since = done.completed_at.or(done.started_at).unwrap_or(run.since);
-        return Some(held(since, Hold::Admitted));
+    })
+}
+
+/// The run as the orphan cutoff sees it (with `--github-live-runs`): from its admission
+/// when admitted, from its start when it has no admission job, and not at all while its
+/// tests wait for one.
+pub fn may_own_apps(run: &LiveRun, standing: Standing) -> Option<LiveRun> {
+    match standing {
+        Standing::Admitted(since) => Some(LiveRun {
+            since,
+            began: Began::Admitted,
+            ..run.clone()
+        }),
+        Standing::Ungated => Some(run.clone()),
+        Standing::Gated(_) => None,
     }
-    named()
-        .filter(|job| job.in_progress())
-        .filter_map(|job| job.started_at)
-        .filter(|started| me.is_none_or(|me| me.behind(*started, &run.repo, run.id)))
-        .min()
-        .map(|started| held(started, Hold::InLine))
 }
 
 #[cfg(test)]
@@ -156,6 +190,11 @@ mod tests {
         LiveRun::new(repo, id, at("11:00:00"), Some(at("11:00:00")))
     }
 
+    /// The lease of `run` given its jobs.
+    fn held(run: &LiveRun, jobs: &[Job], me: Option<&Me>, apps: usize) -> Option<Lease> {
+        lease(run, standing(run, jobs, CLEANUP), me, apps)
+    }
+
     fn me(started: &str) -> Me {
         Me {
             repo: "heroku/ruby".into(),
@@ -172,14 +211,7 @@ mod tests {
             job(CLEANUP, "completed", Some("success"), "12:00:00"),
             job("test (heroku-24)", "in_progress", None, "12:01:30"),
         ];
-        let lease = lease(
-            &run("heroku/ruby", 7),
-            &jobs,
-            CLEANUP,
-            Some(&me("12:30:00")),
-            40,
-        )
-        .unwrap();
+        let lease = held(&run("heroku/ruby", 7), &jobs, Some(&me("12:30:00")), 40).unwrap();
         assert_eq!(
             (lease.hold, lease.since, lease.apps),
             (Hold::Admitted, at("12:01:00"), 40)
@@ -200,13 +232,7 @@ mod tests {
             vec![],
         ] {
             assert_eq!(
-                lease(
-                    &run("heroku/ruby", 7),
-                    &jobs,
-                    CLEANUP,
-                    Some(&me("12:30:00")),
-                    40
-                ),
+                held(&run("heroku/ruby", 7), &jobs, Some(&me("12:30:00")), 40),
                 None,
                 "{jobs:?}"
             );
@@ -216,10 +242,9 @@ mod tests {
     #[test]
     fn an_admission_job_in_progress_is_in_line_only_when_it_started_first() {
         let waiting = [job(CLEANUP, "in_progress", None, "12:10:00")];
-        let ahead = lease(
+        let ahead = held(
             &run("heroku/python", 8),
             &waiting,
-            CLEANUP,
             Some(&me("12:20:00")),
             30,
         )
@@ -230,17 +255,16 @@ mod tests {
             "heroku/python run 8 (30 apps, in line since 12:10:00Z)"
         );
         assert_eq!(
-            lease(
+            held(
                 &run("heroku/python", 8),
                 &waiting,
-                CLEANUP,
                 Some(&me("12:05:00")),
                 30
             ),
             None
         );
         // Outside a run, every run in line is ahead.
-        assert!(lease(&run("heroku/python", 8), &waiting, CLEANUP, None, 30).is_some());
+        assert!(held(&run("heroku/python", 8), &waiting, None, 30).is_some());
     }
 
     #[test]
@@ -256,8 +280,8 @@ mod tests {
             run_id: 9,
             started_at: Some(at("12:10:00")),
         };
-        let python_sees_ruby = lease(&run("heroku/ruby", 5), &jobs, CLEANUP, Some(&python), 1);
-        let ruby_sees_python = lease(&run("heroku/python", 9), &jobs, CLEANUP, Some(&ruby), 1);
+        let python_sees_ruby = held(&run("heroku/ruby", 5), &jobs, Some(&python), 1);
+        let ruby_sees_python = held(&run("heroku/python", 9), &jobs, Some(&ruby), 1);
         assert!(python_sees_ruby.is_none());
         assert!(ruby_sees_python.is_some());
     }
@@ -267,12 +291,30 @@ mod tests {
         let jobs = [job(CLEANUP, "completed", Some("success"), "12:00:00")];
         let mut again = run("Heroku/Ruby", 100);
         again.attempt = 2;
-        assert_eq!(
-            lease(&again, &jobs, CLEANUP, Some(&me("12:30:00")), 40),
-            None
-        );
+        assert_eq!(held(&again, &jobs, Some(&me("12:30:00")), 40), None);
         assert_eq!(already_admitted(&jobs, CLEANUP), Some(at("12:01:00")));
         assert_eq!(already_admitted(&jobs, "other"), None);
+    }
+
+    #[test]
+    fn only_admitted_runs_and_runs_with_no_admission_job_may_own_apps() {
+        let ruby = run("heroku/ruby", 7);
+        let admitted = [job(CLEANUP, "completed", Some("success"), "12:00:00")];
+        let waiting = [job(CLEANUP, "in_progress", None, "12:10:00")];
+        let lint = [job("lint", "in_progress", None, "12:10:00")];
+        let owns = |jobs: &[Job]| may_own_apps(&ruby, standing(&ruby, jobs, CLEANUP));
+        let since_admission = owns(&admitted).unwrap();
+        assert_eq!(
+            (since_admission.since, since_admission.began),
+            (at("12:01:00"), Began::Admitted)
+        );
+        assert_eq!(owns(&waiting), None);
+        assert_eq!(
+            owns(&[job(CLEANUP, "completed", Some("failure"), "12:00:00")]),
+            None
+        );
+        assert_eq!(owns(&lint), Some(ruby.clone()));
+        assert_eq!(owns(&[]), Some(ruby));
     }
 
     #[test]

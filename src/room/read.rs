@@ -2,14 +2,14 @@
 //! live runs of the repositories in scope, and the jobs of each run not yet known to be
 //! admitted. An admitted run stays so for its attempt, so it is not asked again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
 use super::Settings;
-use super::leases::{self, Hold, Lease, Me};
+use super::leases::{self, Hold, Lease, Me, Standing};
 use crate::credentials::ApiKey;
-use crate::github::{self, Reader, Unreadable};
+use crate::github::{self, Cutoff, Reader, Unreadable};
 
 /// The run statuses a run that holds room can have: its admission job ran, so it has
 /// left `requested` and `pending`.
@@ -18,8 +18,9 @@ const STATUSES: [&str; 3] = ["queued", "waiting", "in_progress"];
 /// What a look read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Read {
-    /// The runs that hold room.
-    Leases(Vec<Lease>),
+    /// The runs that hold room, and the moment before which no live run can have made
+    /// an app (a run's tests wait for its admission, so count from it).
+    Leases { held: Vec<Lease>, orphans: Cutoff },
     /// This run's own admission job (`job`) succeeded at `since`: it holds its room.
     AlreadyAdmitted { job: String, since: DateTime<Utc> },
 }
@@ -27,6 +28,8 @@ pub enum Read {
 /// This job as GitHub shows it, once found.
 struct Found {
     me: Option<Me>,
+    /// This job is the admission job: its run's tests wait for it.
+    admits: bool,
     /// The name of the admission job.
     job: String,
     /// When this run's own admission job succeeded, if it has.
@@ -73,32 +76,46 @@ impl<'a> Leases<'a> {
             let job = found.job.clone();
             return Ok(Read::AlreadyAdmitted { job, since });
         }
+        let checked_at = Utc::now();
         let runs = reader.live_runs(&github.repos, &STATUSES).await?;
         let mut held = Vec::new();
+        let mut may_own = Vec::new();
+        let mut waiting = HashSet::new();
         for run in runs {
             let key = (run.repo.to_ascii_lowercase(), run.id, run.attempt);
-            if let Some(lease) = self.admitted.get(&key) {
-                held.push(lease.clone());
-                continue;
-            }
-            if found.me.as_ref().is_some_and(|me| me.is(&run.repo, run.id)) {
-                continue;
-            }
-            let jobs = reader.jobs(&run.repo, run.id).await?;
-            let apps = self.settings.reservation(&run.repo);
-            let Some(lease) = leases::lease(&run, &jobs, &found.job, found.me.as_ref(), apps)
-            else {
-                continue;
+            let standing = match self.admitted.get(&key) {
+                Some(lease) => Standing::Admitted(lease.since),
+                None if found.me.as_ref().is_some_and(|me| me.is(&run.repo, run.id)) => {
+                    match found.admits {
+                        true => Standing::Gated(None),
+                        false => Standing::Ungated,
+                    }
+                }
+                None => {
+                    let jobs = reader.jobs(&run.repo, run.id).await?;
+                    leases::standing(&run, &jobs, &found.job)
+                }
             };
-            if lease.hold == Hold::Admitted {
-                self.admitted.insert(key, lease.clone());
+            match leases::may_own_apps(&run, standing) {
+                Some(owner) => may_own.push(owner),
+                None => {
+                    waiting.insert(key.clone());
+                }
             }
-            held.push(lease);
+            let apps = self.settings.reservation(&run.repo);
+            if let Some(lease) = leases::lease(&run, standing, found.me.as_ref(), apps) {
+                if lease.hold == Hold::Admitted {
+                    self.admitted.insert(key, lease.clone());
+                }
+                held.push(lease);
+            }
         }
         // A run listed under two statuses while it moved on counts once.
         held.sort_by(|a, b| (&a.repo, a.run_id, a.hold).cmp(&(&b.repo, b.run_id, b.hold)));
         held.dedup_by(|a, b| a.repo == b.repo && a.run_id == b.run_id);
-        Ok(Read::Leases(held))
+        let mut orphans = github::cutoff(&may_own, None, checked_at, github.skew);
+        orphans.waiting = waiting.len();
+        Ok(Read::Leases { held, orphans })
     }
 }
 
@@ -118,6 +135,7 @@ async fn find(
         })?;
         return Ok(Found {
             me: None,
+            admits: false,
             job,
             admitted_at: None,
         });
@@ -143,6 +161,7 @@ async fn find(
             run_id: *run_id,
             started_at: own.started_at,
         }),
+        admits: own.name == job,
         admitted_at: leases::already_admitted(&jobs, &job),
         job,
     })

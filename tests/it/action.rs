@@ -974,7 +974,10 @@ fn with_if_no_key_skip_a_missing_key_is_a_warning_with_the_outputs_at_zero() {
         ran.summary
     );
     assert_eq!(sandbox.stats().requests, 0, "no request sent");
-    assert_eq!(ran.outputs["admitted"], "", "no `reserve-apps`, no admission");
+    assert_eq!(
+        ran.outputs["admitted"], "",
+        "no `reserve-apps`, no admission"
+    );
     // With `reserve-apps`, the run was not admitted, and waited for nothing.
     let ran = Harness::new().run(&[
         ("heroku-api-key", ""),

@@ -24,12 +24,12 @@ fn ago(minutes: f64) -> DateTime<Utc> {
     Utc::now() - chrono::Duration::milliseconds((minutes * 60_000.0) as i64)
 }
 
-/// `n` young test apps made `minutes` ago, named after `tag`; gives their ids.
-fn apps(sandbox: &Sandbox, tag: &str, n: usize, minutes: u64) -> Vec<String> {
+/// `n` young test apps made `seconds` ago, named after `tag`; gives their ids.
+fn apps(sandbox: &Sandbox, tag: &str, n: usize, seconds: u64) -> Vec<String> {
     (0..n)
         .map(|i| {
             let name = format!("hatchet-t-{tag}{i:04x}");
-            let age = Duration::from_secs(minutes * 60);
+            let age = Duration::from_secs(seconds);
             sandbox.add_app(&name, age, Role::Added).id
         })
         .collect()
@@ -101,8 +101,8 @@ fn held_by(report: &Value) -> Vec<u64> {
 #[test]
 fn two_admitted_runs_of_forty_make_a_third_wait_until_one_ends() {
     let sandbox = start(Seed::empty());
-    let first = apps(&sandbox, "a", 20, 5);
-    apps(&sandbox, "b", 20, 5);
+    let first = apps(&sandbox, "a", 20, 300);
+    apps(&sandbox, "b", 20, 300);
     let github = github(vec![admitted(1, 8.0), admitted(2, 7.0)]);
     let (child, _home) = waiting(gate(&sandbox, &github), &github, 2);
     // Run 1 ends: its tests delete their apps, and GitHub says it is over.
@@ -141,8 +141,8 @@ fn two_admitted_runs_of_forty_make_a_third_wait_until_one_ends() {
 fn a_cancelled_run_frees_its_room_and_its_leaked_apps_still_count() {
     let sandbox = start(Seed::empty());
     // Run 1's apps, made before run 2 was admitted, and run 2's.
-    apps(&sandbox, "a", 20, 6);
-    apps(&sandbox, "b", 20, 4);
+    apps(&sandbox, "a", 20, 360);
+    apps(&sandbox, "b", 20, 240);
     let github = github(vec![admitted(1, 8.0), admitted(2, 5.0)]);
     let (child, _home) = waiting(gate(&sandbox, &github), &github, 2);
     github.end(REPO, 1, "cancelled");
@@ -174,11 +174,45 @@ fn a_cancelled_run_frees_its_room_and_its_leaked_apps_still_count() {
 }
 
 #[test]
+fn with_github_live_runs_a_cancelled_runs_leaks_go_at_once() {
+    let sandbox = start(Seed::empty());
+    // Run 1's apps, made before run 2 was admitted (4 minutes ago), and run 2's.
+    let leaks = apps(&sandbox, "a", 40, 270);
+    apps(&sandbox, "b", 40, 180);
+    let github = github(vec![admitted(1, 6.0), admitted(2, 4.0)]);
+    let reaper = gate(&sandbox, &github).args(["--github-live-runs", "--skew", "10s"]);
+    let (child, _home) = waiting(reaper, &github, 2);
+    github.end(REPO, 1, "cancelled");
+    let (run, report) = finished(child);
+    run.code(0);
+    assert_eq!(
+        report["room"]["outcome"], "admitted",
+        "{:#}",
+        report["room"]
+    );
+    // No live run can own them: made before run 2's admission, and this run's tests
+    // wait for it. Younger than the TTL, they go all the same.
+    let mut deleted: Vec<String> = sandbox.deleted().into_iter().map(|app| app.id).collect();
+    deleted.sort();
+    let mut leaks = leaks;
+    leaks.sort();
+    assert_eq!(deleted, leaks);
+    let reason = report["apps"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!(
+            "orphaned: created before every live run; earliest is {REPO} run 2, admitted "
+        )),
+        "{reason}"
+    );
+    assert_eq!(report["room"]["room"]["free"], 60);
+}
+
+#[test]
 fn a_run_is_not_blocked_by_its_own_reservation_or_apps() {
     let sandbox = start(Seed::empty());
     // This run's cleanup job succeeded 5 minutes ago; its tests made 40 apps since, and
     // now a later job of the same run asks for room.
-    apps(&sandbox, "c", 40, 4);
+    apps(&sandbox, "c", 40, 240);
     let github = FakeGithub::start_at("");
     github.add(FakeRun {
         jobs: vec![
@@ -207,7 +241,7 @@ fn a_run_is_not_blocked_by_its_own_reservation_or_apps() {
 #[test]
 fn with_github_down_it_waits_for_the_apps_alone_and_says_so() {
     let sandbox = start(Seed::empty());
-    let ids = apps(&sandbox, "d", 70, 3);
+    let ids = apps(&sandbox, "d", 70, 180);
     let github = github(vec![admitted(1, 8.0), admitted(2, 7.0)]);
     github.fail(Failure {
         status: 500,
@@ -284,7 +318,7 @@ fn a_reservation_larger_than_the_account_fails_at_once_with_the_numbers() {
 #[test]
 fn with_no_room_in_time_it_fails_or_proceeds_as_told() {
     let sandbox = start(Seed::empty());
-    apps(&sandbox, "e", 80, 3);
+    apps(&sandbox, "e", 80, 180);
     let github = github(vec![]);
     let fails = gate(&sandbox, &github).args(["--wait-for-room", "1s"]);
     let (run, report) = fails.json();
@@ -317,7 +351,7 @@ fn with_no_room_in_time_it_fails_or_proceeds_as_told() {
 #[test]
 fn the_deadline_ends_the_wait_as_it_ends_a_run() {
     let sandbox = start(Seed::empty());
-    apps(&sandbox, "f", 80, 3);
+    apps(&sandbox, "f", 80, 180);
     let github = github(vec![]);
     let (run, report) = gate(&sandbox, &github)
         .args(["--wait-for-room", "2s", "--deadline", "2s"])
@@ -335,7 +369,7 @@ fn the_deadline_ends_the_wait_as_it_ends_a_run() {
 #[test]
 fn sigterm_ends_the_wait_with_its_code() {
     let sandbox = start(Seed::empty());
-    apps(&sandbox, "f", 80, 3);
+    apps(&sandbox, "f", 80, 180);
     let github = github(vec![]);
     let (child, _home) = waiting(gate(&sandbox, &github), &github, 1);
     crate::signals::send("TERM", &child);
