@@ -100,13 +100,12 @@ impl Gate<'_> {
                 Ok(look) => look,
                 Err(ended) => return ended,
             };
-            let ended = self.decide(&look, ends);
-            let progress = self.progress(&look, ends);
-            watch.last = Some(look);
-            if let Some(ended) = ended {
+            if let Some(ended) = self.decide(&look, ends) {
+                watch.last = Some(look);
                 return ended;
             }
-            self.events.note(&progress);
+            self.events.note(&self.progress(&look, ends));
+            watch.last = Some(look);
             let next = (Instant::now() + self.settings.poll).min(ends);
             if let Err(ended) = self
                 .unless_interrupted(tokio::time::sleep_until(next.into()))

@@ -1204,6 +1204,22 @@ fn the_inputs_table_agrees_with_action_yml_and_the_cli() {
     }
 }
 
+/// The docs' outputs table lists `action.yml`'s outputs, in their order.
+#[test]
+fn the_outputs_table_agrees_with_action_yml() {
+    let rows = crate::support::doc_table("docs/action.md", "## Outputs", "| output |");
+    let documented: Vec<&str> = rows
+        .iter()
+        .map(|row| row.split('`').nth(1).expect("a `name`"))
+        .collect();
+    let action = action();
+    let outputs: Vec<&str> = entries(&action["outputs"])
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(documented, outputs, "docs/action.md's outputs table");
+}
+
 /// The rows (input, CLI option, default) of the inputs table, in docs/action.md once the
 /// manual moves there, in README.md until then.
 fn inputs_table() -> (&'static str, Vec<(String, String, String)>) {
