@@ -2,13 +2,10 @@
 //! the latest attempt's, GitHub's default `filter=latest`): which job admits a run to the
 //! account's room, and whether it has. Read whole, or not at all.
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::api::Api;
-use super::{MAX_PAGES, PER_PAGE, Unreadable};
+use super::api::{Api, Listing, MAX_PAGES, PER_PAGE, Short, Unreadable};
 
 /// A job of a run, as the room reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -47,29 +44,31 @@ struct JobsPage {
     jobs: Vec<Job>,
 }
 
+impl Listing for JobsPage {
+    type Item = Job;
+    fn total_count(&self) -> u64 {
+        self.total_count
+    }
+    fn items(self) -> Vec<Job> {
+        self.jobs
+    }
+    fn id(job: &Job) -> u64 {
+        job.id
+    }
+}
+
 /// Every page of a run's jobs, or an error when they are not all there.
 pub async fn list(api: &Api, repo: &str, run_id: u64) -> Result<Vec<Job>, Unreadable> {
     let request = format!("/repos/{repo}/actions/runs/{run_id}/jobs?per_page={PER_PAGE}");
-    let mut url = api.url(&request)?;
-    let mut jobs: Vec<Job> = Vec::new();
-    let mut ids = HashSet::new();
-    let mut counted = 0;
-    for _ in 0..MAX_PAGES {
-        let page = api.get::<JobsPage>(&url, &request).await?;
-        counted = counted.max(page.body.total_count);
-        jobs.extend(page.body.jobs.into_iter().filter(|job| ids.insert(job.id)));
-        match page.next {
-            Some(next) => url = next,
-            None if (jobs.len() as u64) < counted => {
-                return Err(Unreadable(format!(
-                    "`GET {request}` counts {counted} jobs but lists {}; which of them admits the run is not known",
-                    jobs.len()
-                )));
-            }
-            None => return Ok(jobs),
-        }
-    }
-    Err(Unreadable(format!(
-        "`GET {request}` has more than {MAX_PAGES} pages of {PER_PAGE} jobs; which of them admits the run is not known"
-    )))
+    let short = |short| {
+        Unreadable(match short {
+            Short::Counted { counted, listed } => format!(
+                "`GET {request}` counts {counted} jobs but lists {listed}; which of them admits the run is not known"
+            ),
+            Short::PastPages => format!(
+                "`GET {request}` has more than {MAX_PAGES} pages of {PER_PAGE} jobs; which of them admits the run is not known"
+            ),
+        })
+    };
+    api.every_page::<JobsPage>(&request, short).await
 }

@@ -10,7 +10,6 @@ pub mod cutoff;
 mod jobs;
 mod settings;
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -22,7 +21,7 @@ pub use jobs::Job;
 pub use settings::Settings;
 
 use crate::credentials::ApiKey;
-use api::Api;
+use api::{Api, Listing, MAX_PAGES, PER_PAGE, Short};
 
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 pub const DEFAULT_SKEW: Duration = Duration::from_secs(120);
@@ -31,17 +30,25 @@ pub const DEFAULT_SKEW: Duration = Duration::from_secs(120);
 /// run passes through them: a run that moves on while they are read shows up in a
 /// later listing instead of slipping between two.
 pub const LIVE_STATUSES: [&str; 5] = ["requested", "queued", "pending", "waiting", "in_progress"];
-/// GitHub's largest page.
-const PER_PAGE: usize = 100;
-/// GitHub lists at most 1,000 runs for a status filter, newest first: 10 pages of 100.
-/// A listing with more is cut short, and what it leaves out are the oldest runs.
-const MAX_PAGES: usize = 1_000 / PER_PAGE;
 
 /// One page of `GET /repos/{owner}/{repo}/actions/runs`: both fields are required.
 #[derive(Debug, Deserialize)]
 struct RunsPage {
     total_count: u64,
     workflow_runs: Vec<RunJson>,
+}
+
+impl Listing for RunsPage {
+    type Item = RunJson;
+    fn total_count(&self) -> u64 {
+        self.total_count
+    }
+    fn items(self) -> Vec<RunJson> {
+        self.workflow_runs
+    }
+    fn id(run: &RunJson) -> u64 {
+        run.id
+    }
 }
 
 /// The parts of a workflow run that say when it began, and which attempt it is.
@@ -162,34 +169,18 @@ pub async fn check(settings: &Settings, token: Option<&ApiKey>) -> Result<Cutoff
 /// counts more than it lists, or the pages go on past what it lists.
 async fn list_runs(api: &Api, repo: &str, status: &str) -> Result<Vec<LiveRun>, Unreadable> {
     let request = format!("/repos/{repo}/actions/runs?status={status}&per_page={PER_PAGE}");
-    let mut url = api.url(&request)?;
-    let mut runs: Vec<LiveRun> = Vec::new();
-    let mut ids = HashSet::new();
-    // The largest count any page gave: runs start and end while the pages are read, and
-    // a run that ends shifts the later pages, so one can slip between two.
-    let mut counted = 0;
-    for _ in 0..MAX_PAGES {
-        let page = api.get::<RunsPage>(&url, &request).await?;
-        counted = counted.max(page.body.total_count);
-        for run in page.body.workflow_runs {
-            if ids.insert(run.id) {
-                runs.push(run.live(repo));
-            }
-        }
-        match page.next {
-            Some(next) => url = next,
-            None if (runs.len() as u64) < counted => {
-                return Err(Unreadable(format!(
-                    "`GET {request}` counts {counted} runs but lists {}; GitHub lists at most 1,000 for a status, newest first, so the earliest live runs are not known",
-                    runs.len()
-                )));
-            }
-            None => return Ok(runs),
-        }
-    }
-    Err(Unreadable(format!(
-        "`GET {request}` has more than {MAX_PAGES} pages of {PER_PAGE}, past the 1,000 runs GitHub lists for a status; the earliest live runs are not known"
-    )))
+    let short = |short| {
+        Unreadable(match short {
+            Short::Counted { counted, listed } => format!(
+                "`GET {request}` counts {counted} runs but lists {listed}; GitHub lists at most 1,000 for a status, newest first, so the earliest live runs are not known"
+            ),
+            Short::PastPages => format!(
+                "`GET {request}` has more than {MAX_PAGES} pages of {PER_PAGE}, past the 1,000 runs GitHub lists for a status; the earliest live runs are not known"
+            ),
+        })
+    };
+    let runs = api.every_page::<RunsPage>(&request, short).await?;
+    Ok(runs.into_iter().map(|run| run.live(repo)).collect())
 }
 
 async fn current_run(api: &Api, repo: &str, id: u64) -> Result<LiveRun, Unreadable> {

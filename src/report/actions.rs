@@ -267,7 +267,12 @@ pub fn room_outputs(room: &RoomReport) -> String {
 pub fn room_annotations(room: &RoomReport) -> String {
     let mut out = String::new();
     if room.outcome == room::Outcome::Proceeded {
-        annotate(&mut out, "warning", "heroku-reaper: no room", &room.reason);
+        annotate(
+            &mut out,
+            "warning",
+            "heroku-reaper: no room",
+            &words::message(&room.reason),
+        );
     }
     if let Some(warning) = &room.github_warning {
         annotate(&mut out, "warning", "heroku-reaper: room", warning);
@@ -283,7 +288,7 @@ pub fn room_summary(room: &RoomReport, now: DateTime<Utc>) -> String {
         capitalize(room.outcome.label()),
         duration::format(Duration::from_secs_f64(room.waited_seconds)),
         room.reserve_apps,
-        cell(&room.reason)
+        cell(&words::message(&room.reason))
     );
     if let Some(warning) = &room.github_warning {
         let _ = write!(out, "\n> {}\n", cell(warning));
@@ -569,7 +574,8 @@ mod tests {
         assert_eq!(room_annotations(&room), "");
         room.outcome = room::Outcome::Proceeded;
         room.admitted = false;
-        room.reason = "no room for this run after `--wait-for-room 10m`; proceeding".into();
+        room.reason =
+            Message::Text("no room for this run after `--wait-for-room 10m`; proceeding".into());
         room.github_warning = Some("cannot read GitHub's runs: `GET /x` answered 403".into());
         insta::assert_snapshot!("room_for_this_run_proceeding", {
             format!(

@@ -184,7 +184,10 @@ fn github_line(github: &GithubReport) -> String {
 /// `room: …`: how the wait for room (`--reserve-apps`) ended, after the summary.
 pub fn room_line(room: &RoomReport) -> String {
     if room.outcome == room::Outcome::NotChecked {
-        return format!("room: not counted: {}\n", printable(&room.reason));
+        return format!(
+            "room: not counted: {}\n",
+            printable(&words::message(&room.reason))
+        );
     }
     let mut line = format!(
         "room: {} after {} ({} apps reserved, {} looks): {}\n",
@@ -192,7 +195,7 @@ pub fn room_line(room: &RoomReport) -> String {
         duration::format(Duration::from_secs_f64(room.waited_seconds)),
         room.reserve_apps,
         room.looks,
-        printable(&room.reason)
+        printable(&words::message(&room.reason))
     );
     if let Some(warning) = &room.github_warning {
         line.push_str(&format!("room: {}\n", printable(warning)));
@@ -229,7 +232,8 @@ mod tests {
         room.github_warning = Some("cannot read GitHub's runs: `GET /x` said\n::error::x".into());
         let admitted = super::room_line(&room);
         room.outcome = room::Outcome::NotChecked;
-        room.reason = "a dry run: the room was not counted, and no run is admitted".into();
+        room.reason =
+            Message::Text("a dry run: the room was not counted, and no run is admitted".into());
         insta::assert_snapshot!(format!("{admitted}{}", super::room_line(&room)));
     }
     use crate::reap::clock::{ClockReport, Source};

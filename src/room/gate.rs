@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 use super::count::{self, Room, Verdict};
 use super::leases::Lease;
 use super::read::{Leases, Read};
-use super::{IfNoRoom, Outcome, RoomReport, Settings};
+use super::record::{Outcome, RoomReport};
+use super::settings::{IfNoRoom, Settings};
 use crate::credentials::ApiKey;
 use crate::duration;
 use crate::github::Cutoff;
@@ -20,7 +21,7 @@ use crate::heroku::{ApiError, App, Client};
 use crate::reap::cancel::{Cancel, Interrupt};
 use crate::reap::clock::Clock;
 use crate::reap::plan::{self, Policy, Scope};
-use crate::reap::record::{Report, Status};
+use crate::reap::record::{Message, Report, Status};
 use crate::reap::{self, Events};
 
 /// What the wait needs beside its settings: the reaping's client, rules and output.
@@ -51,7 +52,7 @@ enum Ended {
     NoRoom,
     Stopped {
         status: Status,
-        message: String,
+        message: Message,
         signal: Option<Interrupt>,
     },
 }
@@ -294,7 +295,7 @@ impl Gate<'_> {
             .map(|look| look.held_by.clone())
             .unwrap_or_default();
         let (outcome, reason) = match ended {
-            Ended::Admitted(reason) => (Outcome::Admitted, reason),
+            Ended::Admitted(reason) => (Outcome::Admitted, Message::Text(reason)),
             Ended::Stopped {
                 status,
                 message,
@@ -327,7 +328,7 @@ impl Gate<'_> {
         report: &mut Report,
         room: Option<Room>,
         held_by: &[Lease],
-    ) -> (Outcome, String) {
+    ) -> (Outcome, Message) {
         let wait = duration::format_exact(self.settings.wait);
         let mut why = format!(
             "no room for this run after `--wait-for-room {wait}`: it reserves {} apps",
@@ -356,14 +357,15 @@ impl Gate<'_> {
                     "{why}; proceeding all the same (`--if-no-room proceed`): its tests may meet the app limit"
                 );
                 self.events.note(&format!("warning: {why}"));
-                (Outcome::Proceeded, why)
+                (Outcome::Proceeded, Message::Text(why))
             }
         }
     }
 }
 
 /// The run is not admitted: exit 1 (`limit-held`) with `why`.
-fn refuse(report: &mut Report, outcome: Outcome, why: String) -> (Outcome, String) {
+fn refuse(report: &mut Report, outcome: Outcome, why: String) -> (Outcome, Message) {
+    let why = Message::Text(why);
     report.status = Status::LimitHeld;
     report.message = Some(why.clone());
     (outcome, why)
@@ -416,9 +418,9 @@ fn fold(report: &mut Report, pass: Report) -> Result<(), Ended> {
         Status::Done | Status::UnderLimit => Ok(()),
         status => Err(Ended::Stopped {
             status,
-            message: pass
-                .message
-                .unwrap_or_else(|| "the reaping during the wait for room failed".into()),
+            message: pass.message.unwrap_or_else(|| {
+                Message::Text("the reaping during the wait for room failed".into())
+            }),
             signal: pass.signal,
         }),
     }
@@ -427,7 +429,9 @@ fn fold(report: &mut Report, pass: Report) -> Result<(), Ended> {
 fn heroku_failed(error: ApiError) -> Ended {
     Ended::Stopped {
         status: Status::Failed,
-        message: format!("cannot list the apps to count the room for this run: {error}"),
+        message: Message::Text(format!(
+            "cannot list the apps to count the room for this run: {error}"
+        )),
         signal: None,
     }
 }
@@ -438,10 +442,10 @@ fn stopped(signal: Interrupt) -> Ended {
             Interrupt::Deadline => Status::DeadlineReached,
             _ => Status::Interrupted,
         },
-        message: format!(
+        message: Message::Text(format!(
             "{} while waiting for room for this run; its tests should not start",
             signal.stopped()
-        ),
+        )),
         signal: Some(signal).filter(|signal| signal.is_signal()),
     }
 }

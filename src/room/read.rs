@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use super::Settings;
 use super::leases::{self, Hold, Lease, Me, Standing};
+use super::settings::Settings;
 use crate::credentials::ApiKey;
 use crate::github::{self, Cutoff, Reader, Unreadable};
 
