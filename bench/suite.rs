@@ -464,7 +464,8 @@ impl Clock {
 struct RunTimes {
     /// Before its tests could start: waiting for its turn (E) or for room (D).
     queued: f64,
-    /// From its start to the end of its last test process.
+    /// From its start to the end of its last test process, the cleanup step's own work
+    /// counted at its wall-clock length (see `Step`).
     latency: f64,
     /// What its tests take as planned, with the account to themselves (each process's
     /// holds one after another, after its job's wait for a runner), whoever reaps: the
@@ -740,7 +741,7 @@ async fn workflow_run(world: Arc<World>, run: RunPlan) {
     if run.cancel_at.is_none() {
         world.record().runs.push(RunTimes {
             queued: turn_wait + step.waited,
-            latency: world.clock.now() - run.start,
+            latency: world.clock.now() - run.start - step.work_simulated + step.work,
             alone: planned_span(&run),
         });
     }
@@ -786,6 +787,13 @@ struct Step {
     passed: bool,
     /// Simulated seconds it waited for room (`--reserve-apps`).
     waited: f64,
+    /// Its own work (listing, deleting, reading GitHub), wall-clock seconds, and the
+    /// simulated seconds that work took from the day. The day runs about a thousand
+    /// times faster than the wall clock, so a step's half second of work would weigh
+    /// like ten minutes of a run's time: a run's latency counts it at its wall-clock
+    /// length instead, as a real runner would.
+    work: f64,
+    work_simulated: f64,
 }
 
 /// One `heroku-reaper` step on a fresh machine of its own; a cancel kills it. With D,
@@ -807,7 +815,12 @@ async fn cleanup_step(
     if let Some(github) = &world.github {
         github.cleanup_started(run_id, machine, Utc::now());
     }
+    let (began, began_simulated) = (Instant::now(), world.clock.now());
     let status = run_until_cancelled(command, cancelled).await;
+    let (took, took_simulated) = (
+        began.elapsed().as_secs_f64(),
+        world.clock.now() - began_simulated,
+    );
     let passed = status.is_some_and(|status| status.success());
     if let Some(github) = &world.github {
         github.cleanup_done(run_id, passed);
@@ -831,6 +844,8 @@ async fn cleanup_step(
     Step {
         passed,
         waited: waited * world.clock.scale,
+        work: (took - waited).max(0.0),
+        work_simulated: (took_simulated - waited * world.clock.scale).max(0.0),
     }
 }
 
