@@ -492,6 +492,8 @@ struct Record {
     leaked_seconds: f64,
     steps: u64,
     step_failures: u64,
+    /// Each step's own work (`Step::work`), wall-clock seconds.
+    step_work: Vec<f64>,
     late_total: f64,
     late_worst: f64,
     samples: u64,
@@ -515,6 +517,8 @@ struct Outcome {
     leaked_hours: f64,
     steps: u64,
     step_failures: u64,
+    /// A step's own work, wall-clock seconds: the median and the worst of a day.
+    step_work: (f64, f64),
     /// Simulated seconds a 15-second timer woke late: on average, and at worst.
     late_mean: f64,
     late_worst: f64,
@@ -631,6 +635,7 @@ async fn simulate(day: Day, plan: Plan, strategy: Strategy, seed: u64) -> Outcom
         leaked_hours: record.leaked_seconds / HOUR,
         steps: record.steps,
         step_failures: record.step_failures,
+        step_work: median_and_worst(record.step_work.clone()),
         late_mean: record.late_total / record.samples.max(1) as f64,
         late_worst: record.late_worst,
     }
@@ -841,10 +846,12 @@ async fn cleanup_step(
             status.code()
         );
     }
+    let work = (took - waited).max(0.0);
+    record.step_work.push(work);
     Step {
         passed,
         waited: waited * world.clock.scale,
-        work: (took - waited).max(0.0),
+        work,
         work_simulated: (took_simulated - waited * world.clock.scale).max(0.0),
     }
 }
@@ -1569,14 +1576,19 @@ fn print_table(day: &Day, results: &[(Strategy, Vec<Outcome>)]) {
         all().map(|o| o.late_mean).sum::<f64>() / days,
         all().map(|o| o.late_worst).fold(0.0, f64::max)
     );
+    let scale = day.scale;
     for (strategy, outcomes) in results.iter().filter(|(s, _)| s.traits().cleanup_step) {
         let steps: u64 = outcomes.iter().map(|o| o.steps).sum();
         let failures: u64 = outcomes.iter().map(|o| o.step_failures).sum();
         let skipped: u64 = outcomes.iter().map(|o| o.not_admitted).sum();
+        let work = median_and_worst(outcomes.iter().map(|o| o.step_work.0).collect()).0;
+        let worst = outcomes.iter().map(|o| o.step_work.1).fold(0.0, f64::max);
         println!(
-            "{}: {steps} heroku-reaper steps in {} days, {failures} of them exited non-zero; {skipped} runs not admitted",
+            "{}: {steps} heroku-reaper steps in {} days, {failures} of them exited non-zero; {skipped} runs not admitted; a step's own work {work:.2} s (worst {worst:.2} s) of wall clock, which the day's compression stretches to {:.0} (worst {:.0}) simulated s for the runs behind it",
             strategy.title(),
-            outcomes.len()
+            outcomes.len(),
+            work * scale,
+            worst * scale,
         );
     }
     let alone = median_and_worst(
