@@ -8,7 +8,10 @@
 //!   as Hatchet 8.0.1 and later reap, only after a failed create);
 //! - B: one `heroku-reaper` step before each run's tests and a daily scheduled one, the
 //!   tests keeping Hatchet's create path as it is, as a safety net;
-//! - C: B with `--github-live-runs`, against a loopback GitHub that knows the live runs.
+//! - C: B with `--github-live-runs`, against a loopback GitHub that knows the live runs;
+//! - D: C with `--reserve-apps` (room for the run): a run's tests start once the account
+//!   has room for them beside the runs admitted before, as the loopback GitHub tells;
+//! - E: B inside a workflow-level `concurrency` group: whole runs one at a time.
 //!
 //! Time runs `--scale` times faster than real time; every duration below is in
 //! simulated seconds. Run it with `bench/suite`.
@@ -39,6 +42,11 @@ const HATCHET_TTL: f64 = 7.0 * 60.0;
 const STEP_TTL: f64 = 10.0 * 60.0;
 /// heroku-reaper's default `--skew`.
 const SKEW: f64 = 120.0;
+/// heroku-reaper's default `--room-poll`.
+const ROOM_POLL: f64 = 30.0;
+/// D's `--wait-for-room`: long, as E's queue is (`queue: max` waits for as long as it
+/// takes), within GitHub's 6-hour limit on a job.
+const ROOM_WAIT: f64 = 5.0 * HOUR;
 /// Heroku's rate-limit pool refill per minute.
 const REFILL_PER_MINUTE: f64 = 75.0;
 const REPO: &str = "heroku/heroku-buildpack-example";
@@ -96,48 +104,70 @@ usage: bench/suite [--runs N] [--jobs N] [--processes N] [--tests N] [--app-limi
   --crash-rate P         share of tests whose process dies mid-test, leaking its app [0.005]
   --seeds N              days to simulate per strategy; the table shows medians and worsts [3]
   --scale X              how much faster than real time the day runs: at 720 a day takes about 75 s [720]
-  --strategies LIST      which rows to run [A,B,C]
+  --strategies LIST      which rows to run [A,B,C,D,E]
   --hatchet-reaps WHEN   when the test processes reap: `after-failure` (only after a failed
                          create, as Hatchet 8.0.1 and later do) or `before-create` (a
                          listing before every create: Hatchet 8.0.0, the old behaviour)
                          [after-failure]";
 
-/// A row of the table: who reaps. A new strategy is a variant here, its entry in `ALL`
-/// and its answers below.
+/// A row of the table: who reaps, and who waits for room. A new strategy is a variant
+/// here, its entry in `ALL` and its line in `traits`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Strategy {
     A,
     B,
     C,
+    D,
+    E,
+}
+
+/// What a strategy does, beside Hatchet's own create path, which every one keeps.
+struct Traits {
+    title: &'static str,
+    /// A `heroku-reaper` step before each run's tests, and a daily one at 23:00.
+    cleanup_step: bool,
+    /// That step passes `--github-live-runs`, against the loopback GitHub.
+    live_runs: bool,
+    /// That step passes `--reserve-apps` (the run's processes x jobs): the run's tests
+    /// start only when the account has room for them beside the runs admitted before.
+    room_gate: bool,
+    /// A workflow-level `concurrency` group (`queue: max`): whole runs one at a time.
+    one_run_at_a_time: bool,
 }
 
 impl Strategy {
-    const ALL: [Strategy; 3] = [Strategy::A, Strategy::B, Strategy::C];
+    const ALL: [Strategy; 5] = [
+        Strategy::A,
+        Strategy::B,
+        Strategy::C,
+        Strategy::D,
+        Strategy::E,
+    ];
+
+    #[rustfmt::skip]
+    fn traits(self) -> Traits {
+        let (title, cleanup_step, live_runs, room_gate, one_run_at_a_time) = match self {
+            Strategy::A => ("A: per-process reaping (Hatchet)",           false, false, false, false),
+            Strategy::B => ("B: heroku-reaper step per run + daily",      true,  false, false, false),
+            Strategy::C => ("C: B with --github-live-runs",               true,  true,  false, false),
+            Strategy::D => ("D: C with --reserve-apps (room for the run)", true, true,  true,  false),
+            Strategy::E => ("E: B in a workflow concurrency group",       true,  false, false, true),
+        };
+        Traits { title, cleanup_step, live_runs, room_gate, one_run_at_a_time }
+    }
 
     fn letter(self) -> &'static str {
-        match self {
-            Strategy::A => "A",
-            Strategy::B => "B",
-            Strategy::C => "C",
-        }
+        &self.traits().title[..1]
     }
 
     fn title(self) -> &'static str {
-        match self {
-            Strategy::A => "A: per-process reaping (Hatchet)",
-            Strategy::B => "B: heroku-reaper step per run + daily",
-            Strategy::C => "C: B with --github-live-runs",
-        }
+        self.traits().title
     }
 
-    /// Whether a `heroku-reaper` step runs before each run's tests, and once at night.
-    fn has_cleanup_step(self) -> bool {
-        self != Strategy::A
-    }
-
-    /// Whether that step passes `--github-live-runs`, against the loopback GitHub.
-    fn reads_live_runs(self) -> bool {
-        self == Strategy::C
+    /// Whether the step reads the loopback GitHub: for the live runs, or for the leases.
+    fn reads_github(self) -> bool {
+        let traits = self.traits();
+        traits.live_runs || traits.room_gate
     }
 }
 
@@ -429,8 +459,25 @@ impl Clock {
 
 // What a day records.
 
+/// The times of a run that was not cancelled, in simulated seconds.
+#[derive(Clone, Copy, Debug)]
+struct RunTimes {
+    /// Before its tests could start: waiting for its turn (E) or for room (D).
+    queued: f64,
+    /// From its start to the end of its last test process, the cleanup step's own work
+    /// counted at its wall-clock length (see `Step`).
+    latency: f64,
+    /// What its tests take as planned, with the account to themselves (each process's
+    /// holds one after another, after its job's wait for a runner), whoever reaps: the
+    /// same in every strategy's row.
+    alone: f64,
+}
+
 #[derive(Default)]
 struct Record {
+    runs: Vec<RunTimes>,
+    /// Runs whose cleanup step did not admit them: their tests never ran (D).
+    not_admitted: u64,
     /// 422s to POST /apps.
     failed_creates: u64,
     /// Tests that gave up on an app after Hatchet's three attempts.
@@ -445,6 +492,8 @@ struct Record {
     leaked_seconds: f64,
     steps: u64,
     step_failures: u64,
+    /// Each step's own work (`Step::work`), wall-clock seconds.
+    step_work: Vec<f64>,
     late_total: f64,
     late_worst: f64,
     samples: u64,
@@ -452,6 +501,11 @@ struct Record {
 
 #[derive(Clone, Debug, Default)]
 struct Outcome {
+    /// Per run that was not cancelled: the median and the worst of a day.
+    queued: (f64, f64),
+    latency: (f64, f64),
+    alone: (f64, f64),
+    not_admitted: u64,
     failed_creates: u64,
     tests_failed: u64,
     stolen: u64,
@@ -463,6 +517,8 @@ struct Outcome {
     leaked_hours: f64,
     steps: u64,
     step_failures: u64,
+    /// A step's own work, wall-clock seconds: the median and the worst of a day.
+    step_work: (f64, f64),
     /// Simulated seconds a 15-second timer woke late: on average, and at worst.
     late_mean: f64,
     late_worst: f64,
@@ -477,6 +533,9 @@ struct World {
     http: reqwest::Client,
     record: Mutex<Record>,
     github: Option<FakeGithub>,
+    /// E's `concurrency` group: a run holds it from its start to its end, the others
+    /// wait in order (`queue: max`).
+    turns: Option<tokio::sync::Semaphore>,
     /// A temp dir per machine: its lock file, as a runner's `$TMPDIR`.
     machines: tempfile::TempDir,
     seed: u64,
@@ -505,7 +564,7 @@ async fn simulate(day: Day, plan: Plan, strategy: Strategy, seed: u64) -> Outcom
     })
     .expect("the sandbox starts");
     let github =
-        (strategy.reads_live_runs()).then(|| FakeGithub::start().expect("the fake GitHub starts"));
+        (strategy.reads_github()).then(|| FakeGithub::start().expect("the fake GitHub starts"));
     let world = Arc::new(World {
         clock: Clock {
             origin: Instant::now(),
@@ -521,6 +580,10 @@ async fn simulate(day: Day, plan: Plan, strategy: Strategy, seed: u64) -> Outcom
             .expect("an HTTP client"),
         record: Mutex::new(Record::default()),
         github,
+        turns: strategy
+            .traits()
+            .one_run_at_a_time
+            .then(|| tokio::sync::Semaphore::new(1)),
         machines: tempfile::tempdir().expect("a temp dir"),
         seed,
     });
@@ -531,7 +594,7 @@ async fn simulate(day: Day, plan: Plan, strategy: Strategy, seed: u64) -> Outcom
     for run in plan.runs.clone() {
         tasks.push(tokio::spawn(workflow_run(world.clone(), run)));
     }
-    if strategy.has_cleanup_step() {
+    if strategy.traits().cleanup_step {
         let world = world.clone();
         tasks.push(tokio::spawn(async move {
             world.clock.sleep_until(plan.scheduled).await;
@@ -555,7 +618,12 @@ async fn simulate(day: Day, plan: Plan, strategy: Strategy, seed: u64) -> Outcom
         .filter(|app| is_hatchet(&app.name))
         .count();
     let record = world.record();
+    let times = |of: fn(&RunTimes) -> f64| median_and_worst(record.runs.iter().map(of).collect());
     Outcome {
+        queued: times(|run| run.queued),
+        latency: times(|run| run.latency),
+        alone: times(|run| run.alone),
+        not_admitted: record.not_admitted,
         failed_creates: record.failed_creates,
         tests_failed: record.tests_failed,
         stolen: record.stolen,
@@ -567,6 +635,7 @@ async fn simulate(day: Day, plan: Plan, strategy: Strategy, seed: u64) -> Outcom
         leaked_hours: record.leaked_seconds / HOUR,
         steps: record.steps,
         step_failures: record.step_failures,
+        step_work: median_and_worst(record.step_work.clone()),
         late_mean: record.late_total / record.samples.max(1) as f64,
         late_worst: record.late_worst,
     }
@@ -615,13 +684,10 @@ fn is_hatchet(name: &str) -> bool {
     })
 }
 
-// A workflow run: (B, C) a cleanup job, then the matrix jobs, which a cancel stops.
+// A workflow run: (B-E) a cleanup job, then the matrix jobs, which a cancel stops.
 
 async fn workflow_run(world: Arc<World>, run: RunPlan) {
     world.clock.sleep_until(run.start).await;
-    if let Some(github) = &world.github {
-        github.started(run.id, Utc::now());
-    }
     let (cancel, cancelled) = watch::channel(false);
     if let Some(at) = run.cancel_at {
         let world = world.clone();
@@ -630,12 +696,29 @@ async fn workflow_run(world: Arc<World>, run: RunPlan) {
             let _ = cancel.send(true);
         });
     }
-    if world.strategy.has_cleanup_step() {
+    // E: the whole run waits for its turn; one cancelled while it waits never starts.
+    let _turn = match &world.turns {
+        Some(turns) => tokio::select! {
+            turn = turns.acquire() => Some(turn.expect("the group stays open")),
+            () = wait_cancelled(cancelled.clone()) => return,
+        },
+        None => None,
+    };
+    let turn_wait = world.clock.now() - run.start;
+    if let Some(github) = &world.github {
+        github.started(run.id, Utc::now());
+    }
+    let mut step = Step::default();
+    if world.strategy.traits().cleanup_step {
         let machine = format!("run-{}", run.id);
-        let step = cleanup_step(&world, run.id, &machine);
-        tokio::select! {
-            () = step => {}
-            () = wait_cancelled(cancelled.clone()) => {}
+        step = cleanup_step(&world, run.id, &machine, cancelled.clone()).await;
+        if !step.passed && world.strategy.traits().room_gate && !*cancelled.borrow() {
+            // Not admitted: the test jobs that `needs:` the cleanup are skipped.
+            world.record().not_admitted += 1;
+            if let Some(github) = &world.github {
+                github.completed(run.id);
+            }
+            return;
         }
     }
     let mut processes = Vec::new();
@@ -660,27 +743,127 @@ async fn workflow_run(world: Arc<World>, run: RunPlan) {
     if let Some(github) = &world.github {
         github.completed(run.id);
     }
+    if run.cancel_at.is_none() {
+        world.record().runs.push(RunTimes {
+            queued: turn_wait + step.waited,
+            latency: world.clock.now() - run.start - step.work_simulated + step.work,
+            alone: planned_span(&run),
+        });
+    }
+}
+
+/// How long the run's tests take as planned: the longest job, each job its wait for a
+/// runner and then its longest process, each process its tests one after another (up
+/// to a crash, which ends the process).
+fn planned_span(run: &RunPlan) -> f64 {
+    let process = |tests: &Vec<TestPlan>| {
+        let mut span = 0.0;
+        for test in tests {
+            if let Some(after) = test.crash_after {
+                return span + after;
+            }
+            span += test.hold;
+        }
+        span
+    };
+    let job = |job: &JobPlan| job.delay + job.processes.iter().map(process).fold(0.0, f64::max);
+    run.jobs.iter().map(job).fold(0.0, f64::max)
 }
 
 async fn wait_cancelled(mut cancelled: watch::Receiver<bool>) {
     let _ = cancelled.wait_for(|cancelled| *cancelled).await;
 }
 
-/// The daily scheduled cleanup: a run of its own, with one job.
+/// The daily scheduled cleanup: a run of its own, with one job that reserves nothing.
 async fn scheduled_run(world: &World, id: u64) {
     if let Some(github) = &world.github {
         github.started(id, Utc::now());
     }
-    cleanup_step(world, id, "scheduled").await;
+    let (_never, cancelled) = watch::channel(false);
+    cleanup_step(world, id, "scheduled", cancelled).await;
     if let Some(github) = &world.github {
         github.completed(id);
     }
 }
 
-/// One `heroku-reaper` step on a fresh machine of its own.
-async fn cleanup_step(world: &World, run_id: u64, machine: &str) {
+/// What a cleanup step did.
+#[derive(Clone, Copy, Debug, Default)]
+struct Step {
+    passed: bool,
+    /// Simulated seconds it waited for room (`--reserve-apps`).
+    waited: f64,
+    /// Its own work (listing, deleting, reading GitHub), wall-clock seconds, and the
+    /// simulated seconds that work took from the day. The day runs about a thousand
+    /// times faster than the wall clock, so a step's half second of work would weigh
+    /// like ten minutes of a run's time: a run's latency counts it at its wall-clock
+    /// length instead, as a real runner would.
+    work: f64,
+    work_simulated: f64,
+}
+
+/// One `heroku-reaper` step on a fresh machine of its own; a cancel kills it. With D,
+/// the runs' steps (not the scheduled one) wait for room for the run.
+async fn cleanup_step(
+    world: &World,
+    run_id: u64,
+    machine: &str,
+    cancelled: watch::Receiver<bool>,
+) -> Step {
     let dir: PathBuf = world.machines.path().join(machine);
     std::fs::create_dir_all(&dir).expect("the machine's temp dir");
+    let report = dir.join("report.json");
+    let log = dir.join("stderr.log");
+    let mut command = step_command(world, &dir, &report, &log);
+    if world.strategy.reads_github() {
+        github_env(world, &mut command, run_id, machine);
+    }
+    if let Some(github) = &world.github {
+        github.cleanup_started(run_id, machine, Utc::now());
+    }
+    let (began, began_simulated) = (Instant::now(), world.clock.now());
+    let status = run_until_cancelled(command, cancelled).await;
+    let (took, took_simulated) = (
+        began.elapsed().as_secs_f64(),
+        world.clock.now() - began_simulated,
+    );
+    let passed = status.is_some_and(|status| status.success());
+    if let Some(github) = &world.github {
+        github.cleanup_done(run_id, passed);
+    }
+    let waited = std::fs::read_to_string(&report)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .and_then(|report| report["room"]["waited_seconds"].as_f64())
+        .unwrap_or(0.0);
+    let mut record = world.record();
+    record.steps += 1;
+    if let Some(status) = status.filter(|status| !status.success()) {
+        record.step_failures += 1;
+        let said = std::fs::read_to_string(&log).unwrap_or_default();
+        let last = said.lines().last().unwrap_or_default().to_string();
+        eprintln!(
+            "warning: a heroku-reaper step exited {:?}: {last}",
+            status.code()
+        );
+    }
+    let work = (took - waited).max(0.0);
+    record.step_work.push(work);
+    Step {
+        passed,
+        waited: waited * world.clock.scale,
+        work,
+        work_simulated: (took_simulated - waited * world.clock.scale).max(0.0),
+    }
+}
+
+/// The step's command: its machine's lock and temp dir, its report and log files, no
+/// GitHub unless `github_env` adds it.
+fn step_command(
+    world: &World,
+    dir: &std::path::Path,
+    report: &std::path::Path,
+    log: &std::path::Path,
+) -> Command {
     let clock = world.clock;
     let mut command = Command::new(BIN);
     command
@@ -690,45 +873,76 @@ async fn cleanup_step(world: &World, run_id: u64, machine: &str) {
         .arg((REFILL_PER_MINUTE * world.day.scale).to_string())
         .arg("--retry-backoff")
         .arg(clock.flag(0.5))
+        .arg("--report")
+        .arg(report)
         .env("HEROKU_API_URL", world.sandbox.url())
         .env("HEROKU_API_KEY", world.sandbox.token())
         .env("HEROKU_REAPER_LOCK_FILE", dir.join("heroku-reaper.lock"))
-        .env("HOME", &dir)
-        .env("TMPDIR", &dir)
+        .env("HOME", dir)
+        .env("TMPDIR", dir)
         .env_remove("HATCHET_APP_PREFIX")
         .env_remove("RUST_LOG")
         .env_remove("GITHUB_ACTIONS")
         .env_remove("GITHUB_STEP_SUMMARY")
         .env_remove("GITHUB_OUTPUT")
+        .env_remove("GITHUB_REPOSITORY")
+        .env_remove("GITHUB_RUN_ID")
+        .env_remove("RUNNER_NAME")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    if let Some(github) = &world.github {
+        // A file, not a pipe: a step that waits long says a line at every look.
+        .stderr(std::fs::File::create(log).expect("the step's log"));
+    command
+}
+
+/// What C's and D's steps are given: the loopback GitHub, this run, and their flags.
+fn github_env(world: &World, command: &mut Command, run_id: u64, machine: &str) {
+    let github = world.github.as_ref().expect("C and D have a GitHub");
+    let clock = world.clock;
+    command
+        .env("GITHUB_API_URL", github.url())
+        .env("GITHUB_TOKEN", GITHUB_TOKEN)
+        .env("GITHUB_REPOSITORY", REPO)
+        .env("GITHUB_RUN_ID", run_id.to_string())
+        .env("RUNNER_NAME", machine);
+    let traits = world.strategy.traits();
+    if traits.live_runs {
         command
             .args(["--github-live-runs", "--skew"])
-            .arg(clock.flag(SKEW))
-            .env("GITHUB_API_URL", github.url())
-            .env("GITHUB_TOKEN", GITHUB_TOKEN)
-            .env("GITHUB_REPOSITORY", REPO)
-            .env("GITHUB_RUN_ID", run_id.to_string());
-    } else {
-        command
-            .env_remove("GITHUB_REPOSITORY")
-            .env_remove("GITHUB_RUN_ID");
+            .arg(clock.flag(SKEW));
     }
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .expect("the step's watcher")
-        .expect("heroku-reaper starts");
-    let mut record = world.record();
-    record.steps += 1;
-    if !output.status.success() {
-        record.step_failures += 1;
-        eprintln!(
-            "warning: a heroku-reaper step exited {:?}: {}",
-            output.status.code(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
+    if traits.room_gate && machine != "scheduled" {
+        let day = &world.day;
+        command
+            .arg("--reserve-apps")
+            .arg((day.jobs * day.processes).to_string())
+            .arg("--account-limit")
+            .arg(day.app_limit.to_string())
+            .arg("--room-poll")
+            .arg(clock.flag(ROOM_POLL))
+            .arg("--wait-for-room")
+            .arg(clock.flag(ROOM_WAIT))
+            .arg("--deadline")
+            .arg(clock.flag(ROOM_WAIT + HOUR / 2.0));
+    }
+}
+
+/// Runs `command` to its end, or kills it when the run is cancelled first (`None`).
+async fn run_until_cancelled(
+    mut command: Command,
+    cancelled: watch::Receiver<bool>,
+) -> Option<std::process::ExitStatus> {
+    let mut child = command.spawn().expect("heroku-reaper starts");
+    loop {
+        if let Some(status) = child.try_wait().expect("the step can be waited for") {
+            return Some(status);
+        }
+        if *cancelled.borrow() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
@@ -1125,8 +1339,8 @@ impl<'a> Api<'a> {
     }
 }
 
-// A loopback GitHub that knows which runs are live: the two routes
-// `--github-live-runs` reads, every run on one page.
+// A loopback GitHub that knows which runs are live and their cleanup jobs: the routes
+// `--github-live-runs` and `--reserve-apps` read, every run (and job) on one page.
 
 struct FakeGithub {
     runs: Arc<Mutex<Vec<FakeRun>>>,
@@ -1139,7 +1353,20 @@ struct FakeRun {
     id: u64,
     started_at: DateTime<Utc>,
     live: bool,
+    /// The cleanup job, once it has started.
+    cleanup: Option<FakeJob>,
 }
+
+/// A run's cleanup job: `Delete stale Heroku test apps`, on its own runner.
+#[derive(Clone)]
+struct FakeJob {
+    runner: String,
+    started_at: DateTime<Utc>,
+    /// `None` while in progress; then whether it succeeded, and when it ended.
+    ended: Option<(bool, DateTime<Utc>)>,
+}
+
+const CLEANUP_JOB: &str = "Delete stale Heroku test apps";
 
 type Runs = Arc<Mutex<Vec<FakeRun>>>;
 
@@ -1153,18 +1380,31 @@ impl FakeGithub {
         let router = Router::new()
             .route("/repos/{owner}/{repo}/actions/runs", get(list_runs))
             .route("/repos/{owner}/{repo}/actions/runs/{id}", get(one_run))
+            .route(
+                "/repos/{owner}/{repo}/actions/runs/{id}/jobs",
+                get(run_jobs),
+            )
             .with_state(shared.clone());
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
         let url = format!("http://{}", listener.local_addr()?);
-        let listener = tokio::net::TcpListener::from_std(listener)?;
         let (stop, mut stopped) = watch::channel(false);
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|stop| *stop).await;
-                })
-                .await;
+        // A thread and runtime of its own, as the sandbox has: the steps' looks at GitHub
+        // must not take the test processes' timers from them.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::spawn(move || {
+            runtime.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                    return;
+                };
+                let _ = axum::serve(listener, router)
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.wait_for(|stop| *stop).await;
+                    })
+                    .await;
+            });
         });
         Ok(FakeGithub {
             runs: shared,
@@ -1182,7 +1422,27 @@ impl FakeGithub {
             id,
             started_at: at,
             live: true,
+            cleanup: None,
         });
+    }
+
+    fn cleanup_started(&self, id: u64, runner: &str, at: DateTime<Utc>) {
+        for run in runs(&self.runs).iter_mut().filter(|run| run.id == id) {
+            run.cleanup = Some(FakeJob {
+                runner: runner.to_string(),
+                started_at: at,
+                ended: None,
+            });
+        }
+    }
+
+    fn cleanup_done(&self, id: u64, success: bool) {
+        let now = Utc::now();
+        for run in runs(&self.runs).iter_mut().filter(|run| run.id == id) {
+            if let Some(job) = &mut run.cleanup {
+                job.ended = Some((success, now));
+            }
+        }
     }
 
     fn completed(&self, id: u64) {
@@ -1192,15 +1452,34 @@ impl FakeGithub {
     }
 }
 
+fn time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 fn run_json(run: &FakeRun) -> Value {
-    let at = run
-        .started_at
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     json!({
         "id": run.id,
         "status": if run.live { "in_progress" } else { "completed" },
-        "created_at": at,
-        "run_started_at": at,
+        "created_at": time(run.started_at),
+        "run_started_at": time(run.started_at),
+    })
+}
+
+fn job_json(run: &FakeRun, job: &FakeJob) -> Value {
+    let (status, conclusion, completed_at) = match job.ended {
+        None => ("in_progress", None, None),
+        Some((true, at)) => ("completed", Some("success"), Some(time(at))),
+        Some((false, at)) => ("completed", Some("failure"), Some(time(at))),
+    };
+    json!({
+        "id": run.id,
+        "run_id": run.id,
+        "name": CLEANUP_JOB,
+        "status": status,
+        "conclusion": conclusion,
+        "started_at": time(job.started_at),
+        "completed_at": completed_at,
+        "runner_name": job.runner,
     })
 }
 
@@ -1217,18 +1496,34 @@ async fn list_runs(
     axum::Json(json!({ "total_count": listed.len(), "workflow_runs": listed })).into_response()
 }
 
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({ "message": "Not Found" })),
+    )
+        .into_response()
+}
+
 async fn one_run(
     State(shared): State<Runs>,
     Path((_, _, id)): Path<(String, String, u64)>,
 ) -> Response {
     match runs(&shared).iter().find(|run| run.id == id) {
         Some(run) => axum::Json(run_json(run)).into_response(),
-        None => (
-            StatusCode::NOT_FOUND,
-            axum::Json(json!({ "message": "Not Found" })),
-        )
-            .into_response(),
+        None => not_found(),
     }
+}
+
+async fn run_jobs(
+    State(shared): State<Runs>,
+    Path((_, _, id)): Path<(String, String, u64)>,
+) -> Response {
+    let runs = runs(&shared);
+    let Some(run) = runs.iter().find(|run| run.id == id) else {
+        return not_found();
+    };
+    let jobs: Vec<Value> = run.cleanup.iter().map(|job| job_json(run, job)).collect();
+    axum::Json(json!({ "total_count": jobs.len(), "jobs": jobs })).into_response()
 }
 
 // The table.
@@ -1249,19 +1544,21 @@ fn print_table(day: &Day, results: &[(Strategy, Vec<Outcome>)]) {
     );
     println!();
     println!(
-        "| strategy | failed creates (422) | tests failed | process-s waiting for room | Heroku API requests | duplicate deletes | peak apps | apps left at end of day | leaked app-hours | apps deleted under a live test |"
+        "| strategy | failed creates (422) | tests failed | queued per run, median / worst (min) | run latency, median / worst (min) | process-s waiting for room | Heroku API requests | duplicate deletes | peak apps | apps left at end of day | leaked app-hours | apps deleted under a live test |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (strategy, outcomes) in results {
         let cell = |f: &dyn Fn(&Outcome) -> f64, digits: usize| {
             let (median, worst) = median_and_worst(outcomes.iter().map(f).collect());
             format!("{median:.digits$} ({worst:.digits$})")
         };
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             strategy.title(),
             cell(&|o| o.failed_creates as f64, 0),
             cell(&|o| o.tests_failed as f64, 0),
+            run_times(outcomes, |o| o.queued),
+            run_times(outcomes, |o| o.latency),
             cell(&|o| o.waiting, 0),
             cell(&|o| o.requests as f64, 0),
             cell(&|o| o.duplicates as f64, 0),
@@ -1279,15 +1576,47 @@ fn print_table(day: &Day, results: &[(Strategy, Vec<Outcome>)]) {
         all().map(|o| o.late_mean).sum::<f64>() / days,
         all().map(|o| o.late_worst).fold(0.0, f64::max)
     );
-    for (strategy, outcomes) in results.iter().filter(|(s, _)| s.has_cleanup_step()) {
+    let scale = day.scale;
+    for (strategy, outcomes) in results.iter().filter(|(s, _)| s.traits().cleanup_step) {
         let steps: u64 = outcomes.iter().map(|o| o.steps).sum();
         let failures: u64 = outcomes.iter().map(|o| o.step_failures).sum();
+        let skipped: u64 = outcomes.iter().map(|o| o.not_admitted).sum();
+        let work = median_and_worst(outcomes.iter().map(|o| o.step_work.0).collect()).0;
+        let worst = outcomes.iter().map(|o| o.step_work.1).fold(0.0, f64::max);
         println!(
-            "{}: {steps} heroku-reaper steps in {} days, {failures} of them exited non-zero",
+            "{}: {steps} heroku-reaper steps in {} days, {failures} of them exited non-zero; {skipped} runs not admitted; a step's own work {work:.2} s (worst {worst:.2} s) of wall clock, which the day's compression stretches to {:.0} (worst {:.0}) simulated s for the runs behind it",
             strategy.title(),
-            outcomes.len()
+            outcomes.len(),
+            work * scale,
+            worst * scale,
         );
     }
+    let alone = median_and_worst(
+        results
+            .iter()
+            .flat_map(|(_, outcomes)| outcomes.iter().map(|o| o.alone.0))
+            .collect(),
+    );
+    println!(
+        "A run with the account to itself (its tests as planned, no cleanup step): median {:.1} min",
+        alone.0 / 60.0
+    );
+    for (strategy, outcomes) in results.iter().filter(|(_, outcomes)| !outcomes.is_empty()) {
+        let latency = median_and_worst(outcomes.iter().map(|o| o.latency.0).collect()).0;
+        let alone = median_and_worst(outcomes.iter().map(|o| o.alone.0).collect()).0;
+        println!(
+            "{}: median run latency {:.2}x that of a run alone",
+            strategy.title(),
+            latency / alone.max(1.0)
+        );
+    }
+}
+
+/// `median / worst` in minutes: the median of the days' medians, the worst of their worsts.
+fn run_times(outcomes: &[Outcome], of: fn(&Outcome) -> (f64, f64)) -> String {
+    let medians = median_and_worst(outcomes.iter().map(|o| of(o).0).collect()).0;
+    let worst = median_and_worst(outcomes.iter().map(|o| of(o).1).collect()).1;
+    format!("{:.1} / {:.1}", medians / 60.0, worst / 60.0)
 }
 
 /// The median (the upper one of an even count) and the largest.

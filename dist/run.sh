@@ -2,7 +2,8 @@
 # Runs heroku-reaper once with the action's inputs, which arrive as INPUT_* variables.
 # An empty input is "not set": it adds no flag, so the binary's own default (or the
 # workflow's HEROKU_REAPER_* variable) applies. The key stays in HEROKU_API_KEY; the
-# GitHub token (INPUT_GITHUB_TOKEN) reaches the binary only with `github-live-runs`.
+# GitHub token (INPUT_GITHUB_TOKEN) reaches the binary only with `github-live-runs` or
+# `reserve-apps`.
 #
 # Exit code: the binary's, except 3 (stopped at the `reserve-rate-limit` reserve),
 # which is a warning so that the steps after this one still run; 5 (stopped at
@@ -54,6 +55,9 @@ value "${INPUT_OLDER_THAN:-}" --older-than
 switch "${INPUT_ALL:-}" --all all
 value "${INPUT_APP_LIMIT:-}" --app-limit
 value "${INPUT_WAIT_FOR_ROOM:-}" --wait-for-room
+value "${INPUT_RESERVE_APPS:-}" --reserve-apps
+value "${INPUT_ACCOUNT_LIMIT:-}" --account-limit
+value "${INPUT_IF_NO_ROOM:-}" --if-no-room
 value "${INPUT_DEADLINE:-}" --deadline
 value "${INPUT_TEAM:-}" --team
 list "${INPUT_KEEP:-}" --keep
@@ -70,6 +74,9 @@ value "${INPUT_API_URL:-}" --api-url
 # No key: the outputs are zero either way, so that the jobs after this one can read them.
 if [ -z "${HEROKU_API_KEY:-}" ]; then
   printf 'deleted=0\nconflicts=0\nremaining=0\nreport=\n' >>"${GITHUB_OUTPUT:?GITHUB_OUTPUT is not set}"
+  if [ -n "${INPUT_RESERVE_APPS:-}" ]; then
+    printf 'admitted=false\nwaited-seconds=0\n' >>"$GITHUB_OUTPUT"
+  fi
   fork="GitHub gives no secrets to a workflow run by a pull request from a fork or from Dependabot"
   if [ "${INPUT_IF_NO_KEY:-fail}" = fail ]; then
     usage_error "no Heroku API key: \`heroku-api-key\` is empty. Pass the secret that holds it (\`heroku-api-key: \${{ secrets.HEROKU_API_KEY }}\`) and check that the secret \`HEROKU_API_KEY\` exists in this repository or its organization. $fork: set \`if-no-key: skip\` to skip the cleanup there instead of failing"
@@ -87,6 +94,9 @@ unset INPUT_GITHUB_TOKEN
 case "${INPUT_GITHUB_LIVE_RUNS:-}" in
   true | True | TRUE) export GITHUB_TOKEN="$token" ;;
 esac
+if [ -n "${INPUT_RESERVE_APPS:-}" ]; then
+  export GITHUB_TOKEN="$token"
+fi
 
 # A report of its own per step, so that two uses in one job keep both (a path the
 # workflow sets in HEROKU_REAPER_REPORT wins). The binary prints it as the `report` output.

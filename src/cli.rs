@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::heroku::throttle::HEROKU_POOL;
 use crate::reap::plan;
-use crate::{lock, report};
+use crate::{lock, report, room};
 
 /// The most deletes in flight: more only spends the rate limit faster.
 const MAX_CONCURRENCY: usize = 64;
@@ -22,7 +22,8 @@ Exit codes:
   0  done: every stale app is gone, or there was nothing to do, or `--lock skip` found
      another reaper at work on this machine
   1  failed: stale apps are left because of API errors, or `--app-limit` still holds
-     after `--wait-for-room`, or the key was rejected after some deletes
+     after `--wait-for-room`, or `--reserve-apps` found no room in time (or never can),
+     or the key was rejected after some deletes
   2  bad usage or configuration, missing credentials or a key rejected before any
      delete, a lock file that is not ours, or a plan over `--max-deletes`: nothing was
      deleted
@@ -43,6 +44,8 @@ Examples:
   heroku-reaper --shard 0/4                     one of four matrix jobs: a quarter of the apps each
   heroku-reaper --app-limit 80 --wait-for-room 5m
                                                 make room for a suite that needs 20 more apps
+  heroku-reaper --reserve-apps 40               in a workflow's cleanup job: start the tests only
+                                                when 40 apps fit beside the runs admitted before
   heroku-reaper demo                            try it against a built-in sandbox";
 
 const CREDENTIALS: &str = "\
@@ -109,6 +112,14 @@ pub enum LockMode {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IfNoRoom {
+    /// Exit 1: the jobs that need this one do not run.
+    Fail,
+    /// Exit 0 with a warning: the tests run, and may meet the app limit.
+    Proceed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// A line per app acted on and a summary table.
     Human,
@@ -133,6 +144,15 @@ impl From<LockMode> for lock::LockMode {
             LockMode::Wait => lock::LockMode::Wait,
             LockMode::Skip => lock::LockMode::Skip,
             LockMode::Off => lock::LockMode::Off,
+        }
+    }
+}
+
+impl From<IfNoRoom> for room::IfNoRoom {
+    fn from(value: IfNoRoom) -> room::IfNoRoom {
+        match value {
+            IfNoRoom::Fail => room::IfNoRoom::Fail,
+            IfNoRoom::Proceed => room::IfNoRoom::Proceed,
         }
     }
 }
@@ -193,10 +213,54 @@ pub struct ReapArgs {
     )]
     pub on_conflict: Option<OnConflict>,
 
-    /// With `--app-limit`: the longest to wait for room before failing, within `--deadline`
-    /// [default: the `--older-than` age, or `--deadline` if shorter]
+    /// With `--app-limit` or `--reserve-apps`: the longest to wait for room, within
+    /// `--deadline` [default: the `--older-than` age (with `--reserve-apps`, 10m), or
+    /// `--deadline` if shorter]
     #[arg(long, value_name = "TIME", env = "HEROKU_REAPER_WAIT_FOR_ROOM")]
     pub wait_for_room: Option<String>,
+
+    // Room for the run.
+    /// After the reaping, wait until the account has room for N apps (this run's at once)
+    /// beside the live GitHub runs already admitted, whose cleanup job succeeded; then this
+    /// run is admitted. Reads `GITHUB_TOKEN` (it needs `actions: read`)
+    #[arg(
+        long,
+        value_name = "N",
+        env = "HEROKU_REAPER_RESERVE_APPS",
+        value_parser = whole(1, MAX_APPS),
+        allow_negative_numbers = true
+    )]
+    pub reserve_apps: Option<usize>,
+
+    /// With `--reserve-apps`: the app limit of the account (or of the `--team`): Heroku's
+    /// is 100, 200 for an enterprise team [default: 100]
+    #[arg(
+        long,
+        value_name = "N",
+        env = "HEROKU_REAPER_ACCOUNT_LIMIT",
+        value_parser = whole(1, MAX_APPS),
+        allow_negative_numbers = true
+    )]
+    pub account_limit: Option<usize>,
+
+    /// With `--reserve-apps`: what to do when `--wait-for-room` runs out [default: fail]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHAT",
+        env = "HEROKU_REAPER_IF_NO_ROOM"
+    )]
+    pub if_no_room: Option<IfNoRoom>,
+
+    /// With `--reserve-apps`: the job whose success admits a run, by the name GitHub shows
+    /// [default: this job's own, found by `RUNNER_NAME`]
+    #[arg(long, value_name = "NAME", env = "HEROKU_REAPER_ADMISSION_JOB")]
+    pub admission_job: Option<String>,
+
+    /// With `--reserve-apps`: how often to look for room while waiting (a listing of the
+    /// apps, and GitHub's runs) [default: 30s]
+    #[arg(long, value_name = "TIME", env = "HEROKU_REAPER_ROOM_POLL")]
+    pub room_poll: Option<String>,
 
     /// Reap this team's apps (`GET /teams/NAME/apps`) instead of the account's own
     #[arg(long, value_name = "NAME", env = "HEROKU_REAPER_TEAM")]
@@ -343,8 +407,9 @@ pub struct ReapArgs {
     #[arg(long, env = "HEROKU_REAPER_GITHUB_LIVE_RUNS")]
     pub github_live_runs: bool,
 
-    /// With `--github-live-runs`: another repository whose runs share the Heroku account;
-    /// repeatable, or comma-separated in the environment variable
+    /// With `--github-live-runs` or `--reserve-apps`: another repository whose runs share
+    /// the Heroku account (with `--reserve-apps`, `OWNER/NAME:N` when each of its runs
+    /// reserves N apps); repeatable, or comma-separated in the environment variable
     #[arg(
         long = "github-repo",
         value_name = "OWNER/NAME",

@@ -18,6 +18,7 @@ use crate::reap::plan::{Age, Matcher, OnConflict, Policy, Scope, Shard};
 use crate::reap::{AppLimit, Options};
 use crate::report::Format;
 use crate::report_file::Target;
+use crate::room;
 
 pub const DEFAULT_PREFIX: &str = "hatchet-t-";
 const DEFAULT_OLDER_THAN: Duration = Duration::from_secs(600);
@@ -40,6 +41,16 @@ const MAX_GRACE: Duration = Duration::from_secs(3_600);
 const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(60);
 const MAX_SKEW: Duration = Duration::from_secs(86_400);
 const MAX_DEADLINE: Duration = Duration::from_secs(7 * 86_400);
+const MAX_ROOM_POLL: Duration = Duration::from_secs(600);
+
+/// Heroku's app limit for an account, and for a team that is not an enterprise team.
+const DEFAULT_ACCOUNT_LIMIT: usize = 100;
+/// How long `--reserve-apps` waits for room, cut to `--deadline`.
+const DEFAULT_ROOM_WAIT: Duration = Duration::from_secs(600);
+/// Often enough to start soon after a run ends; a listing and a few GitHub requests each.
+const DEFAULT_ROOM_POLL: Duration = Duration::from_secs(30);
+/// The most apps `--reserve-apps`, `--account-limit` and `--github-repo OWNER/NAME:N` take.
+const MAX_APPS: usize = 100_000;
 
 /// How long a fixed start or end a `--match` needs, so that it cannot take unrelated apps.
 const PINNED_LITERAL: usize = 3;
@@ -63,6 +74,8 @@ pub struct Settings {
     pub deadline: Duration,
     /// `--github-live-runs`: where to read the live workflow runs.
     pub github: Option<github::Settings>,
+    /// `--reserve-apps`: the wait for room for this run, after the reaping.
+    pub room: Option<room::Settings>,
 }
 
 /// Bad usage: the message names the problem and the fix.
@@ -138,7 +151,12 @@ impl Settings {
             cap => Some(cap),
         };
         let client = client_options(args)?;
-        let github = github_settings(args, &client, &|name| std::env::var(name).ok())?;
+        let env = |name: &str| std::env::var(name).ok();
+        let github = github_settings(args, &client, &env)?;
+        let skew = github
+            .as_ref()
+            .map_or(github::DEFAULT_SKEW, |github| github.skew);
+        let room = room_settings(args, &client, &env, deadline, skew)?;
         Ok(Settings {
             engine: Options {
                 policy: Policy {
@@ -169,6 +187,7 @@ impl Settings {
             },
             deadline,
             github,
+            room,
         })
     }
 }
@@ -375,25 +394,36 @@ fn app_limit(
     deadline: Duration,
 ) -> Result<Option<AppLimit>, ConfigError> {
     let Some(limit) = args.app_limit else {
-        if args.wait_for_room.is_some() {
+        if args.wait_for_room.is_some() && args.reserve_apps.is_none() {
             return refuse(
-                "`--wait-for-room` needs `--app-limit N`: it is how long to wait for fewer than N apps",
+                "`--wait-for-room` needs `--app-limit N` or `--reserve-apps N`: it is how long to wait for room under them",
             );
         }
         return Ok(None);
     };
-    let wait_for_room = match (&args.wait_for_room, age) {
-        (Some(text), _) => {
-            let wait = time("--wait-for-room", text, MAX_DEADLINE)?;
-            within_deadline("--wait-for-room", text, wait, args, deadline)?
-        }
-        (None, Age::OlderThan(ttl)) => ttl.min(deadline),
-        (None, Age::Any) => Duration::ZERO,
+    let default = match age {
+        Age::OlderThan(ttl) => ttl,
+        Age::Any => Duration::ZERO,
     };
     Ok(Some(AppLimit {
         limit,
-        wait_for_room,
+        wait_for_room: wait_for_room(args, default, deadline)?,
     }))
+}
+
+/// `--wait-for-room`: refused when longer than the deadline; `default` is cut to it.
+fn wait_for_room(
+    args: &ReapArgs,
+    default: Duration,
+    deadline: Duration,
+) -> Result<Duration, ConfigError> {
+    match &args.wait_for_room {
+        Some(text) => {
+            let wait = time("--wait-for-room", text, MAX_DEADLINE)?;
+            within_deadline("--wait-for-room", text, wait, args, deadline)
+        }
+        None => Ok(default.min(deadline)),
+    }
 }
 
 fn client_options(args: &ReapArgs) -> Result<ClientOptions, ConfigError> {
@@ -492,17 +522,16 @@ fn github_settings(
     client: &ClientOptions,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<github::Settings>, ConfigError> {
-    let env = |name: &str| env(name).filter(|value| !value.trim().is_empty());
-    let named: Vec<&String> = args
-        .github_repos
-        .iter()
-        .filter(|repo| !repo.trim().is_empty())
-        .collect();
     let skew = args.skew.as_deref().filter(|text| !text.trim().is_empty());
     if !args.github_live_runs {
-        if let Some(repo) = named.first() {
+        if let Some(repo) = args
+            .github_repos
+            .iter()
+            .find(|repo| !repo.trim().is_empty())
+            && args.reserve_apps.is_none()
+        {
             return refuse(format!(
-                "`--github-repo {repo}` has no effect without `--github-live-runs`; add it (Action input `github-live-runs: true`), or drop `--github-repo`"
+                "`--github-repo {repo}` has no effect without `--github-live-runs` or `--reserve-apps`; add one (Action input `github-live-runs: true`), or drop `--github-repo`"
             ));
         }
         if let Some(skew) = skew {
@@ -512,7 +541,62 @@ fn github_settings(
         }
         return Ok(None);
     }
-    let mut repos: Vec<String> = Vec::new();
+    let named = named_repos(args)?;
+    if let (Some((repo, Some(_))), None) = (named.first(), args.reserve_apps) {
+        return refuse(format!(
+            "`--github-repo {repo}:N`: a reservation of apps is for `--reserve-apps`; give `OWNER/NAME` alone, or add `--reserve-apps`"
+        ));
+    }
+    let skew = match skew {
+        None => github::DEFAULT_SKEW,
+        Some(text) => time("--skew", text, MAX_SKEW)?,
+    };
+    match github_scope(&named, client, env, skew)? {
+        Some(settings) => Ok(Some(settings)),
+        None => refuse(
+            "`--github-live-runs` needs the repositories whose runs may own apps: run it in GitHub Actions (which sets `GITHUB_REPOSITORY`), or pass `--github-repo OWNER/NAME`",
+        ),
+    }
+}
+
+/// `--github-repo` as given: `OWNER/NAME`, or `OWNER/NAME:N` (what each of its runs
+/// reserves), the blank ones left out.
+fn named_repos(args: &ReapArgs) -> Result<Vec<(String, Option<usize>)>, ConfigError> {
+    let named = args
+        .github_repos
+        .iter()
+        .filter(|repo| !repo.trim().is_empty());
+    named
+        .map(|text| {
+            let (repo, apps) = match text.trim().rsplit_once(':') {
+                Some((repo, apps)) => (repo, Some(apps)),
+                None => (text.trim(), None),
+            };
+            let repo = github::parse_repo(repo)
+                .map_err(|why| ConfigError(format!("`--github-repo`: {why}")))?;
+            let apps = apps
+                .map(|apps| match apps.trim().parse::<usize>() {
+                    Ok(n) if (1..=MAX_APPS).contains(&n) => Ok(n),
+                    _ => refuse(format!(
+                        "`--github-repo {}`: `{apps}` is not a number of apps; use 1 to {MAX_APPS}, as in `{repo}:40`",
+                        text.trim()
+                    )),
+                })
+                .transpose()?;
+            Ok((repo, apps))
+        })
+        .collect()
+}
+
+/// The repositories (this one, from `GITHUB_REPOSITORY`, then `named`), this run, and
+/// the API's URL: what GitHub is asked about. `None` with no repository at all.
+fn github_scope(
+    named: &[(String, Option<usize>)],
+    client: &ClientOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+    skew: Duration,
+) -> Result<Option<github::Settings>, ConfigError> {
+    let env = |name: &str| env(name).filter(|value| !value.trim().is_empty());
     let own = env("GITHUB_REPOSITORY")
         .map(|text| {
             github::parse_repo(&text).map_err(|why| {
@@ -522,17 +606,14 @@ fn github_settings(
             })
         })
         .transpose()?;
-    for repo in own.iter().chain(named) {
-        let repo = github::parse_repo(repo)
-            .map_err(|why| ConfigError(format!("`--github-repo`: {why}")))?;
-        if !repos.iter().any(|seen| seen.eq_ignore_ascii_case(&repo)) {
-            repos.push(repo);
+    let mut repos: Vec<String> = Vec::new();
+    for repo in own.iter().chain(named.iter().map(|(repo, _)| repo)) {
+        if !repos.iter().any(|seen| seen.eq_ignore_ascii_case(repo)) {
+            repos.push(repo.clone());
         }
     }
     if repos.is_empty() {
-        return refuse(
-            "`--github-live-runs` needs the repositories whose runs may own apps: run it in GitHub Actions (which sets `GITHUB_REPOSITORY`), or pass `--github-repo OWNER/NAME`",
-        );
+        return Ok(None);
     }
     let current_run = match (env("GITHUB_RUN_ID"), &own) {
         (None, _) => None,
@@ -557,10 +638,6 @@ fn github_settings(
         github::DEFAULT_API_URL,
         "`GITHUB_TOKEN`",
     )?;
-    let skew = match skew {
-        None => github::DEFAULT_SKEW,
-        Some(text) => time("--skew", text, MAX_SKEW)?,
-    };
     Ok(Some(github::Settings {
         api_url,
         repos,
@@ -568,6 +645,105 @@ fn github_settings(
         skew,
         timeout: client.timeout,
         retries: client.retries,
+    }))
+}
+
+/// What `--reserve-apps` cannot go with.
+fn alongside_reserve(args: &ReapArgs) -> Result<(), ConfigError> {
+    if args.lock == crate::cli::LockMode::Skip {
+        return refuse(
+            "`--reserve-apps` with `--lock skip` would admit a run that skipped the count of the room; use `--lock wait` (the default)",
+        );
+    }
+    if args.all {
+        return refuse(
+            "`--reserve-apps` with `--all` would delete, at each look while it waits, the apps of the runs it admitted meanwhile; give an age (`--older-than`) instead",
+        );
+    }
+    Ok(())
+}
+
+/// Every reservation, this run's and other repositories' (`OWNER/NAME:N`), within the
+/// account's limit: a larger one could never be admitted.
+fn fits(
+    reserve: usize,
+    named: &[(String, Option<usize>)],
+    account_limit: usize,
+) -> Result<(), ConfigError> {
+    let others = named.iter().filter_map(|(repo, apps)| {
+        apps.map(|apps| (format!("`--github-repo {repo}:{apps}`"), apps))
+    });
+    for (given, apps) in
+        std::iter::once((format!("`--reserve-apps {reserve}`"), reserve)).chain(others)
+    {
+        if apps > account_limit {
+            return refuse(format!(
+                "{given} is more apps than `--account-limit {account_limit}` holds, so that run could never be admitted; lower it, or give the account's real limit with `--account-limit` (Heroku's: 100, 200 for an enterprise team)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `--reserve-apps` and what goes with it; the options that only make sense with it are
+/// refused without it.
+fn room_settings(
+    args: &ReapArgs,
+    client: &ClientOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+    deadline: Duration,
+    skew: Duration,
+) -> Result<Option<room::Settings>, ConfigError> {
+    let Some(reserve) = args.reserve_apps else {
+        let given = [
+            ("--account-limit", args.account_limit.is_some()),
+            ("--if-no-room", args.if_no_room.is_some()),
+            ("--admission-job", args.admission_job.is_some()),
+            ("--room-poll", args.room_poll.is_some()),
+        ];
+        if let Some((flag, _)) = given.iter().find(|(_, given)| *given) {
+            return refuse(format!(
+                "`{flag}` has no effect without `--reserve-apps N`; add it (the apps this run holds at once), or drop `{flag}`"
+            ));
+        }
+        return Ok(None);
+    };
+    alongside_reserve(args)?;
+    let account_limit = args.account_limit.unwrap_or(DEFAULT_ACCOUNT_LIMIT);
+    let named = named_repos(args)?;
+    fits(reserve, &named, account_limit)?;
+    let poll = match args.room_poll.as_deref() {
+        None => DEFAULT_ROOM_POLL,
+        Some(text) => match time("--room-poll", text, MAX_ROOM_POLL)? {
+            Duration::ZERO => {
+                return refuse(
+                    "`--room-poll 0` would ask without a pause; give a time such as `30s`",
+                );
+            }
+            poll => poll,
+        },
+    };
+    let env_set = |name: &str| env(name).filter(|value| !value.trim().is_empty());
+    Ok(Some(room::Settings {
+        reserve,
+        account_limit,
+        wait: wait_for_room(args, DEFAULT_ROOM_WAIT, deadline)?,
+        poll,
+        if_no_room: args
+            .if_no_room
+            .map_or(room::IfNoRoom::Fail, room::IfNoRoom::from),
+        admission_job: args
+            .admission_job
+            .as_deref()
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::to_string),
+        runner_name: env_set("RUNNER_NAME"),
+        github: github_scope(&named, client, env, skew)?,
+        reservations: named
+            .into_iter()
+            .filter_map(|(repo, apps)| Some((repo, apps?)))
+            .collect(),
     }))
 }
 
@@ -931,6 +1107,104 @@ mod tests {
         );
         assert!(refused(&["--github-repo", "a/b"], &[]).contains("without `--github-live-runs`"));
         assert!(refused(&["--skew", "1m"], &[]).contains("without `--github-live-runs`"));
+    }
+
+    /// `--reserve-apps` settings with this environment instead of the process's.
+    fn room(args: &[&str], env: &[(&str, &str)]) -> Result<Option<room::Settings>, String> {
+        let cli = Cli::try_parse_from(std::iter::once("heroku-reaper").chain(args.iter().copied()))
+            .map_err(|error| error.to_string())?;
+        let client = client_options(&cli.reap).unwrap();
+        let lookup = |name: &str| {
+            env.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_string())
+        };
+        let deadline = deadline(&cli.reap).unwrap();
+        room_settings(&cli.reap, &client, &lookup, deadline, github::DEFAULT_SKEW)
+            .map_err(|error| error.0)
+    }
+
+    #[test]
+    fn room_settings_come_from_the_flags_and_the_runner() {
+        let actions = [
+            ("GITHUB_REPOSITORY", "heroku/ruby"),
+            ("GITHUB_RUN_ID", "42"),
+            ("RUNNER_NAME", "GitHub Actions 3"),
+        ];
+        let settings = room(
+            &[
+                "--reserve-apps",
+                "40",
+                "--github-repo",
+                "heroku/python:30,heroku/go",
+            ],
+            &actions,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!((settings.reserve, settings.account_limit), (40, 100));
+        assert_eq!(settings.wait, Duration::from_secs(600));
+        assert_eq!(settings.poll, Duration::from_secs(30));
+        assert_eq!(settings.if_no_room, room::IfNoRoom::Fail);
+        assert_eq!(settings.runner_name.as_deref(), Some("GitHub Actions 3"));
+        let github = settings.github.as_ref().unwrap();
+        assert_eq!(github.repos, ["heroku/ruby", "heroku/python", "heroku/go"]);
+        assert_eq!(github.current_run, Some(("heroku/ruby".into(), 42)));
+        assert_eq!(settings.reservation("Heroku/Python"), 30);
+        assert_eq!(settings.reservation("heroku/go"), 40);
+        // The wait is cut to the deadline by default, and refused past it when given.
+        let short = room(&["--reserve-apps", "5", "--deadline", "2m"], &[])
+            .unwrap()
+            .unwrap();
+        assert_eq!(short.wait, Duration::from_secs(120));
+        assert!(short.github.is_none(), "outside Actions, no runs to read");
+        let message = room(&["--reserve-apps", "5", "--wait-for-room", "20m"], &[]).unwrap_err();
+        assert!(
+            message.contains("longer than the default `--deadline 15m`"),
+            "{message}"
+        );
+        // Off unless asked.
+        assert_eq!(room(&[], &actions), Ok(None));
+    }
+
+    #[test]
+    fn bad_room_settings_name_the_flag_and_the_fix() {
+        let refused = |args: &[&str]| room(args, &[]).unwrap_err();
+        assert!(
+            refused(&["--reserve-apps", "120"])
+                .contains("`--reserve-apps 120` is more apps than `--account-limit 100` holds")
+        );
+        assert!(
+            refused(&["--reserve-apps", "20", "--github-repo", "a/b:150"])
+                .contains("`--github-repo a/b:150` is more apps than `--account-limit 100`")
+        );
+        assert!(
+            refused(&["--reserve-apps", "20", "--github-repo", "a/b:x"])
+                .contains("`x` is not a number of apps; use 1 to 100000")
+        );
+        assert!(refused(&["--reserve-apps", "0"]).contains("use 1 to 100000"));
+        for flag in [
+            &["--account-limit", "200"][..],
+            &["--if-no-room", "proceed"],
+            &["--admission-job", "cleanup"],
+            &["--room-poll", "1s"],
+        ] {
+            assert!(
+                refused(flag).contains("has no effect without `--reserve-apps N`"),
+                "{flag:?}"
+            );
+        }
+        assert!(refused(&["--reserve-apps", "5", "--room-poll", "0"]).contains("without a pause"));
+        assert!(refused(&["--reserve-apps", "5", "--room-poll", "11m"]).contains("at most 10m"));
+        assert!(refused(&["--reserve-apps", "5", "--lock", "skip"]).contains("`--lock skip`"));
+        assert!(
+            refused(&["--reserve-apps", "5", "--all"]).contains("give an age (`--older-than`)")
+        );
+        assert!(
+            github(&["--github-live-runs", "--github-repo", "a/b:5"], &[])
+                .unwrap_err()
+                .contains("a reservation of apps is for `--reserve-apps`")
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod net;
 pub mod reap;
 pub mod report;
 pub mod report_file;
+pub mod room;
 pub mod run;
 pub mod signals;
 pub mod text;

@@ -27,6 +27,7 @@ use crate::reap::{self, Events};
 use crate::report::actions::{self, GitHub};
 use crate::report::{self, Format, human, words};
 use crate::report_file::{self, Target};
+use crate::room::{Gate, RoomReport};
 use crate::signals;
 
 pub fn reap_command(settings: Settings) -> ExitCode {
@@ -65,15 +66,16 @@ pub fn reap_command(settings: Settings) -> ExitCode {
         runner: runner.as_ref(),
         deadline: started + settings.deadline,
     };
-    let report = match runtime.block_on(engine.run()) {
-        Ok(report) => report,
+    let (report, room) = match runtime.block_on(engine.run()) {
+        Ok(ran) => ran,
         Err(error) => return fail(&format!("{error:#}"), Ending::Usage),
     };
-    finish(&settings, &credentials, report, runner.as_ref())
+    finish(&settings, &credentials, report, room, runner.as_ref())
 }
 
-/// What is checked before anything is sent: the `--report` path, the key and, with
-/// `--github-live-runs`, the GitHub token (a token that is not text stops the run here).
+/// What is checked before anything is sent: the `--report` path, the key and, when GitHub
+/// is to be read (`--github-live-runs`, `--reserve-apps`), the GitHub token (a token that
+/// is not text stops the run here).
 fn secrets(settings: &Settings) -> Result<(Credentials, Option<ApiKey>), ExitCode> {
     if let Some(Target::File(path)) = &settings.report
         && let Err(why) = report_file::check(path)
@@ -82,7 +84,9 @@ fn secrets(settings: &Settings) -> Result<(Credentials, Option<ApiKey>), ExitCod
         return Err(fail(&message, Ending::Usage));
     }
     let credentials = credentials().map_err(|error| fail(&error.to_string(), Ending::Usage))?;
-    let github_token = match settings.github.is_some() {
+    let reads_github = settings.github.is_some()
+        || (settings.room.as_ref()).is_some_and(|room| room.github.is_some());
+    let github_token = match reads_github {
         true => credentials::environment("GITHUB_TOKEN")
             .map_err(|error| fail(&error.to_string(), Ending::Usage))?
             .filter(|token| !token.trim().is_empty())
@@ -173,7 +177,7 @@ struct Engine<'a> {
 }
 
 impl Engine<'_> {
-    async fn run(self) -> anyhow::Result<Report> {
+    async fn run(self) -> anyhow::Result<(Report, Option<RoomReport>)> {
         let settings = self.settings;
         let events = Printer::new(settings.format, human_stream(settings));
         let cancel = Cancel::default();
@@ -200,17 +204,21 @@ impl Engine<'_> {
         };
         if let Some(signal) = cancel.interrupted() {
             // Stopped while reading GitHub: nothing was sent to Heroku, and nothing will be.
-            return Ok(interrupted_before_heroku(settings, signal));
+            return Ok((interrupted_before_heroku(settings, signal), None));
         }
+        let reaping = Arc::clone(&client);
         let mut report = match self.runner {
             Some(runner) => {
                 let grouped = runner.group(&events);
                 let report =
-                    reap::reap_until(client, &engine, &grouped, cancel, settings.grace).await;
+                    reap::reap_until(reaping, &engine, &grouped, cancel.clone(), settings.grace)
+                        .await;
                 grouped.close();
                 report
             }
-            None => reap::reap_until(client, &engine, &events, cancel, settings.grace).await,
+            None => {
+                reap::reap_until(reaping, &engine, &events, cancel.clone(), settings.grace).await
+            }
         };
         events.done();
         report.github = github.map(|mut github| {
@@ -222,7 +230,39 @@ impl Engine<'_> {
                 .count();
             github
         });
-        Ok(report)
+        let room = self
+            .room(client, &engine, &events, cancel, &mut report)
+            .await;
+        Ok((report, room))
+    }
+
+    /// `--reserve-apps`: the wait for room, after a reaping that ended well.
+    async fn room(
+        &self,
+        client: Arc<Client>,
+        engine: &reap::Options,
+        events: &Printer,
+        cancel: Cancel,
+        report: &mut Report,
+    ) -> Option<RoomReport> {
+        let settings = self.settings.room.as_ref()?;
+        let why = match report.status {
+            Status::DryRun => "a dry run: the room was not counted, and no run is admitted",
+            Status::Done | Status::UnderLimit => {
+                let gate = Gate {
+                    settings,
+                    client,
+                    token: self.github_token,
+                    engine,
+                    events,
+                    cancel,
+                    grace: self.settings.grace,
+                };
+                return Some(gate.admit(report).await);
+            }
+            _ => "the reaping did not end well, so the room was not counted",
+        };
+        Some(RoomReport::not_checked(settings, why.to_string()))
     }
 }
 
@@ -265,6 +305,7 @@ fn finish(
     settings: &Settings,
     credentials: &Credentials,
     mut report: Report,
+    room: Option<RoomReport>,
     runner: Option<&GitHub>,
 ) -> ExitCode {
     if report.status == Status::Unauthorized {
@@ -280,9 +321,10 @@ fn finish(
         .report
         .clone()
         .or_else(|| runner.map(|runner| Target::File(runner.default_report_path())));
-    let written = deliver(target.as_ref(), &report);
-    let printed = match settings.format {
-        Format::Json => report::json(&report),
+    let room = room.as_ref();
+    let written = deliver(target.as_ref(), &report, room);
+    let mut printed = match settings.format {
+        Format::Json => report::document(&report, room),
         Format::Human if report.status == Status::DryRun => format!(
             "{}\n{}",
             human::plan_table(&report),
@@ -290,13 +332,16 @@ fn finish(
         ),
         Format::Human => human::summary(&report),
     };
+    if let (Format::Human, Some(room)) = (settings.format, room) {
+        printed.push_str(&human::room_line(room));
+    }
     console::line(human_stream(settings), printed.trim_end());
     if let Some(runner) = runner {
         let path = match (&target, written) {
             (Some(Target::File(path)), true) => Some(path.as_path()),
             _ => None,
         };
-        runner.finish(&report, path);
+        runner.finish(&report, room, path);
     }
     let code = exit::code(ending(&report, written));
     if code != exit::SUCCESS
@@ -309,11 +354,11 @@ fn finish(
 
 /// Writes the JSON report to `target`, if any; says whether it is there. A report that
 /// cannot be written is said on stderr, and fails the run (see [`ending`]).
-fn deliver(target: Option<&Target>, report: &Report) -> bool {
+fn deliver(target: Option<&Target>, report: &Report, room: Option<&RoomReport>) -> bool {
     let Some(target) = target else {
         return true;
     };
-    match report_file::write(target, &report::json(report)) {
+    match report_file::write(target, &report::document(report, room)) {
         Ok(()) => true,
         Err(error) => {
             let place = match target {
@@ -345,7 +390,7 @@ fn without_lock(settings: &Settings, status: Status, message: String) -> ExitCod
     );
     report.status = status;
     report.message = Some(Message::Text(message));
-    let written = deliver(settings.report.as_ref(), &report);
+    let written = deliver(settings.report.as_ref(), &report, None);
     if settings.format == Format::Json {
         console::out(&report::json(&report));
     }

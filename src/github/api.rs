@@ -2,6 +2,8 @@
 //! origin of `GITHUB_API_URL` only, a body read in bounded memory, immediate retries
 //! after a 5xx or no answer, and JSON held to the documented shape.
 
+use std::collections::HashSet;
+
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, LINK, LOCATION};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
@@ -19,6 +21,28 @@ pub struct Unreadable(pub String);
 
 /// The REST API version whose shapes this module reads.
 const API_VERSION: &str = "2022-11-28";
+/// GitHub's largest page.
+pub const PER_PAGE: usize = 100;
+/// GitHub lists at most 1,000 runs for a status filter, newest first: 10 pages of 100.
+/// A listing with more is cut short, and what it leaves out are the oldest runs.
+pub const MAX_PAGES: usize = 1_000 / PER_PAGE;
+
+/// A page of a listing GitHub counts (`total_count`): the runs of a status, a run's jobs.
+pub trait Listing: DeserializeOwned {
+    type Item;
+    fn total_count(&self) -> u64;
+    fn items(self) -> Vec<Self::Item>;
+    /// What tells two items apart, so that one listed on two pages counts once.
+    fn id(item: &Self::Item) -> u64;
+}
+
+/// How a listing fell short of whole.
+pub enum Short {
+    /// GitHub counts more than its pages list.
+    Counted { counted: u64, listed: usize },
+    /// The pages go on past `MAX_PAGES`.
+    PastPages,
+}
 
 pub struct Api {
     http: reqwest::Client,
@@ -86,6 +110,36 @@ impl Api {
         self.base
             .join(path.trim_start_matches('/'))
             .map_err(|error| Unreadable(format!("`GET {path}` is not a URL: {error}")))
+    }
+
+    /// Every page of the listing at `request`, each item once, or an error when they are
+    /// not all there, worded by `short`.
+    pub async fn every_page<L: Listing>(
+        &self,
+        request: &str,
+        short: impl Fn(Short) -> Unreadable,
+    ) -> Result<Vec<L::Item>, Unreadable> {
+        let mut url = self.url(request)?;
+        let mut items = Vec::new();
+        let mut ids = HashSet::new();
+        // The largest count any page gave: items come and go while the pages are read,
+        // and one that goes shifts the later pages, so another can slip between two.
+        let mut counted = 0;
+        for _ in 0..MAX_PAGES {
+            let page = self.get::<L>(&url, request).await?;
+            counted = counted.max(page.body.total_count());
+            let fresh = page.body.items().into_iter();
+            items.extend(fresh.filter(|item| ids.insert(L::id(item))));
+            match page.next {
+                Some(next) => url = next,
+                None if (items.len() as u64) < counted => {
+                    let listed = items.len();
+                    return Err(short(Short::Counted { counted, listed }));
+                }
+                None => return Ok(items),
+            }
+        }
+        Err(short(Short::PastPages))
     }
 
     /// GETs `url`, which must be on the API's origin; `request` names it in messages.

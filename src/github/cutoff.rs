@@ -12,9 +12,12 @@ pub struct LiveRun {
     /// `owner/name`.
     pub repo: String,
     pub id: u64,
-    /// When it started (`run_started_at`), or was created, for a run not started yet.
+    /// When it started (`run_started_at`), or was created, for a run not started yet;
+    /// or, for the room (`--reserve-apps`), when it was admitted.
     pub since: DateTime<Utc>,
-    pub started: bool,
+    pub began: Began,
+    /// `run_attempt`: 1, and more after a re-run.
+    pub attempt: u32,
 }
 
 impl LiveRun {
@@ -29,7 +32,31 @@ impl LiveRun {
             repo: repo.to_string(),
             id,
             since: run_started_at.unwrap_or(created_at),
-            started: run_started_at.is_some(),
+            began: match run_started_at {
+                Some(_) => Began::Started,
+                None => Began::Queued,
+            },
+            attempt: 1,
+        }
+    }
+}
+
+/// What a live run's `since` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Began {
+    /// Created, not started yet.
+    Queued,
+    Started,
+    /// Admitted to the room on the account: its tests, which wait for that, began then.
+    Admitted,
+}
+
+impl Began {
+    fn word(self) -> &'static str {
+        match self {
+            Began::Queued => "queued",
+            Began::Started => "started",
+            Began::Admitted => "admitted",
         }
     }
 }
@@ -44,6 +71,9 @@ pub struct Cutoff {
     pub checked_at: DateTime<Utc>,
     /// Distinct live runs seen, the current one included.
     pub live_runs: usize,
+    /// Live runs left out because their tests wait for room (`--reserve-apps`), so have
+    /// made no app yet.
+    pub waiting: usize,
 }
 
 /// The earliest start among the live runs and the current run (its own matrix jobs may
@@ -76,6 +106,7 @@ pub fn cutoff(
         earliest,
         checked_at,
         live_runs: distinct.len(),
+        waiting: 0,
     }
 }
 
@@ -84,6 +115,11 @@ impl Cutoff {
     pub fn reason(&self) -> String {
         match self.earliest_run() {
             Some(run) => format!("created before every live run; earliest is {run}"),
+            None if self.waiting > 0 => format!(
+                "created before every live run; none but {} waiting for room was live when GitHub was checked at {}",
+                self.waiting,
+                self.clock(self.checked_at)
+            ),
             None => format!(
                 "created before every live run; none was live when GitHub was checked at {}",
                 self.clock(self.checked_at)
@@ -98,7 +134,7 @@ impl Cutoff {
                 "{} run {}, {} {}",
                 run.repo,
                 run.id,
-                if run.started { "started" } else { "queued" },
+                run.began.word(),
                 self.clock(run.since)
             )
         })
@@ -106,11 +142,17 @@ impl Cutoff {
 
     /// The time of day when it is the day of the check, the whole date-time otherwise.
     fn clock(&self, at: DateTime<Utc>) -> String {
-        if at.date_naive() == self.checked_at.date_naive() {
-            at.format("%H:%M:%SZ").to_string()
-        } else {
-            at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-        }
+        clock(at, self.checked_at)
+    }
+}
+
+/// The time of day (`12:00:01Z`) when `at` is on `today`'s date, the whole date-time
+/// otherwise.
+pub fn clock(at: DateTime<Utc>, today: DateTime<Utc>) -> String {
+    if at.date_naive() == today.date_naive() {
+        at.format("%H:%M:%SZ").to_string()
+    } else {
+        at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
     }
 }
 

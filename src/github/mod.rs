@@ -1,24 +1,27 @@
 //! GitHub Actions: which workflow runs are alive, so that apps no live run can own are
-//! reaped before the TTL. GitHub's answers count only whole: a listing cut short (past
-//! the 1,000 runs a status filter lists, or its pages), a page on another origin, or an
-//! answer not of the documented shape leaves the TTL to decide alone.
+//! reaped before the TTL, and which of them hold room on the account (their jobs, for
+//! `--reserve-apps`). GitHub's answers count only whole: a listing cut short (past the
+//! 1,000 runs a status filter lists, or its pages), a page on another origin, or an
+//! answer not of the documented shape leaves the TTL (or the plain wait for room) to
+//! decide alone.
 
 mod api;
 pub mod cutoff;
+mod jobs;
 mod settings;
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 pub use api::Unreadable;
-pub use cutoff::{Cutoff, LiveRun, cutoff};
+pub use cutoff::{Began, Cutoff, LiveRun, cutoff};
+pub use jobs::Job;
 pub use settings::Settings;
 
 use crate::credentials::ApiKey;
-use api::Api;
+use api::{Api, Listing, MAX_PAGES, PER_PAGE, Short};
 
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
 pub const DEFAULT_SKEW: Duration = Duration::from_secs(120);
@@ -26,12 +29,7 @@ pub const DEFAULT_SKEW: Duration = Duration::from_secs(120);
 /// The statuses of a run that may still create apps, one listing each, in the order a
 /// run passes through them: a run that moves on while they are read shows up in a
 /// later listing instead of slipping between two.
-const LIVE_STATUSES: [&str; 5] = ["requested", "queued", "pending", "waiting", "in_progress"];
-/// GitHub's largest page.
-const PER_PAGE: usize = 100;
-/// GitHub lists at most 1,000 runs for a status filter, newest first: 10 pages of 100.
-/// A listing with more is cut short, and what it leaves out are the oldest runs.
-const MAX_PAGES: usize = 1_000 / PER_PAGE;
+pub const LIVE_STATUSES: [&str; 5] = ["requested", "queued", "pending", "waiting", "in_progress"];
 
 /// One page of `GET /repos/{owner}/{repo}/actions/runs`: both fields are required.
 #[derive(Debug, Deserialize)]
@@ -40,13 +38,37 @@ struct RunsPage {
     workflow_runs: Vec<RunJson>,
 }
 
-/// The parts of a workflow run that say when it began.
+impl Listing for RunsPage {
+    type Item = RunJson;
+    fn total_count(&self) -> u64 {
+        self.total_count
+    }
+    fn items(self) -> Vec<RunJson> {
+        self.workflow_runs
+    }
+    fn id(run: &RunJson) -> u64 {
+        run.id
+    }
+}
+
+/// The parts of a workflow run that say when it began, and which attempt it is.
 #[derive(Debug, Deserialize)]
 struct RunJson {
     id: u64,
     created_at: DateTime<Utc>,
     #[serde(default)]
     run_started_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    run_attempt: Option<u32>,
+}
+
+impl RunJson {
+    fn live(self, repo: &str) -> LiveRun {
+        LiveRun {
+            attempt: self.run_attempt.unwrap_or(1),
+            ..LiveRun::new(repo, self.id, self.created_at, self.run_started_at)
+        }
+    }
 }
 
 /// Checks a repository name as `owner/name`, the form GitHub gives in `GITHUB_REPOSITORY`.
@@ -75,24 +97,58 @@ pub fn parse_repo(text: &str) -> Result<String, String> {
     }
 }
 
+/// What reads GitHub: its API with the token, to the origin of `GITHUB_API_URL` only.
+pub struct Reader {
+    api: Api,
+}
+
+impl Reader {
+    /// Fails without a token, or with one that cannot go in a header.
+    pub fn new(settings: &Settings, token: Option<&ApiKey>) -> Result<Reader, Unreadable> {
+        let token = token.ok_or_else(|| {
+            Unreadable(
+                "`GITHUB_TOKEN` is not set; in the Action, pass `github-token` (its default, `${{ github.token }}`, works when the job has `permissions: actions: read`)".into(),
+            )
+        })?;
+        Ok(Reader {
+            api: Api::new(settings, token)?,
+        })
+    }
+
+    /// Every run of `repos` in one of `statuses`, each listing whole.
+    pub async fn live_runs(
+        &self,
+        repos: &[String],
+        statuses: &[&str],
+    ) -> Result<Vec<LiveRun>, Unreadable> {
+        let mut listed = Vec::new();
+        for repo in repos {
+            for status in statuses {
+                listed.extend(list_runs(&self.api, repo, status).await?);
+            }
+        }
+        Ok(listed)
+    }
+
+    /// One run, by id.
+    pub async fn run(&self, repo: &str, id: u64) -> Result<LiveRun, Unreadable> {
+        current_run(&self.api, repo, id).await
+    }
+
+    /// The jobs of a run's latest attempt, every page.
+    pub async fn jobs(&self, repo: &str, run_id: u64) -> Result<Vec<Job>, Unreadable> {
+        jobs::list(&self.api, repo, run_id).await
+    }
+}
+
 /// Lists the live runs of every repository, adds the current run, and gives the cutoff.
 pub async fn check(settings: &Settings, token: Option<&ApiKey>) -> Result<Cutoff, Unreadable> {
-    let token = token.ok_or_else(|| {
-        Unreadable(
-            "`GITHUB_TOKEN` is not set; in the Action, pass `github-token` (its default, `${{ github.token }}`, works when the job has `permissions: actions: read`)".into(),
-        )
-    })?;
-    let api = Api::new(settings, token)?;
+    let reader = Reader::new(settings, token)?;
     let checked_at = Utc::now();
-    let mut listed = Vec::new();
-    for repo in &settings.repos {
-        for status in LIVE_STATUSES {
-            listed.extend(list_runs(&api, repo, status).await?);
-        }
-    }
+    let listed = reader.live_runs(&settings.repos, &LIVE_STATUSES).await?;
     let current = match &settings.current_run {
         Some((repo, id)) if !listed.iter().any(|run| &run.repo == repo && run.id == *id) => {
-            Some(current_run(&api, repo, *id).await?)
+            Some(reader.run(repo, *id).await?)
         }
         Some((repo, id)) => listed
             .iter()
@@ -113,39 +169,18 @@ pub async fn check(settings: &Settings, token: Option<&ApiKey>) -> Result<Cutoff
 /// counts more than it lists, or the pages go on past what it lists.
 async fn list_runs(api: &Api, repo: &str, status: &str) -> Result<Vec<LiveRun>, Unreadable> {
     let request = format!("/repos/{repo}/actions/runs?status={status}&per_page={PER_PAGE}");
-    let mut url = api.url(&request)?;
-    let mut runs: Vec<LiveRun> = Vec::new();
-    let mut ids = HashSet::new();
-    // The largest count any page gave: runs start and end while the pages are read, and
-    // a run that ends shifts the later pages, so one can slip between two.
-    let mut counted = 0;
-    for _ in 0..MAX_PAGES {
-        let page = api.get::<RunsPage>(&url, &request).await?;
-        counted = counted.max(page.body.total_count);
-        for run in page.body.workflow_runs {
-            if ids.insert(run.id) {
-                runs.push(LiveRun::new(
-                    repo,
-                    run.id,
-                    run.created_at,
-                    run.run_started_at,
-                ));
-            }
-        }
-        match page.next {
-            Some(next) => url = next,
-            None if (runs.len() as u64) < counted => {
-                return Err(Unreadable(format!(
-                    "`GET {request}` counts {counted} runs but lists {}; GitHub lists at most 1,000 for a status, newest first, so the earliest live runs are not known",
-                    runs.len()
-                )));
-            }
-            None => return Ok(runs),
-        }
-    }
-    Err(Unreadable(format!(
-        "`GET {request}` has more than {MAX_PAGES} pages of {PER_PAGE}, past the 1,000 runs GitHub lists for a status; the earliest live runs are not known"
-    )))
+    let short = |short| {
+        Unreadable(match short {
+            Short::Counted { counted, listed } => format!(
+                "`GET {request}` counts {counted} runs but lists {listed}; GitHub lists at most 1,000 for a status, newest first, so the earliest live runs are not known"
+            ),
+            Short::PastPages => format!(
+                "`GET {request}` has more than {MAX_PAGES} pages of {PER_PAGE}, past the 1,000 runs GitHub lists for a status; the earliest live runs are not known"
+            ),
+        })
+    };
+    let runs = api.every_page::<RunsPage>(&request, short).await?;
+    Ok(runs.into_iter().map(|run| run.live(repo)).collect())
 }
 
 async fn current_run(api: &Api, repo: &str, id: u64) -> Result<LiveRun, Unreadable> {
@@ -157,12 +192,7 @@ async fn current_run(api: &Api, repo: &str, id: u64) -> Result<LiveRun, Unreadab
             run.id
         )));
     }
-    Ok(LiveRun::new(
-        repo,
-        run.id,
-        run.created_at,
-        run.run_started_at,
-    ))
+    Ok(run.live(repo))
 }
 
 #[cfg(test)]

@@ -7,15 +7,21 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use crate::console::{self, Stream};
 use crate::credentials::ApiKey;
+use crate::duration;
 use crate::exit::{self, Ending};
+use crate::github::cutoff::clock;
 use crate::reap::Events;
 use crate::reap::facts::Note;
 use crate::reap::plan::Verdict;
 use crate::reap::record::{AppEntry, Outcome, PipelineEntry, Report};
 use crate::report::{human, words};
+use crate::room::{self, Hold, RoomReport};
 
 /// Rows per table in the job summary; the JSON report has every app.
 const SUMMARY_ROWS: usize = 50;
@@ -85,11 +91,19 @@ impl GitHub {
 
     /// After the run: annotations, the step's outputs and the job summary.
     /// `report_path` is the JSON report, when it was written.
-    pub fn finish(&self, report: &Report, report_path: Option<&Path>) {
-        self.command(&annotations(report));
+    pub fn finish(&self, report: &Report, room: Option<&RoomReport>, report_path: Option<&Path>) {
+        let mut commands = annotations(report);
+        let mut outputs = outputs(report, report_path);
+        let mut summary = summary(report);
+        if let Some(room) = room {
+            commands.push_str(&room_annotations(room));
+            outputs.push_str(&room_outputs(room));
+            summary.push_str(&room_summary(room, Utc::now()));
+        }
+        self.command(&commands);
         for (variable, path, text) in [
-            ("GITHUB_OUTPUT", &self.output, outputs(report, report_path)),
-            ("GITHUB_STEP_SUMMARY", &self.step_summary, summary(report)),
+            ("GITHUB_OUTPUT", &self.output, outputs),
+            ("GITHUB_STEP_SUMMARY", &self.step_summary, summary),
         ] {
             let Some(path) = path else { continue };
             if let Err(error) = append(path, &text) {
@@ -240,6 +254,72 @@ pub fn outputs(report: &Report, report_path: Option<&Path>) -> String {
     .iter()
     .map(|(name, value)| output(name, value))
     .collect()
+}
+
+/// `admitted=` and `waited-seconds=`, with `--reserve-apps`.
+pub fn room_outputs(room: &RoomReport) -> String {
+    output("admitted", &room.admitted.to_string())
+        + &output("waited-seconds", &format!("{:.0}", room.waited_seconds))
+}
+
+/// A `::warning::` when the tests proceed without room, and when GitHub's runs could not
+/// be read (the plain wait); a run not admitted is the run's own `::error::`.
+pub fn room_annotations(room: &RoomReport) -> String {
+    let mut out = String::new();
+    if room.outcome == room::Outcome::Proceeded {
+        annotate(
+            &mut out,
+            "warning",
+            "heroku-reaper: no room",
+            &words::message(&room.reason),
+        );
+    }
+    if let Some(warning) = &room.github_warning {
+        annotate(&mut out, "warning", "heroku-reaper: room", warning);
+    }
+    out
+}
+
+/// The job summary's "Room for this run": how the wait ended, the count, who held room
+/// (since when: the time of day when it is `now`'s day).
+pub fn room_summary(room: &RoomReport, now: DateTime<Utc>) -> String {
+    let mut out = format!(
+        "\n### Room for this run\n\n{} after {}, {} apps reserved: {}.\n",
+        capitalize(room.outcome.label()),
+        duration::format(Duration::from_secs_f64(room.waited_seconds)),
+        room.reserve_apps,
+        cell(&words::message(&room.reason))
+    );
+    if let Some(warning) = &room.github_warning {
+        let _ = write!(out, "\n> {}\n", cell(warning));
+    }
+    if let Some(count) = &room.room {
+        let _ = write!(
+            out,
+            "\nAt the last of {} looks: {}.\n",
+            room.looks,
+            count.words()
+        );
+    }
+    if room.held_by.is_empty() {
+        return out;
+    }
+    out.push_str("\n| held by | apps | since |\n| --- | ---: | --- |\n");
+    for lease in &room.held_by {
+        let how = match lease.hold {
+            Hold::Admitted => "admitted",
+            Hold::InLine => "in line since",
+        };
+        let _ = writeln!(
+            out,
+            "| {} run {} | {} | {how} {} |",
+            cell(&lease.repo),
+            lease.run_id,
+            lease.apps,
+            clock(lease.since, now)
+        );
+    }
+    out
 }
 
 /// One output; a value with a line break takes the runner's `name<<DELIMITER` form.
@@ -484,6 +564,28 @@ mod tests {
     use super::*;
     use crate::reap::record::tests::{entry, sample};
     use crate::reap::record::{Message, Status};
+
+    #[test]
+    fn room_for_this_run() {
+        let now = "2026-11-27T12:05:00Z".parse().unwrap();
+        let mut room = crate::room::tests::sample();
+        insta::assert_snapshot!(room_summary(&room, now));
+        assert_eq!(room_outputs(&room), "admitted=true\nwaited-seconds=95\n");
+        assert_eq!(room_annotations(&room), "");
+        room.outcome = room::Outcome::Proceeded;
+        room.admitted = false;
+        room.reason =
+            Message::Text("no room for this run after `--wait-for-room 10m`; proceeding".into());
+        room.github_warning = Some("cannot read GitHub's runs: `GET /x` answered 403".into());
+        insta::assert_snapshot!("room_for_this_run_proceeding", {
+            format!(
+                "{}\n{}\n{}",
+                room_outputs(&room),
+                room_annotations(&room),
+                room_summary(&room, now)
+            )
+        });
+    }
 
     #[test]
     fn each_step_has_a_report_file_of_its_own() {

@@ -2,10 +2,14 @@
 //! from the API (names, errors, team names in reasons) is made printable, so that on a
 //! runner no line of it can start a workflow command.
 
+use std::time::Duration;
+
+use crate::duration;
 use crate::reap::record::{
     AppEntry, Entry, GithubReport, Outcome, PipelineCounts, PipelineEntry, Report, Status,
 };
 use crate::report::words;
+use crate::room::{self, RoomReport};
 use crate::text::printable;
 
 /// One line for an app acted on, as it happens.
@@ -177,6 +181,28 @@ fn github_line(github: &GithubReport) -> String {
     }
 }
 
+/// `room: …`: how the wait for room (`--reserve-apps`) ended, after the summary.
+pub fn room_line(room: &RoomReport) -> String {
+    if room.outcome == room::Outcome::NotChecked {
+        return format!(
+            "room: not counted: {}\n",
+            printable(&words::message(&room.reason))
+        );
+    }
+    let mut line = format!(
+        "room: {} after {} ({} apps reserved, {} looks): {}\n",
+        room.outcome.label(),
+        duration::format(Duration::from_secs_f64(room.waited_seconds)),
+        room.reserve_apps,
+        room.looks,
+        printable(&words::message(&room.reason))
+    );
+    if let Some(warning) = &room.github_warning {
+        line.push_str(&format!("room: {}\n", printable(warning)));
+    }
+    line
+}
+
 /// A few words on how the run ended.
 pub fn status_words(report: &Report) -> &'static str {
     match report.status {
@@ -199,6 +225,17 @@ pub fn status_words(report: &Report) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn room_line() {
+        let mut room = crate::room::tests::sample();
+        room.github_warning = Some("cannot read GitHub's runs: `GET /x` said\n::error::x".into());
+        let admitted = super::room_line(&room);
+        room.outcome = room::Outcome::NotChecked;
+        room.reason =
+            Message::Text("a dry run: the room was not counted, and no run is admitted".into());
+        insta::assert_snapshot!(format!("{admitted}{}", super::room_line(&room)));
+    }
     use crate::reap::clock::{ClockReport, Source};
     use crate::reap::pipeline_plan::PipelineVerdict;
     use crate::reap::record::Message;

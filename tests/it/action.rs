@@ -677,6 +677,9 @@ fn every_input_becomes_its_flag_and_exit_3_is_only_a_warning() {
         ("all", "false"),
         ("app-limit", "80"),
         ("wait-for-room", "5m"),
+        ("reserve-apps", "40"),
+        ("account-limit", "200"),
+        ("if-no-room", "proceed"),
         ("deadline", "12m"),
         ("team", "ci-team"),
         ("keep", "ci-pinned*\nci-keep, ci-other"),
@@ -693,7 +696,8 @@ fn every_input_becomes_its_flag_and_exit_3_is_only_a_warning() {
     assert_eq!(ran.code(), 0, "exit 3 does not fail the step");
     ran.step("Delete stale Heroku apps")
         .stdout_has("::warning title=heroku-reaper::stopped at the rate-limit reserve");
-    let expected = "--prefix ci- --older-than 15 --app-limit 80 --wait-for-room 5m --deadline 12m \
+    let expected = "--prefix ci- --older-than 15 --app-limit 80 --wait-for-room 5m \
+        --reserve-apps 40 --account-limit 200 --if-no-room proceed --deadline 12m \
         --team ci-team \
         --keep ci-pinned* --keep ci-keep --keep ci-other --dry-run --max-deletes 50 \
         --concurrency 2 --shard 1/3 --reserve-rate-limit 500 --github-live-runs \
@@ -746,6 +750,9 @@ fn no_run_script_holds_an_expression_and_every_input_reaches_a_step() {
         "github-live-runs",
         "github-repos",
         "pipelines",
+        "reserve-apps",
+        "account-limit",
+        "if-no-room",
     ] {
         assert!(names.contains(&name), "action.yml lacks the input {name}");
     }
@@ -753,7 +760,17 @@ fn no_run_script_holds_an_expression_and_every_input_reaches_a_step() {
         .into_iter()
         .map(|(n, _)| n)
         .collect();
-    assert_eq!(outputs, ["deleted", "conflicts", "remaining", "report"]);
+    assert_eq!(
+        outputs,
+        [
+            "deleted",
+            "conflicts",
+            "remaining",
+            "report",
+            "admitted",
+            "waited-seconds"
+        ]
+    );
 }
 
 /// Every action the composite action uses is pinned by commit, with its version beside it.
@@ -783,7 +800,12 @@ fn every_action_the_action_uses_is_pinned_by_commit() {
 /// validates and users download.
 #[test]
 fn each_example_workflow_is_linked_and_never_copied() {
-    let examples = ["cleanup-job", "matrix-pre-step", "daily-cleanup"];
+    let examples = [
+        "cleanup-job",
+        "matrix-pre-step",
+        "daily-cleanup",
+        "room-for-the-run",
+    ];
     for page in ["README.md", "docs/action.md"] {
         let text = read_text(page);
         for example in examples {
@@ -952,6 +974,20 @@ fn with_if_no_key_skip_a_missing_key_is_a_warning_with_the_outputs_at_zero() {
         ran.summary
     );
     assert_eq!(sandbox.stats().requests, 0, "no request sent");
+    assert_eq!(
+        ran.outputs["admitted"], "",
+        "no `reserve-apps`, no admission"
+    );
+    // With `reserve-apps`, the run was not admitted, and waited for nothing.
+    let ran = Harness::new().run(&[
+        ("heroku-api-key", ""),
+        ("if-no-key", "skip"),
+        ("reserve-apps", "40"),
+        ("api-url", &url),
+    ]);
+    assert_eq!(ran.code(), 0);
+    assert_eq!(ran.outputs["admitted"], "false");
+    assert_eq!(ran.outputs["waited-seconds"], "0");
 
     // A key given: `skip` changes nothing. A value that is neither: refused.
     let ran = Harness::new().run(&[
@@ -1007,7 +1043,7 @@ fn two_uses_in_one_job_keep_two_reports() {
     ignore = "the simulated runner is Unix only; ci.yml runs the action on Windows"
 )]
 #[test]
-fn the_github_token_reaches_the_binary_only_with_github_live_runs() {
+fn the_github_token_reaches_the_binary_only_with_github_live_runs_or_reserve_apps() {
     if !runner::has_tools(&TOOLS) {
         return;
     }
@@ -1015,21 +1051,23 @@ fn the_github_token_reaches_the_binary_only_with_github_live_runs() {
     let env = harness
         .stand_in_binary("env > \"$0.env\"")
         .with_extension("env");
-    let seen = |live: &str| {
-        let ran = harness.run(&[("heroku-api-key", "key"), ("github-live-runs", live)]);
+    let seen = |with: (&str, &str)| {
+        let ran = harness.run(&[("heroku-api-key", "key"), with]);
         assert_eq!(ran.code(), 0);
         std::fs::read_to_string(&env).unwrap()
     };
-    let without = seen("false");
+    let without = seen(("github-live-runs", "false"));
     assert!(!without.contains(GITHUB_TOKEN), "{without}");
     assert!(!without.contains("GITHUB_TOKEN="), "{without}");
-    let with = seen("true");
-    assert!(
-        with.lines()
-            .any(|line| line == format!("GITHUB_TOKEN={GITHUB_TOKEN}")),
-        "{with}"
-    );
-    assert!(!with.contains("INPUT_GITHUB_TOKEN"), "{with}");
+    for with in [("github-live-runs", "true"), ("reserve-apps", "40")] {
+        let env = seen(with);
+        assert!(
+            env.lines()
+                .any(|line| line == format!("GITHUB_TOKEN={GITHUB_TOKEN}")),
+            "{with:?}: {env}"
+        );
+        assert!(!env.contains("INPUT_GITHUB_TOKEN"), "{env}");
+    }
 }
 
 /// The `run:` scripts of the action, the workflows and the examples pass shellcheck, as
@@ -1164,6 +1202,22 @@ fn the_inputs_table_agrees_with_action_yml_and_the_cli() {
             );
         }
     }
+}
+
+/// The docs' outputs table lists `action.yml`'s outputs, in their order.
+#[test]
+fn the_outputs_table_agrees_with_action_yml() {
+    let rows = crate::support::doc_table("docs/action.md", "## Outputs", "| output |");
+    let documented: Vec<&str> = rows
+        .iter()
+        .map(|row| row.split('`').nth(1).expect("a `name`"))
+        .collect();
+    let action = action();
+    let outputs: Vec<&str> = entries(&action["outputs"])
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(documented, outputs, "docs/action.md's outputs table");
 }
 
 /// The rows (input, CLI option, default) of the inputs table, in docs/action.md once the

@@ -33,8 +33,10 @@ const HUGE_NUMBER: &str = "18446744073709551616";
 const HUGE_DURATION: &str = "999999999999d";
 
 /// The reap command's options that take a value, by kind.
-const REAP_NUMBERS: [&str; 7] = [
+const REAP_NUMBERS: [&str; 9] = [
     "app-limit",
+    "reserve-apps",
+    "account-limit",
     "max-deletes",
     "concurrency",
     "retries",
@@ -42,9 +44,10 @@ const REAP_NUMBERS: [&str; 7] = [
     "reserve-rate-limit",
     "shard",
 ];
-const REAP_DURATIONS: [&str; 8] = [
+const REAP_DURATIONS: [&str; 9] = [
     "older-than",
     "wait-for-room",
+    "room-poll",
     "lock-timeout",
     "timeout",
     "grace",
@@ -52,7 +55,7 @@ const REAP_DURATIONS: [&str; 8] = [
     "skew",
     "deadline",
 ];
-const REAP_OTHERS: [&str; 12] = [
+const REAP_OTHERS: [&str; 14] = [
     "prefix",
     "match",
     "team",
@@ -65,6 +68,8 @@ const REAP_OTHERS: [&str; 12] = [
     "api-url",
     "api-key",
     "github-repo",
+    "if-no-room",
+    "admission-job",
 ];
 
 /// The sandbox subcommand's.
@@ -132,6 +137,7 @@ fn names_a_bound(stderr: &str) -> bool {
 fn context(long: &str) -> &'static [&'static str] {
     match long {
         "wait-for-room" => &["--app-limit", "5"],
+        "account-limit" | "room-poll" => &["--reserve-apps", "1"],
         "skew" => &[
             "--github-live-runs",
             "--github-repo",

@@ -9,10 +9,11 @@ use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::docs::read_text;
 
-const EXAMPLES: [&str; 3] = [
+const EXAMPLES: [&str; 4] = [
     "examples/cleanup-job.yml",
     "examples/matrix-pre-step.yml",
     "examples/daily-cleanup.yml",
+    "examples/room-for-the-run.yml",
 ];
 
 /// What Hatchet 8.x reads from a test job's environment, and where (heroku/hatchet).
@@ -184,8 +185,8 @@ fn each_example_gives_hatchet_what_it_reads() {
             );
         }
     }
-    // The cleanup job and the matrix pre-step examples; the daily cleanup runs no Ruby.
-    assert_eq!(hatchet_jobs, 2);
+    // The cleanup job, matrix pre-step and room examples; the daily cleanup runs no Ruby.
+    assert_eq!(hatchet_jobs, 3);
 }
 
 /// The checks fail on what the examples used to hold: a stack Hatchet does not read, a

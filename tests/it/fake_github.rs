@@ -1,8 +1,9 @@
 //! A fake GitHub REST API on loopback: workflow-run listings with `Link` paging (at most
-//! 1,000 runs a status, as GitHub lists them), one run by id, bearer-token checks, and
-//! failures on demand: error statuses, answers of the wrong shape, links to another
-//! origin, bodies with no end. Just enough for the reaper's `--github-live-runs`,
-//! served by axum on its own thread; dropping it stops it.
+//! 1,000 runs a status, as GitHub lists them), one run by id, a run's jobs (paged too),
+//! bearer-token checks, and failures on demand: error statuses, answers of the wrong
+//! shape, links to another origin, bodies with no end. Just enough for the reaper's
+//! `--github-live-runs` and `--reserve-apps`, served by axum on its own thread; dropping
+//! it stops it. A test may end a run while a reaper waits.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -28,6 +29,45 @@ pub struct FakeRun {
     pub started_at: Option<DateTime<Utc>>,
     /// Served by id; in the status listings only when true (GitHub's listings lag).
     pub listed: bool,
+    /// `completed` runs have one: `success`, `cancelled`, …
+    pub conclusion: Option<&'static str>,
+    /// The latest attempt's jobs.
+    pub jobs: Vec<FakeJob>,
+}
+
+/// A job of a run.
+#[derive(Clone, Debug)]
+pub struct FakeJob {
+    pub name: String,
+    pub status: &'static str,
+    pub conclusion: Option<&'static str>,
+    pub started_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub runner_name: Option<String>,
+}
+
+/// A job that completed with `success` at `at`, a minute after it started.
+pub fn succeeded(name: &str, at: DateTime<Utc>) -> FakeJob {
+    FakeJob {
+        name: name.to_string(),
+        status: "completed",
+        conclusion: Some("success"),
+        started_at: at - chrono::Duration::minutes(1),
+        completed_at: Some(at),
+        runner_name: Some("GitHub Actions 1000".to_string()),
+    }
+}
+
+/// A job in progress since `started` on the runner `runner`.
+pub fn in_progress(name: &str, started: DateTime<Utc>, runner: &str) -> FakeJob {
+    FakeJob {
+        name: name.to_string(),
+        status: "in_progress",
+        conclusion: None,
+        started_at: started,
+        completed_at: None,
+        runner_name: Some(runner.to_string()),
+    }
 }
 
 /// The next `times` API requests answer `status`; `rate_limited` adds the headers of
@@ -92,6 +132,10 @@ impl FakeGithub {
         let routes = Router::new()
             .route("/repos/{owner}/{repo}/actions/runs", get(list_runs))
             .route("/repos/{owner}/{repo}/actions/runs/{id}", get(one_run))
+            .route(
+                "/repos/{owner}/{repo}/actions/runs/{id}/jobs",
+                get(run_jobs),
+            )
             .with_state(shared.clone());
         let server = Fixture::serve(|addr| {
             lock(&shared).base = base(addr);
@@ -114,6 +158,19 @@ impl FakeGithub {
 
     pub fn add(&self, run: FakeRun) {
         lock(&self.shared).runs.push(run);
+    }
+
+    /// The run ends, `conclusion` (`success`, `cancelled`, …): it leaves the live listings.
+    pub fn end(&self, repo: &str, id: u64, conclusion: &'static str) {
+        let mut state = lock(&self.shared);
+        for run in state
+            .runs
+            .iter_mut()
+            .filter(|run| run.repo == repo && run.id == id)
+        {
+            run.status = "completed";
+            run.conclusion = Some(conclusion);
+        }
     }
 
     pub fn fail(&self, failure: Failure) {
@@ -156,6 +213,8 @@ pub fn run(repo: &str, id: u64, started: DateTime<Utc>) -> FakeRun {
         created_at: started - chrono::Duration::seconds(5),
         started_at: Some(started),
         listed: true,
+        conclusion: None,
+        jobs: Vec::new(),
     }
 }
 
@@ -223,7 +282,7 @@ fn run_json(run: &FakeRun) -> Value {
         "run_attempt": 1,
         "event": "push",
         "status": run.status,
-        "conclusion": null,
+        "conclusion": run.conclusion,
         "created_at": at(run.created_at),
         "updated_at": at(run.started_at.unwrap_or(run.created_at)),
         "run_started_at": run.started_at.map(at),
@@ -306,31 +365,50 @@ fn runs_page(state: &Fake, full: &str, query: &HashMap<String, String>) -> Respo
         .filter(|run| run.listed && run.repo == full && (status.is_empty() || run.status == status))
         .collect();
     runs.sort_by_key(|run| std::cmp::Reverse((run.created_at, run.id)));
+    let total = runs.len();
+    let items: Vec<Value> = runs
+        .iter()
+        .take(MOST_LISTED)
+        .map(|run| run_json(run))
+        .collect();
+    let path = format!("/repos/{full}/actions/runs?status={status}");
+    paged(state, "workflow_runs", items, total, &path, query)
+}
+
+/// The page of `items` that `query` asks for (`per_page`, `page`), under `key` beside
+/// `total_count`, with a `Link` header to the next and last pages of `path` while more
+/// follow.
+fn paged(
+    state: &Fake,
+    key: &str,
+    items: Vec<Value>,
+    total: usize,
+    path: &str,
+    query: &HashMap<String, String>,
+) -> Response {
     let per_page: usize = query
         .get("per_page")
         .and_then(|n| n.parse().ok())
         .unwrap_or(30);
     let size = per_page.min(state.page_size).max(1);
     let page: usize = query.get("page").and_then(|n| n.parse().ok()).unwrap_or(1);
-    let last = runs.len().min(MOST_LISTED).div_ceil(size).max(1);
-    let items: Vec<Value> = runs
-        .iter()
-        .take(MOST_LISTED)
+    let last = items.len().div_ceil(size).max(1);
+    let count = items.len();
+    let items: Vec<Value> = items
+        .into_iter()
         .skip((page - 1) * size)
         .take(size)
-        .map(|run| run_json(run))
         .collect();
-    let body = json!({ "total_count": runs.len(), "workflow_runs": items });
+    let body = json!({ "total_count": total, key: items });
     let mut response = axum::Json(body).into_response();
-    if page < last {
+    if page < last && count > 0 {
         let base = match &state.link_origin {
             Some(origin) => origin,
             None => &state.base,
         };
+        let joiner = if path.contains('?') { '&' } else { '?' };
         let link = |n: usize, rel: &str| {
-            format!(
-                "<{base}/repos/{full}/actions/runs?status={status}&per_page={per_page}&page={n}>; rel=\"{rel}\""
-            )
+            format!("<{base}{path}{joiner}per_page={per_page}&page={n}>; rel=\"{rel}\"")
         };
         let value = format!("{}, {}", link(page + 1, "next"), link(last, "last"));
         response
@@ -338,6 +416,49 @@ fn runs_page(state: &Fake, full: &str, query: &HashMap<String, String>) -> Respo
             .insert(header::LINK, value.parse().expect("a Link header"));
     }
     response
+}
+
+fn job_json(run: &FakeRun, n: usize, job: &FakeJob) -> Value {
+    let at = |time: DateTime<Utc>| time.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    json!({
+        "id": run.id * 100 + n as u64,
+        "run_id": run.id,
+        "run_attempt": 1,
+        "name": job.name,
+        "status": job.status,
+        "conclusion": job.conclusion,
+        "created_at": at(job.started_at),
+        "started_at": at(job.started_at),
+        "completed_at": job.completed_at.map(at),
+        "runner_name": job.runner_name,
+        "labels": ["ubuntu-latest"],
+    })
+}
+
+/// `GET /repos/{owner}/{repo}/actions/runs/{id}/jobs`: the run's jobs, paged.
+async fn run_jobs(
+    State(shared): State<Shared>,
+    Path((owner, repo, id)): Path<(String, String, u64)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    answer(&shared, &headers, &uri, |state| {
+        let full = format!("{owner}/{repo}");
+        let Some(run) = state
+            .runs
+            .iter()
+            .find(|run| run.repo == full && run.id == id)
+        else {
+            return github_error(StatusCode::NOT_FOUND, "Not Found");
+        };
+        let jobs: Vec<Value> = (run.jobs.iter().enumerate())
+            .map(|(n, job)| job_json(run, n, job))
+            .collect();
+        let total = jobs.len();
+        let path = format!("/repos/{full}/actions/runs/{id}/jobs");
+        paged(state, "jobs", jobs, total, &path, &query)
+    })
 }
 
 async fn one_run(

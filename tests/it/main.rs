@@ -28,6 +28,7 @@ mod pipes;
 mod reap;
 mod reaper;
 mod release;
+mod room;
 mod runner;
 mod sandbox;
 mod secrets;

@@ -25,6 +25,7 @@ const READ_FROM_ENVIRONMENT: &[&str] = &[
     "GITHUB_RUN_ID",
     "GITHUB_API_URL",
     "RUNNER_TEMP",
+    "RUNNER_NAME",
 ];
 
 pub struct Reaper {
