@@ -323,6 +323,12 @@ impl Client {
         self.throttle.others_spent()
     }
 
+    /// Tokens a second this client counts on from the pool's refill: on a pool near
+    /// empty, how fast it (and another reaper like it) may spend.
+    pub fn tokens_per_second(&self) -> f64 {
+        self.throttle.tokens_per_second()
+    }
+
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
         let line = RequestLine {
             method: "GET",

@@ -249,6 +249,7 @@ impl Run<'_> {
         Pool {
             others_spent: self.client.others_spent(),
             remaining: self.client.rate_limit_remaining(),
+            tokens_per_second: self.client.tokens_per_second(),
         }
     }
 

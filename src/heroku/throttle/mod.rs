@@ -133,6 +133,11 @@ impl Pacer {
     pub fn fraction_of_pool(&self) -> f64 {
         self.pool.fraction_of_pool()
     }
+
+    /// Tokens a second this client counts on from the refill.
+    pub fn tokens_per_second(&self) -> f64 {
+        self.pool.tokens_per_second()
+    }
 }
 
 /// A ticket whose request is on its way. A request dropped before its answer (a listing
@@ -260,6 +265,10 @@ impl Throttle {
     /// The fraction of the pool this client counts on, for the debug log.
     pub fn fraction_of_pool(&self) -> f64 {
         self.lock().fraction_of_pool()
+    }
+
+    pub fn tokens_per_second(&self) -> f64 {
+        self.lock().tokens_per_second()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Pacer> {

@@ -21,6 +21,8 @@ pub const OTHERS_AT_WORK: f64 = 3.0;
 /// Below this many tokens left in the pool, a listing while walking costs more than it
 /// saves: the throttle paces the deletes, and a conflict costs one token, not a window.
 const LOOK_POOL_FLOOR: u32 = 100;
+/// The longest a paced reaper is given to show a delete before its stretch is taken over.
+const STALL_PACED_MAX: f64 = 60.0;
 /// Before its probe, a reaper looks at the pool this long after its first listing, and
 /// again this long after that (see `sense`).
 const SENSE_AFTER: Duration = Duration::from_millis(200);
@@ -65,6 +67,37 @@ pub struct Pool {
     pub others_spent: f64,
     /// The latest `RateLimit-Remaining`.
     pub remaining: Option<u32>,
+    /// Tokens a second this reaper counts on from the refill.
+    pub tokens_per_second: f64,
+}
+
+impl Pool {
+    /// How long a reaper at work may go without a delete that shows: two round trips of
+    /// a DELETE, or, on a pool too low to spend freely, two tokens of the refill at this
+    /// reaper's pace, since the throttle holds every reaper on the account to about the
+    /// same pace and a reaper waiting for its token is not a reaper that stopped.
+    fn stall(&self, wire: Duration) -> Duration {
+        match self.remaining {
+            Some(left) if left < LOOK_POOL_FLOOR && self.tokens_per_second > 0.0 => wire.max(
+                Duration::from_secs_f64((2.0 / self.tokens_per_second).min(STALL_PACED_MAX)),
+            ),
+            _ => wire,
+        }
+    }
+
+    /// How many DELETEs to keep on their way: the window, or, on a pool too low to spend
+    /// freely, what this reaper's pace pays for within a round trip (at least one). More
+    /// would wait in the throttle for their tokens, each already bound to an app that
+    /// another reaper may reach first.
+    fn sendable(&self, window: usize, round_trip: Duration) -> usize {
+        match self.remaining {
+            Some(left) if left < LOOK_POOL_FLOOR => {
+                let paid = (self.tokens_per_second * round_trip.as_secs_f64()).ceil();
+                window.min((paid as usize).max(1))
+            }
+            _ => window,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -118,6 +151,9 @@ pub struct Walker {
     ring: Ring,
     window: Window,
     timing: Timing,
+    /// How long a reaper at work may go without a delete that shows, as the pool stood at
+    /// the latest move (`Pool::stall`).
+    stall: Duration,
     phase: Phase,
     legs: VecDeque<Leg>,
     /// DELETEs in flight: the app's slot, and when it was handed out.
@@ -165,6 +201,7 @@ impl Walker {
             ring,
             window: Window::new(concurrency),
             timing: Timing::default(),
+            stall: Timing::default().stall(),
             phase: Phase::Start,
             legs: VecDeque::new(),
             in_flight: HashMap::new(),
@@ -200,6 +237,7 @@ impl Walker {
 
     /// What to do now.
     pub fn next(&mut self, now: Instant, pool: Pool) -> Next {
+        self.stall = pool.stall(self.timing.stall());
         for _ in 0..1000 {
             if let Some(next) = self.step(now, pool) {
                 return next;
@@ -333,7 +371,11 @@ impl Walker {
         if self.look_due(now, pool) {
             return Some(self.ask_listing(now, pool, true));
         }
-        if self.in_flight.len() < self.window.size()
+        let sendable = match self.alone {
+            true => self.window.size(),
+            false => pool.sendable(self.window.size(), self.timing.delete.high()),
+        };
+        if self.in_flight.len() < sendable
             && let Some(id) = self.hand_out(now)
         {
             return Some(Next::Delete(id));
@@ -537,7 +579,7 @@ impl Walker {
             .chain(growth.iter().flatten())
             .map(|gone| gone.at)
             .max();
-        let stalled = since.map_or(now, |at| at + self.timing.stall().mul_f64(patience));
+        let stalled = since.map_or(now, |at| at + self.stall.mul_f64(patience));
         if stalled > now {
             return Verdict::Recheck(stalled);
         }
@@ -559,7 +601,7 @@ impl Walker {
         below: Option<Gone>,
         now: Instant,
     ) -> Option<Verdict> {
-        let stall = self.timing.stall();
+        let stall = self.stall;
         let mut recheck: Option<Instant> = None;
         let mut look_then = |at: Instant| {
             recheck = Some(recheck.map_or(at, |then: Instant| then.min(at)));
@@ -783,9 +825,47 @@ impl Walker {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_reaper_paced_by_a_low_pool_is_given_two_of_its_tokens_before_it_counts_as_stalled() {
+        let wire = Duration::from_millis(900);
+        let pool = |remaining, tokens_per_second| Pool {
+            others_spent: 0.0,
+            remaining: Some(remaining),
+            tokens_per_second,
+        };
+        // Tokens to spare: the round trips decide.
+        assert_eq!(pool(4_000, 0.3125).stall(wire), wire);
+        // Four reapers sharing Heroku's refill (1.25 a second): one token each 3.2 s.
+        assert_eq!(pool(12, 0.3125).stall(wire), Duration::from_secs_f64(6.4));
+        // A pace faster than the round trips changes nothing.
+        assert_eq!(pool(12, 100.0).stall(wire), wire);
+        // A pace close to nothing is bounded, so a stopped reaper's apps are still taken.
+        assert_eq!(
+            pool(0, 0.001).stall(wire),
+            Duration::from_secs_f64(STALL_PACED_MAX)
+        );
+    }
+
+    #[test]
+    fn on_a_low_pool_only_the_deletes_its_pace_pays_for_go_out() {
+        let trip = Duration::from_millis(400);
+        let pool = |remaining, tokens_per_second| Pool {
+            others_spent: 0.0,
+            remaining: Some(remaining),
+            tokens_per_second,
+        };
+        assert_eq!(pool(4_000, 0.3).sendable(24, trip), 24);
+        // One of four reapers on Heroku's refill: one at a time.
+        assert_eq!(pool(15, 0.3125).sendable(24, trip), 1);
+        // Alone on a refill ten times Heroku's: five a round trip.
+        assert_eq!(pool(15, 12.5).sendable(24, trip), 5);
+        assert_eq!(pool(15, 12.5).sendable(3, trip), 3);
+    }
+
     const POOL: Pool = Pool {
         others_spent: 0.0,
         remaining: Some(4_000),
+        tokens_per_second: 1.25,
     };
 
     fn ids(n: usize) -> Vec<String> {
@@ -962,6 +1042,7 @@ mod tests {
         let pool = |spent| Pool {
             others_spent: spent,
             remaining: Some(4_000),
+            tokens_per_second: 1.25,
         };
         let Next::Wait(Some(at)) = walker.next(t, pool(first)) else {
             panic!("a wait before the first look at the pool");
@@ -982,6 +1063,7 @@ mod tests {
         let busy = Pool {
             others_spent: 9.0,
             remaining: Some(4_000),
+            tokens_per_second: 1.25,
         };
         let Next::Wait(Some(look)) = walker.next(at, busy) else {
             panic!("a wait before the look");
@@ -998,6 +1080,7 @@ mod tests {
         let pool = Pool {
             others_spent: 21.0,
             remaining: Some(4_000),
+            tokens_per_second: 1.25,
         };
         assert!(matches!(walker.next(at, pool), Next::Delete(_)));
     }

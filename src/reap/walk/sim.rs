@@ -206,6 +206,7 @@ pub fn run(scenario: &Scenario, seed: u64) -> Outcome {
                     let pool = Pool {
                         others_spent: (total_requests - reaper.requests) as f64,
                         remaining: Some(4_000),
+                        tokens_per_second: 1.25,
                     };
                     let next = walker.next(at(now), pool);
                     trace(now, r, format_args!("{next:?} {}", walker.describe()));
