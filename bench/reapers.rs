@@ -17,6 +17,11 @@ use heroku_sandbox::{Options, Role, Sandbox, Seed, Server, Stats};
 
 const BIN: &str = env!("CARGO_BIN_EXE_heroku-reaper");
 
+/// The binary the scenarios run: `BENCH_BIN`, to compare with another build, or this one.
+fn binary() -> String {
+    std::env::var("BENCH_BIN").unwrap_or_else(|_| BIN.to_string())
+}
+
 /// Runs so far, to name the logs of each apart.
 static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
@@ -381,7 +386,7 @@ fn run(scenario: &Scenario, baselines: Baselines) -> Row {
             let machine = machines.path().join(format!("machine-{}", process.machine));
             std::fs::create_dir_all(&machine).expect("the machine's temp dir");
             let delay = process.delay;
-            let mut command = Command::new(BIN);
+            let mut command = Command::new(binary());
             command
                 .args(&process.args)
                 .env("HEROKU_API_URL", sandbox.url())
