@@ -825,14 +825,18 @@ impl Walker {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_reaper_paced_by_a_low_pool_is_given_two_of_its_tokens_before_it_counts_as_stalled() {
-        let wire = Duration::from_millis(900);
-        let pool = |remaining, tokens_per_second| Pool {
+    /// A pool with `remaining` tokens, of which this reaper counts on `tokens_per_second`.
+    fn pool(remaining: u32, tokens_per_second: f64) -> Pool {
+        Pool {
             others_spent: 0.0,
             remaining: Some(remaining),
             tokens_per_second,
-        };
+        }
+    }
+
+    #[test]
+    fn a_reaper_paced_by_a_low_pool_is_given_two_of_its_tokens_before_it_counts_as_stalled() {
+        let wire = Duration::from_millis(900);
         // Tokens to spare: the round trips decide.
         assert_eq!(pool(4_000, 0.3125).stall(wire), wire);
         // Four reapers sharing Heroku's refill (1.25 a second): one token each 3.2 s.
@@ -849,11 +853,6 @@ mod tests {
     #[test]
     fn on_a_low_pool_only_the_deletes_its_pace_pays_for_go_out() {
         let trip = Duration::from_millis(400);
-        let pool = |remaining, tokens_per_second| Pool {
-            others_spent: 0.0,
-            remaining: Some(remaining),
-            tokens_per_second,
-        };
         assert_eq!(pool(4_000, 0.3).sendable(24, trip), 24);
         // One of four reapers on Heroku's refill: one at a time.
         assert_eq!(pool(15, 0.3125).sendable(24, trip), 1);
