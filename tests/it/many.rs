@@ -9,7 +9,7 @@ use heroku_sandbox::{Options, Role, Sandbox, Seed, Server};
 use serde_json::Value;
 
 use crate::reaper::Reaper;
-use crate::support::{Api, ids_with_outcome};
+use crate::support::{Api, ids_with_outcome, stale_ids};
 
 fn slow_sandbox(stale: usize, delete_latency: Duration) -> Sandbox {
     Sandbox::start(Options {
@@ -120,13 +120,7 @@ fn a_reaper_walking_its_territory_sees_a_newcomer_probe_ahead_and_stops_short() 
         ..Options::default()
     })
     .unwrap();
-    let mut ring: Vec<String> = sandbox
-        .apps()
-        .into_iter()
-        .filter(|app| app.role == Role::Stale)
-        .map(|app| app.id)
-        .collect();
-    ring.sort();
+    let ring = stale_ids(&sandbox);
     let (child, _home) = Reaper::against(&sandbox).args(["--format", "json"]).spawn();
     // Its probe, its listing after it, and the first DELETE of its territory.
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -10,7 +10,7 @@ use heroku_sandbox::{Fault, Options, Role, Sandbox, Seed, Server};
 use serde_json::Value;
 
 use crate::reaper::Reaper;
-use crate::support::ids_with_outcome;
+use crate::support::{ids_with_outcome, stale_ids};
 
 fn sandbox(stale: usize) -> Sandbox {
     Sandbox::start(Options {
@@ -26,17 +26,6 @@ fn sandbox(stale: usize) -> Sandbox {
         ..Options::default()
     })
     .expect("the sandbox starts")
-}
-
-fn stale_ids(sandbox: &Sandbox) -> Vec<String> {
-    let mut ids: Vec<String> = sandbox
-        .apps()
-        .into_iter()
-        .filter(|app| app.role == Role::Stale)
-        .map(|app| app.id)
-        .collect();
-    ids.sort();
-    ids
 }
 
 fn count(report: &Value, field: &str) -> u64 {

@@ -9,6 +9,18 @@ use std::time::{Duration, Instant};
 pub use heroku_sandbox::wire::Api;
 use serde_json::Value;
 
+/// The ids of the sandbox's stale apps still there, in the order a listing gives them.
+pub fn stale_ids(sandbox: &heroku_sandbox::Sandbox) -> Vec<String> {
+    let mut ids: Vec<String> = sandbox
+        .apps()
+        .into_iter()
+        .filter(|app| app.role == heroku_sandbox::Role::Stale)
+        .map(|app| app.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
 /// The entry called `name` in a report's list (`report["apps"]`, `report["pipelines"]`).
 pub fn named<'a>(list: &'a Value, name: &str) -> &'a Value {
     list.as_array()

@@ -18,9 +18,10 @@ pub use timing::Window;
 
 /// Tokens others spent that show them at work: a listing, an account and a DELETE.
 pub const OTHERS_AT_WORK: f64 = 3.0;
-/// Below this many tokens left in the pool, a listing while walking costs more than it
-/// saves: the throttle paces the deletes, and a conflict costs one token, not a window.
-const LOOK_POOL_FLOOR: u32 = 100;
+/// Below this many tokens left, the pool is too low to spend freely: the throttle paces
+/// the deletes, a listing while walking costs more than it saves, and a conflict costs
+/// one token, not a window.
+const LOW_POOL: u32 = 100;
 /// The longest a paced reaper is given to show a delete before its stretch is taken over.
 const STALL_PACED_MAX: f64 = 60.0;
 /// Before its probe, a reaper looks at the pool this long after its first listing, and
@@ -72,17 +73,22 @@ pub struct Pool {
 }
 
 impl Pool {
+    /// Too low to spend freely (`LOW_POOL`).
+    fn low(&self) -> bool {
+        self.remaining.is_some_and(|left| left < LOW_POOL)
+    }
+
     /// How long a reaper at work may go without a delete that shows: two round trips of
     /// a DELETE, or, on a pool too low to spend freely, two tokens of the refill at this
     /// reaper's pace, since the throttle holds every reaper on the account to about the
     /// same pace and a reaper waiting for its token is not a reaper that stopped.
     fn stall(&self, wire: Duration) -> Duration {
-        match self.remaining {
-            Some(left) if left < LOOK_POOL_FLOOR && self.tokens_per_second > 0.0 => wire.max(
-                Duration::from_secs_f64((2.0 / self.tokens_per_second).min(STALL_PACED_MAX)),
-            ),
-            _ => wire,
+        if !self.low() || self.tokens_per_second <= 0.0 {
+            return wire;
         }
+        wire.max(Duration::from_secs_f64(
+            (2.0 / self.tokens_per_second).min(STALL_PACED_MAX),
+        ))
     }
 
     /// How many DELETEs to keep on their way: the window, or, on a pool too low to spend
@@ -90,13 +96,11 @@ impl Pool {
     /// would wait in the throttle for their tokens, each already bound to an app that
     /// another reaper may reach first.
     fn sendable(&self, window: usize, round_trip: Duration) -> usize {
-        match self.remaining {
-            Some(left) if left < LOOK_POOL_FLOOR => {
-                let paid = (self.tokens_per_second * round_trip.as_secs_f64()).ceil();
-                window.min((paid as usize).max(1))
-            }
-            _ => window,
+        if !self.low() {
+            return window;
         }
+        let paid = (self.tokens_per_second * round_trip.as_secs_f64()).ceil();
+        window.min((paid as usize).max(1))
     }
 }
 
@@ -429,7 +433,7 @@ impl Walker {
             && self.listing.is_none()
             && since >= self.timing.delete.high()
             && pool.others_spent - self.others_spent_at_listing >= OTHERS_AT_WORK
-            && pool.remaining.is_none_or(|left| left >= LOOK_POOL_FLOOR)
+            && !pool.low()
             && self.ahead() > self.window.size()
     }
 
@@ -828,9 +832,9 @@ mod tests {
     /// A pool with `remaining` tokens, of which this reaper counts on `tokens_per_second`.
     fn pool(remaining: u32, tokens_per_second: f64) -> Pool {
         Pool {
-            others_spent: 0.0,
             remaining: Some(remaining),
             tokens_per_second,
+            ..POOL
         }
     }
 
@@ -1038,10 +1042,9 @@ mod tests {
     /// The walker's looks at the pool before its probe: others spent `first`, then
     /// `second` tokens in all.
     fn sensed(walker: &mut Walker, t: Instant, first: f64, second: f64) -> Instant {
-        let pool = |spent| Pool {
-            others_spent: spent,
-            remaining: Some(4_000),
-            tokens_per_second: 1.25,
+        let pool = |others_spent| Pool {
+            others_spent,
+            ..POOL
         };
         let Next::Wait(Some(at)) = walker.next(t, pool(first)) else {
             panic!("a wait before the first look at the pool");
@@ -1061,8 +1064,7 @@ mod tests {
         let at = sensed(&mut walker, t, 4.0, 9.0);
         let busy = Pool {
             others_spent: 9.0,
-            remaining: Some(4_000),
-            tokens_per_second: 1.25,
+            ..POOL
         };
         let Next::Wait(Some(look)) = walker.next(at, busy) else {
             panic!("a wait before the look");
@@ -1078,8 +1080,7 @@ mod tests {
         let at = sensed(&mut walker, t, 20.0, 21.0);
         let pool = Pool {
             others_spent: 21.0,
-            remaining: Some(4_000),
-            tokens_per_second: 1.25,
+            ..POOL
         };
         assert!(matches!(walker.next(at, pool), Next::Delete(_)));
     }
